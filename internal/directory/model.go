@@ -1,0 +1,186 @@
+// Package directory is Roster's domain: users, tenants and keys, the rules a
+// user profile obeys, the update engine, the Store interface every database
+// backend implements, and the Service that carries out each use case.
+//
+// Dependencies point inwards: HTTP, SQLite and PostgreSQL adapters import this
+// package; it imports none of them.
+package directory
+
+import (
+	"time"
+)
+
+// User statuses.
+const (
+	StatusActive      = "active"
+	StatusDeactivated = "deactivated"
+	StatusDeleting    = "deleting"
+)
+
+// User is a person in a tenant's directory (§2). Optional string fields are
+// empty when unset.
+type User struct {
+	ID       string
+	TenantID string
+
+	Email         string
+	EmailVerified bool
+	Username      string
+	Name          string
+	GivenName     string
+	FamilyName    string
+	Picture       string
+	Bio           string
+	Birthdate     string // YYYY-MM-DD
+	Location      *Location
+	Company       string
+	Website       string
+	Country       string
+	Locale        string
+	Zoneinfo      string
+	Roles         []string
+	Metadata      map[string]any
+	// SecureMetadata is write-only: it never leaves the service in a
+	// response, event, webhook payload, audit entry or log line.
+	SecureMetadata map[string]any
+	ConsentedAt    *time.Time
+	ConsentMethod  string
+
+	IsOwner      bool
+	Status       string
+	Suspensions  []Suspension
+	AuthProvider string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	Version      int64
+}
+
+// Deactivated reports whether the user is deactivated.
+func (u *User) Deactivated() bool { return u.Status == StatusDeactivated }
+
+// Location is a point on Earth, returned as a GeoJSON Point.
+type Location struct {
+	Longitude float64
+	Latitude  float64
+}
+
+// Suspension is a period during which a user is suspended.
+type Suspension struct {
+	ID        string     `json:"id"`
+	Reason    string     `json:"reason"`
+	CreatedAt time.Time  `json:"created_at"`
+	EndsAt    *time.Time `json:"ends_at"`
+}
+
+// Tenant is an organization whose users Roster keeps.
+type Tenant struct {
+	ID        string
+	Name      string
+	Plan      Plan
+	Settings  Settings
+	Roles     []string // the role catalog
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Plan holds a tenant's commercial limits (§8).
+type Plan struct {
+	RateLimitRPS    float64 `json:"rate_limit_rps"`
+	RateLimitBurst  int     `json:"rate_limit_burst"`
+	WritesPerPeriod int64   `json:"writes_per_period"`
+	MaxActiveUsers  int64   `json:"max_active_users"`
+}
+
+// Settings holds a tenant's behavioural settings (§8).
+type Settings struct {
+	DeletionGraceSeconds int64 `json:"deletion_grace_seconds"`
+	MetadataMaxKeys      int   `json:"metadata_max_keys"`
+	RequireIfMatch       bool  `json:"require_if_match"`
+}
+
+// DefaultPlan is the generous plan a tenant gets unless told otherwise.
+func DefaultPlan() Plan {
+	return Plan{RateLimitRPS: 100, RateLimitBurst: 200, WritesPerPeriod: 1_000_000, MaxActiveUsers: 100_000}
+}
+
+// DefaultSettings are a new tenant's settings.
+func DefaultSettings() Settings {
+	return Settings{DeletionGraceSeconds: 0, MetadataMaxKeys: 16, RequireIfMatch: false}
+}
+
+// DefaultRoles is a new tenant's role catalog.
+func DefaultRoles() []string { return []string{"member", "admin", "viewer"} }
+
+// Scopes of API keys (§6).
+const (
+	ScopeUsersRead  = "users:read"
+	ScopeUsersWrite = "users:write"
+	ScopeAdmin      = "admin"
+	ScopePlatform   = "platform"
+)
+
+// Key is an API key. Only the SHA-256 hash of its token is stored.
+type Key struct {
+	ID       string
+	TenantID string // empty for a platform key
+	Name     string
+	Scopes   []string
+	Hash     []byte
+	Created  time.Time
+}
+
+// Has reports whether the key carries scope. The admin scope implies the
+// users scopes of its tenant.
+func (k *Key) Has(scope string) bool {
+	for _, s := range k.Scopes {
+		if s == scope || (s == ScopeAdmin && (scope == ScopeUsersRead || scope == ScopeUsersWrite)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Platform reports whether k is a platform key.
+func (k *Key) Platform() bool { return k.TenantID == "" }
+
+// Actor says who made a change, for the audit trail.
+type Actor struct {
+	KeyID        string `json:"key_id"`
+	ActingUserID string `json:"acting_user_id"`
+	RequestID    string `json:"-"`
+}
+
+// Change is one field's before and after in an audit entry.
+type Change struct {
+	From any `json:"from"`
+	To   any `json:"to"`
+}
+
+// AuditEntry records one effective change of a user (§4).
+type AuditEntry struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	Action    string
+	Actor     Actor
+	RequestID string
+	At        time.Time
+	Changes   map[string]Change
+}
+
+// Event is a change event written to the outbox in the same transaction as
+// the change it describes (§7).
+type Event struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	Type      string
+	Payload   []byte // the JSON delivered: {"type", "timestamp", "data"}
+	CreatedAt time.Time
+}
+
+// Audit actions and event types.
+const (
+	ActionUserCreated = "user.created"
+	ActionUserUpdated = "user.updated"
+)

@@ -1,0 +1,420 @@
+package directory
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/internal/fields"
+	"github.com/roster-dev/roster/internal/patch"
+)
+
+// BodyKind says how a write request's body is to be read (§4).
+type BodyKind int
+
+const (
+	// BodyJSON is application/json on PATCH: each member sets its field.
+	BodyJSON BodyKind = iota
+	// BodyMergePatch is application/merge-patch+json (RFC 7396).
+	BodyMergePatch
+	// BodyJSONPatch is application/json-patch+json (RFC 6902).
+	BodyJSONPatch
+	// BodyReplace is PUT: the whole writable representation.
+	BodyReplace
+	// BodyCreate is POST: a new user.
+	BodyCreate
+)
+
+const redacted = "[redacted]"
+
+// Codes of the rules that span fields or requests, beside those of package
+// fields.
+const (
+	codeRequired   = "required"
+	codeOutOfRange = "out_of_range"
+)
+
+// emptyBody stands for a request body with nothing in it, which differs from
+// the JSON value null.
+type emptyBody struct{}
+
+// parseBody decodes a request body strictly. It returns emptyBody{} for an
+// empty body.
+func parseBody(body []byte) (any, error) {
+	v, err := patch.Decode(body)
+	if errors.Is(err, patch.ErrEmpty) {
+		return emptyBody{}, nil
+	}
+	if err != nil {
+		return nil, &Error{Code: ECodeInvalidRequest, Message: "The body is not valid JSON: " + err.Error() + "."}
+	}
+	return v, nil
+}
+
+// isNoopBody reports whether a PATCH body changes nothing by its very form:
+// an empty body, {} or [] (§4).
+func isNoopBody(v any) bool {
+	switch v := v.(type) {
+	case emptyBody:
+		return true
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
+}
+
+// applyBody applies a parsed body of the given kind to the current user's
+// full document and returns the resulting document.
+func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
+	switch kind {
+	case BodyJSON:
+		obj, ok := body.(map[string]any)
+		if !ok {
+			return nil, Errorf(ECodeInvalidRequest, "An application/json update must be a JSON object.")
+		}
+		doc := make(map[string]any, len(base)+len(obj))
+		for k, v := range base {
+			doc[k] = v
+		}
+		for k, v := range obj {
+			doc[k] = v // objects and arrays are replaced whole; null clears
+		}
+		return doc, nil
+	case BodyMergePatch:
+		if _, ok := body.(map[string]any); !ok {
+			return nil, Errorf(ECodeInvalidRequest, "A merge patch of a user must be a JSON object.")
+		}
+		return patch.Merge(base, body), nil
+	case BodyJSONPatch:
+		ops, err := patch.ParseOps(body)
+		if err != nil {
+			return nil, &Error{Code: ECodeInvalidRequest, Message: "The JSON Patch is invalid: " + err.Error() + "."}
+		}
+		for _, op := range ops {
+			if readsSecure(op) {
+				return nil, Errorf(ECodeInvalidRequest, "secure_metadata is write-only: a JSON Patch may add, replace or remove it but not test, copy or move it.")
+			}
+		}
+		doc, err := patch.Apply(base, ops)
+		var conflict *patch.ConflictError
+		if errors.As(err, &conflict) {
+			return nil, &Error{Code: ECodePatchConflict, Message: "The JSON Patch does not apply: " + err.Error() + "."}
+		}
+		if err != nil {
+			return nil, &Error{Code: ECodeInvalidRequest, Message: "The JSON Patch is invalid: " + err.Error() + "."}
+		}
+		return doc, nil
+	case BodyReplace, BodyCreate:
+		if _, ok := body.(map[string]any); !ok {
+			return nil, Errorf(ECodeInvalidRequest, "The body must be a JSON object.")
+		}
+		return body, nil
+	}
+	return nil, fmt.Errorf("unknown body kind %d", kind)
+}
+
+// readsSecure reports whether a JSON Patch operation would read the
+// write-only secure_metadata, which would let a client probe its values.
+func readsSecure(op patch.Op) bool {
+	under := func(p string) bool {
+		return p == "" || p == "/secure_metadata" || len(p) > 17 && p[:17] == "/secure_metadata/"
+	}
+	switch op.Op {
+	case "test":
+		return under(op.Path)
+	case "copy", "move":
+		return under(op.From)
+	}
+	return false
+}
+
+// explicitlyVerified reports whether the request itself sets email_verified
+// to true, which keeps an email change verified (§2).
+func explicitlyVerified(kind BodyKind, body any) bool {
+	if kind == BodyJSONPatch {
+		ops, err := patch.ParseOps(body)
+		if err != nil {
+			return false
+		}
+		v := false
+		for _, op := range ops {
+			if (op.Op == "add" || op.Op == "replace") && op.Path == "/email_verified" {
+				v = op.Value == true
+			}
+		}
+		return v
+	}
+	obj, _ := body.(map[string]any)
+	return obj["email_verified"] == true
+}
+
+// fieldErrors collects the failing fields of one request.
+type fieldErrors struct {
+	malformed []FieldError // 400: unknown, read-only or wrongly typed members
+	invalid   []FieldError // 422: values that break the rules
+}
+
+func (fe *fieldErrors) bad(field, code, msg string) {
+	fe.malformed = append(fe.malformed, FieldError{Field: field, Code: code, Message: msg})
+}
+
+func (fe *fieldErrors) rule(field string, err *fields.Error) {
+	if err != nil {
+		fe.invalid = append(fe.invalid, FieldError{Field: field, Code: err.Code, Message: err.Message})
+	}
+}
+
+// err returns the *Error for everything collected, or nil. Every failing
+// field is listed; the code is that of the gravest kind of failure.
+func (fe *fieldErrors) err() error {
+	all := append(slices.Clone(fe.malformed), fe.invalid...)
+	if len(all) == 0 {
+		return nil
+	}
+	code := ECodeValidationFailed
+	if len(fe.malformed) > 0 {
+		code = ECodeInvalidRequest
+		for _, want := range []string{ECodeReadOnlyField, ECodeUnknownField} {
+			for _, f := range fe.malformed {
+				if f.Code == want {
+					code = want
+				}
+			}
+		}
+	} else if !slices.ContainsFunc(fe.invalid, func(f FieldError) bool { return f.Code != ECodeInvalidRole }) {
+		code = ECodeInvalidRole
+	}
+	msg := "1 field is invalid."
+	if len(all) > 1 {
+		msg = fmt.Sprintf("%d fields are invalid.", len(all))
+	}
+	return &Error{Code: code, Message: msg, Fields: all}
+}
+
+// build turns a patched document into the next state of cur (a zero user on
+// create), applying every rule of §2 to each field whose value changed.
+// base is cur's full document (nil on create).
+func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified bool, now time.Time) (*User, error) {
+	doc, ok := docAny.(map[string]any)
+	if !ok {
+		return nil, Errorf(ECodeInvalidRequest, "The result of the patch must be a JSON object.")
+	}
+	var fe fieldErrors
+	names := make([]string, 0, len(doc))
+	for k := range doc {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		writable, known := fieldKind[k]
+		switch {
+		case !known:
+			fe.bad(k, ECodeUnknownField, "is not a member of a user")
+		case !writable && (base == nil || !patch.Equal(doc[k], base[k])):
+			fe.bad(k, ECodeReadOnlyField, "is read-only: send it only with its current value, or leave it out")
+		}
+	}
+	if base != nil && kind != BodyReplace {
+		// A patch that removed a read-only member tried to change it.
+		for _, k := range readOnlyFields {
+			if _, ok := doc[k]; !ok {
+				fe.bad(k, ECodeReadOnlyField, "is read-only and cannot be removed")
+			}
+		}
+	}
+
+	next := *cur
+	for _, f := range writableFields {
+		v, present := doc[f]
+		if !present && kind == BodyReplace && f == "secure_metadata" {
+			continue // write-only: a PUT of a GET body must not wipe it
+		}
+		if base != nil && patch.Equal(v, base[f]) {
+			continue // unchanged values are not validated again
+		}
+		setField(&next, t, f, v, &fe, now)
+	}
+
+	if next.Email == "" && next.Username == "" {
+		fe.invalid = append(fe.invalid, FieldError{Field: "email", Code: codeRequired, Message: "a user needs an email or a username"})
+	}
+	if (next.ConsentedAt == nil) != (next.ConsentMethod == "") {
+		fe.invalid = append(fe.invalid, FieldError{Field: "consent_method", Code: fields.CodeInvalidConsent, Message: "consented_at and consent_method are set together"})
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	// A new address is unverified unless the request says otherwise; a
+	// change of letter case only is the same mailbox and keeps its status.
+	if EmailKey(next.Email) != EmailKey(cur.Email) && !verified {
+		next.EmailVerified = false
+	}
+	return &next, nil
+}
+
+// setField type-checks, validates and normalizes one writable member.
+func setField(u *User, t *Tenant, f string, v any, fe *fieldErrors, now time.Time) {
+	str := func(fn func(string) (string, *fields.Error)) (string, bool) {
+		switch s := v.(type) {
+		case nil:
+			return "", true
+		case string:
+			out, err := fn(s)
+			fe.rule(f, err)
+			return out, err == nil
+		}
+		fe.bad(f, ECodeInvalidRequest, "must be a string or null")
+		return "", false
+	}
+	object := func() (map[string]any, bool) {
+		switch m := v.(type) {
+		case nil:
+			return map[string]any{}, true
+		case map[string]any:
+			return m, true
+		}
+		fe.bad(f, ECodeInvalidRequest, "must be an object or null")
+		return nil, false
+	}
+	set := func(dst *string, fn func(string) (string, *fields.Error)) {
+		if s, ok := str(fn); ok {
+			*dst = s
+		}
+	}
+	switch f {
+	case "email":
+		set(&u.Email, fields.Email)
+	case "username":
+		set(&u.Username, fields.Username)
+	case "name":
+		set(&u.Name, fields.Name)
+	case "given_name":
+		set(&u.GivenName, fields.Name)
+	case "family_name":
+		set(&u.FamilyName, fields.Name)
+	case "company":
+		set(&u.Company, fields.Name)
+	case "bio":
+		set(&u.Bio, fields.Bio)
+	case "website":
+		set(&u.Website, fields.URL)
+	case "picture":
+		set(&u.Picture, fields.PictureURL)
+	case "country":
+		set(&u.Country, fields.Country)
+	case "locale":
+		set(&u.Locale, fields.Locale)
+	case "zoneinfo":
+		set(&u.Zoneinfo, fields.Zoneinfo)
+	case "consent_method":
+		set(&u.ConsentMethod, fields.ConsentMethod)
+	case "birthdate":
+		set(&u.Birthdate, func(s string) (string, *fields.Error) { return fields.Birthdate(s, now) })
+	case "consented_at":
+		var at time.Time
+		if _, ok := str(func(s string) (string, *fields.Error) {
+			var err *fields.Error
+			at, err = fields.ConsentedAt(s, now)
+			return s, err
+		}); ok {
+			if v == nil {
+				u.ConsentedAt = nil
+			} else {
+				u.ConsentedAt = &at
+			}
+		}
+	case "email_verified":
+		switch b := v.(type) {
+		case nil:
+			u.EmailVerified = false
+		case bool:
+			u.EmailVerified = b
+		default:
+			fe.bad(f, ECodeInvalidRequest, "must be a boolean")
+		}
+	case "location":
+		if v == nil {
+			u.Location = nil
+			return
+		}
+		lon, lat, err := fields.Location(v)
+		fe.rule(f, err)
+		if err == nil {
+			u.Location = &Location{Longitude: lon, Latitude: lat}
+		}
+	case "roles":
+		var roles []string
+		switch a := v.(type) {
+		case nil:
+		case []any:
+			for _, r := range a {
+				s, ok := r.(string)
+				if !ok {
+					fe.bad(f, ECodeInvalidRequest, "must be an array of strings")
+					return
+				}
+				roles = append(roles, s)
+			}
+		default:
+			fe.bad(f, ECodeInvalidRequest, "must be an array of strings")
+			return
+		}
+		if missing, err := fields.Roles(roles, t.Roles); err != nil {
+			if len(missing) > 0 {
+				err = &fields.Error{Code: err.Code, Message: fmt.Sprintf("%s; unknown: %s", err.Message, strings.Join(missing, ", "))}
+			}
+			fe.rule(f, err)
+			return
+		}
+		u.Roles = roles
+	case "metadata":
+		if m, ok := object(); ok {
+			fe.rule(f, fields.Metadata(m, t.Settings.MetadataMaxKeys))
+			u.Metadata = m
+		}
+	case "secure_metadata":
+		if m, ok := object(); ok {
+			fe.rule(f, fields.SecureMetadata(m))
+			u.SecureMetadata = m
+		}
+	}
+}
+
+// diff lists the writable fields whose values differ between two full
+// documents, with secure_metadata values redacted (§4).
+func diff(before, after map[string]any) map[string]Change {
+	changes := map[string]Change{}
+	for _, f := range writableFields {
+		var from, to any
+		if before != nil {
+			from = before[f]
+		}
+		to = after[f]
+		if patch.Equal(from, to) {
+			continue
+		}
+		if f == "secure_metadata" {
+			if before == nil && len(after[f].(map[string]any)) == 0 {
+				continue
+			}
+			from, to = redacted, redacted
+		}
+		changes[f] = Change{From: from, To: to}
+	}
+	return changes
+}
+
+// marshal encodes v as JSON; generic documents always encode.
+func marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("directory: encode document: %v", err))
+	}
+	return b
+}

@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+const (
+	auditColumns   = `tenant_id, id, user_id, action, actor_key_id, acting_user_id, request_id, at, changes`
+	insertAuditSQL = `INSERT INTO audit (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+	eventColumns   = `id, tenant_id, user_id, type, payload, created_at`
+	insertEventSQL = `INSERT INTO outbox (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// InsertAudit inserts a. Its request ID is a.RequestID, or a.Actor.RequestID
+// when that is empty; entries read back carry it in both.
+func (t *tx) InsertAudit(ctx context.Context, a *directory.AuditEntry) error {
+	changes, err := encodeJSON(a.Changes)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert audit: %w", err)
+	}
+	requestID := a.RequestID
+	if requestID == "" {
+		requestID = a.Actor.RequestID
+	}
+	_, err = t.stmt(ctx, t.s.stmts.insertAudit).ExecContext(ctx,
+		a.TenantID, a.ID, a.UserID, a.Action, a.Actor.KeyID, a.Actor.ActingUserID, requestID, millis(a.At), changes)
+	return wrapErr("insert audit", err)
+}
+
+// ListAudit lists a user's audit entries newest first, those whose ID sorts
+// below before ("" = from the newest), at most limit of them (all when
+// limit <= 0). Values in Changes come back as JSON decodes them: strings,
+// json.Number, bool, nil, []any and map[string]any.
+func (s *Store) ListAudit(ctx context.Context, tenantID, userID, before string, n int) ([]*directory.AuditEntry, error) {
+	q, args := `SELECT `+auditColumns+` FROM audit WHERE tenant_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?`,
+		[]any{tenantID, userID, limit(n)}
+	if before != "" {
+		q, args = `SELECT `+auditColumns+` FROM audit WHERE tenant_id = ? AND user_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+			[]any{tenantID, userID, before, limit(n)}
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr("list audit", err)
+	}
+	defer rows.Close()
+	var as []*directory.AuditEntry
+	for rows.Next() {
+		var (
+			a       directory.AuditEntry
+			at      int64
+			changes string
+		)
+		if err := rows.Scan(&a.TenantID, &a.ID, &a.UserID, &a.Action, &a.Actor.KeyID, &a.Actor.ActingUserID,
+			&a.RequestID, &at, &changes); err != nil {
+			return nil, wrapErr("list audit", err)
+		}
+		if err := decodeJSON(changes, &a.Changes); err != nil {
+			return nil, fmt.Errorf("sqlite: list audit: entry %s: changes: %w", a.ID, err)
+		}
+		a.Actor.RequestID, a.At = a.RequestID, fromMillis(at)
+		as = append(as, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list audit", err)
+	}
+	return as, nil
+}
+
+// InsertEvent writes e to the outbox.
+func (t *tx) InsertEvent(ctx context.Context, e *directory.Event) error {
+	payload := e.Payload
+	if payload == nil {
+		payload = []byte{} // the driver binds a nil slice as NULL
+	}
+	_, err := t.stmt(ctx, t.s.stmts.insertEvent).ExecContext(ctx,
+		e.ID, e.TenantID, e.UserID, e.Type, payload, millis(e.CreatedAt))
+	return wrapErr("insert event", err)
+}
+
+// ListEvents lists a tenant's outbox events oldest first, those whose ID
+// sorts above after ("" = from the oldest), at most limit of them (all when
+// limit <= 0).
+func (s *Store) ListEvents(ctx context.Context, tenantID, after string, n int) ([]*directory.Event, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+eventColumns+` FROM outbox WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		tenantID, after, limit(n))
+	if err != nil {
+		return nil, wrapErr("list events", err)
+	}
+	defer rows.Close()
+	var es []*directory.Event
+	for rows.Next() {
+		var (
+			e       directory.Event
+			created int64
+		)
+		if err := rows.Scan(&e.ID, &e.TenantID, &e.UserID, &e.Type, &e.Payload, &created); err != nil {
+			return nil, wrapErr("list events", err)
+		}
+		e.CreatedAt = fromMillis(created)
+		es = append(es, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list events", err)
+	}
+	return es, nil
+}

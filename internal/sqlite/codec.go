@@ -1,0 +1,49 @@
+package sqlite
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// millis is how times are stored: unix milliseconds.
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMillis returns the UTC time of ms unix milliseconds.
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// nullIfEmpty maps "" to SQL NULL, so that unset emails and usernames never
+// collide in a unique index.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// encodeJSON encodes v for a JSON column.
+func encodeJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// decodeJSON decodes a JSON column into v. Numbers in untyped values become
+// json.Number, so that no digit is lost to float64.
+func decodeJSON(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// limit returns the LIMIT for n: SQLite's -1 (no limit) when n <= 0.
+func limit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}

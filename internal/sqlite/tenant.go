@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+const tenantColumns = `id, name, plan, settings, roles, created_at, updated_at`
+
+// GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
+func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, error) {
+	row := s.read.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id)
+	t, err := scanTenant(row)
+	if err != nil {
+		return nil, wrapErr("get tenant", err)
+	}
+	return t, nil
+}
+
+// ListTenants lists tenants newest first, those whose ID sorts below before
+// ("" = from the newest), at most limit of them (all when limit <= 0).
+func (s *Store) ListTenants(ctx context.Context, before string, n int) ([]*directory.Tenant, error) {
+	q, args := `SELECT `+tenantColumns+` FROM tenants ORDER BY id DESC LIMIT ?`, []any{limit(n)}
+	if before != "" {
+		q, args = `SELECT `+tenantColumns+` FROM tenants WHERE id < ? ORDER BY id DESC LIMIT ?`, []any{before, limit(n)}
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr("list tenants", err)
+	}
+	defer rows.Close()
+	var ts []*directory.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, wrapErr("list tenants", err)
+		}
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list tenants", err)
+	}
+	return ts, nil
+}
+
+// CountTenants counts all tenants.
+func (s *Store) CountTenants(ctx context.Context) (int, error) {
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&n); err != nil {
+		return 0, wrapErr("count tenants", err)
+	}
+	return n, nil
+}
+
+// CreateTenant inserts t.
+func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
+	plan, settings, roles, err := encodeTenant(tn)
+	if err != nil {
+		return fmt.Errorf("sqlite: create tenant: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		tn.ID, tn.Name, plan, settings, roles, millis(tn.CreatedAt), millis(tn.UpdatedAt))
+	return wrapErr("create tenant", err)
+}
+
+// UpdateTenant stores everything of tn but its creation time. It returns an
+// error wrapping directory.ErrNotFound if the tenant does not exist.
+func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
+	plan, settings, roles, err := encodeTenant(tn)
+	if err != nil {
+		return fmt.Errorf("sqlite: update tenant: %w", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, updated_at = ? WHERE id = ?`,
+		tn.Name, plan, settings, roles, millis(tn.UpdatedAt), tn.ID)
+	if err != nil {
+		return wrapErr("update tenant", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrapErr("update tenant", err)
+	} else if n == 0 {
+		return fmt.Errorf("sqlite: update tenant: %w", directory.ErrNotFound)
+	}
+	return nil
+}
+
+func encodeTenant(t *directory.Tenant) (plan, settings, roles string, err error) {
+	if plan, err = encodeJSON(t.Plan); err != nil {
+		return "", "", "", err
+	}
+	if settings, err = encodeJSON(t.Settings); err != nil {
+		return "", "", "", err
+	}
+	if roles, err = encodeJSON(t.Roles); err != nil {
+		return "", "", "", err
+	}
+	return plan, settings, roles, nil
+}
+
+func scanTenant(sc scanner) (*directory.Tenant, error) {
+	var (
+		t                     directory.Tenant
+		plan, settings, roles string
+		created, updated      int64
+	)
+	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &created, &updated); err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(plan, &t.Plan); err != nil {
+		return nil, fmt.Errorf("tenant %s: plan: %w", t.ID, err)
+	}
+	if err := decodeJSON(settings, &t.Settings); err != nil {
+		return nil, fmt.Errorf("tenant %s: settings: %w", t.ID, err)
+	}
+	if err := decodeJSON(roles, &t.Roles); err != nil {
+		return nil, fmt.Errorf("tenant %s: roles: %w", t.ID, err)
+	}
+	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &t, nil
+}

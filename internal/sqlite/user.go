@@ -1,0 +1,250 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+const userColumns = `id, tenant_id, email, username, status, is_owner, auth_provider, profile, secure_metadata, created_at, updated_at, version`
+
+const (
+	getUserSQL    = `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ? AND id = ?`
+	createUserSQL = `INSERT INTO users (tenant_id, id, email, email_key, username, status, is_owner, auth_provider, profile, secure_metadata, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateUserSQL = `UPDATE users SET email = ?, email_key = ?, username = ?, status = ?, is_owner = ?, auth_provider = ?,
+		profile = ?, secure_metadata = ?, updated_at = ?, version = ?
+		WHERE tenant_id = ? AND id = ? AND version = ?`
+	userExistsSQL = `SELECT count(*) FROM users WHERE tenant_id = ? AND id = ?`
+)
+
+// profile is the JSON of the users.profile column: the user's fields that no
+// query filters on. Roles and Metadata are not omitted when empty, so that
+// nil and empty both come back as they went in.
+type profile struct {
+	EmailVerified bool           `json:"email_verified,omitempty"`
+	Name          string         `json:"name,omitempty"`
+	GivenName     string         `json:"given_name,omitempty"`
+	FamilyName    string         `json:"family_name,omitempty"`
+	Picture       string         `json:"picture,omitempty"`
+	Bio           string         `json:"bio,omitempty"`
+	Birthdate     string         `json:"birthdate,omitempty"`
+	Location      *location      `json:"location,omitempty"`
+	Company       string         `json:"company,omitempty"`
+	Website       string         `json:"website,omitempty"`
+	Country       string         `json:"country,omitempty"`
+	Locale        string         `json:"locale,omitempty"`
+	Zoneinfo      string         `json:"zoneinfo,omitempty"`
+	Roles         []string       `json:"roles"`
+	Metadata      map[string]any `json:"metadata"`
+	ConsentedAt   *int64         `json:"consented_at,omitempty"` // unix milliseconds
+	ConsentMethod string         `json:"consent_method,omitempty"`
+}
+
+type location struct {
+	Longitude float64 `json:"lon"`
+	Latitude  float64 `json:"lat"`
+}
+
+// userRow is a user encoded for the columns of users.
+type userRow struct {
+	email, emailKey, username any
+	profile                   string
+	secure                    any
+}
+
+func encodeUser(u *directory.User) (userRow, error) {
+	p := profile{
+		EmailVerified: u.EmailVerified,
+		Name:          u.Name,
+		GivenName:     u.GivenName,
+		FamilyName:    u.FamilyName,
+		Picture:       u.Picture,
+		Bio:           u.Bio,
+		Birthdate:     u.Birthdate,
+		Company:       u.Company,
+		Website:       u.Website,
+		Country:       u.Country,
+		Locale:        u.Locale,
+		Zoneinfo:      u.Zoneinfo,
+		Roles:         u.Roles,
+		Metadata:      u.Metadata,
+		ConsentMethod: u.ConsentMethod,
+	}
+	if u.Location != nil {
+		p.Location = &location{Longitude: u.Location.Longitude, Latitude: u.Location.Latitude}
+	}
+	if u.ConsentedAt != nil {
+		ms := millis(*u.ConsentedAt)
+		p.ConsentedAt = &ms
+	}
+	r := userRow{
+		email:    nullIfEmpty(u.Email),
+		emailKey: nullIfEmpty(directory.EmailKey(u.Email)),
+		username: nullIfEmpty(u.Username),
+	}
+	var err error
+	if r.profile, err = encodeJSON(p); err != nil {
+		return userRow{}, fmt.Errorf("profile: %w", err)
+	}
+	if u.SecureMetadata != nil {
+		if r.secure, err = encodeJSON(u.SecureMetadata); err != nil {
+			return userRow{}, fmt.Errorf("secure metadata: %w", err)
+		}
+	}
+	return r, nil
+}
+
+func scanUser(sc scanner) (*directory.User, error) {
+	var (
+		u                directory.User
+		email, username  sql.NullString
+		prof             string
+		secure           sql.NullString
+		created, updated int64
+	)
+	err := sc.Scan(&u.ID, &u.TenantID, &email, &username, &u.Status, &u.IsOwner, &u.AuthProvider,
+		&prof, &secure, &created, &updated, &u.Version)
+	if err != nil {
+		return nil, err
+	}
+	var p profile
+	if err := decodeJSON(prof, &p); err != nil {
+		return nil, fmt.Errorf("user %s: profile: %w", u.ID, err)
+	}
+	if secure.Valid {
+		if err := decodeJSON(secure.String, &u.SecureMetadata); err != nil {
+			return nil, fmt.Errorf("user %s: secure metadata: %w", u.ID, err)
+		}
+	}
+	u.Email, u.Username = email.String, username.String
+	u.EmailVerified = p.EmailVerified
+	u.Name, u.GivenName, u.FamilyName = p.Name, p.GivenName, p.FamilyName
+	u.Picture, u.Bio, u.Birthdate = p.Picture, p.Bio, p.Birthdate
+	if p.Location != nil {
+		u.Location = &directory.Location{Longitude: p.Location.Longitude, Latitude: p.Location.Latitude}
+	}
+	u.Company, u.Website, u.Country = p.Company, p.Website, p.Country
+	u.Locale, u.Zoneinfo = p.Locale, p.Zoneinfo
+	u.Roles, u.Metadata = p.Roles, p.Metadata
+	if p.ConsentedAt != nil {
+		t := fromMillis(*p.ConsentedAt)
+		u.ConsentedAt = &t
+	}
+	u.ConsentMethod = p.ConsentMethod
+	u.Suspensions = []directory.Suspension{} // no suspensions table yet
+	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &u, nil
+}
+
+// GetUser returns the user, or an error wrapping directory.ErrNotFound if
+// there is no user id in the tenant.
+func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.User, error) {
+	u, err := scanUser(s.stmts.readGetUser.QueryRowContext(ctx, tenantID, id))
+	if err != nil {
+		return nil, wrapErr("get user", err)
+	}
+	return u, nil
+}
+
+// ListUsers lists a tenant's users newest first, those matching every
+// non-empty field of f; f.Limit <= 0 lists them all.
+func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.UserFilter) ([]*directory.User, error) {
+	var q strings.Builder
+	q.WriteString(`SELECT ` + userColumns + ` FROM users WHERE tenant_id = ?`)
+	args := []any{tenantID}
+	for _, c := range []struct{ cond, val string }{
+		{` AND email_key = ?`, f.EmailKey},
+		{` AND username = ?`, f.Username},
+		{` AND status = ?`, f.Status},
+		{` AND id < ?`, f.Before},
+	} {
+		if c.val != "" {
+			q.WriteString(c.cond)
+			args = append(args, c.val)
+		}
+	}
+	q.WriteString(` ORDER BY id DESC LIMIT ?`)
+	args = append(args, limit(f.Limit))
+
+	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	defer rows.Close()
+	var us []*directory.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, wrapErr("list users", err)
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapErr("list users", err)
+	}
+	return us, nil
+}
+
+// GetUser returns the user as this transaction sees it, or an error wrapping
+// directory.ErrNotFound.
+func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User, error) {
+	u, err := scanUser(t.stmt(ctx, t.s.stmts.getUser).QueryRowContext(ctx, tenantID, id))
+	if err != nil {
+		return nil, wrapErr("get user", err)
+	}
+	return u, nil
+}
+
+// CreateUser inserts u. It returns an error wrapping *directory.UniqueViolation
+// if the tenant has a user with the same email (compared by EmailKey) or
+// username. u.Suspensions is not stored.
+func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
+	r, err := encodeUser(u)
+	if err != nil {
+		return fmt.Errorf("sqlite: create user: %w", err)
+	}
+	_, err = t.stmt(ctx, t.s.stmts.createUser).ExecContext(ctx,
+		u.TenantID, u.ID, r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
+		r.profile, r.secure, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version)
+	return wrapErr("create user", err)
+}
+
+// UpdateUser stores u, all but its creation time and suspensions, if the
+// stored version is still prevVersion. It returns directory.ErrVersionConflict
+// if it is not, an error wrapping directory.ErrNotFound if the user is not in
+// the tenant, and one wrapping *directory.UniqueViolation if the new email or
+// username is taken. On any error nothing is written.
+func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int64) error {
+	r, err := encodeUser(u)
+	if err != nil {
+		return fmt.Errorf("sqlite: update user: %w", err)
+	}
+	res, err := t.stmt(ctx, t.s.stmts.updateUser).ExecContext(ctx,
+		r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
+		r.profile, r.secure, millis(u.UpdatedAt), u.Version,
+		u.TenantID, u.ID, prevVersion)
+	if err != nil {
+		return wrapErr("update user", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrapErr("update user", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// Nothing matched: the user is gone or its version moved. Within this
+	// write transaction the answer cannot change under us.
+	var exists int
+	if err := t.stmt(ctx, t.s.stmts.userExists).QueryRowContext(ctx, u.TenantID, u.ID).Scan(&exists); err != nil {
+		return wrapErr("update user", err)
+	}
+	if exists == 0 {
+		return fmt.Errorf("sqlite: update user: %w", directory.ErrNotFound)
+	}
+	return directory.ErrVersionConflict
+}

@@ -1,0 +1,212 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+var tenantTests = []test{
+	{"CreateGet", testTenantCreateGet},
+	{"GetMissing", testTenantGetMissing},
+	{"Update", testTenantUpdate},
+	{"UpdateMissing", testTenantUpdateMissing},
+	{"List", testTenantList},
+	{"Count", testTenantCount},
+}
+
+var keyTests = []test{
+	{"ByHash", testKeyByHash},
+	{"Platform", testKeyPlatform},
+	{"UnknownHash", testKeyUnknownHash},
+}
+
+func testTenantCreateGet(t *testing.T, s directory.Store) {
+	tn := newTenant("Acme, Inc. — Zoë's team")
+	tn.Plan = directory.Plan{RateLimitRPS: 12.5, RateLimitBurst: 25, WritesPerPeriod: 9_007_199_254_740_993, MaxActiveUsers: 3}
+	tn.Settings = directory.Settings{DeletionGraceSeconds: 86400, MetadataMaxKeys: 7, RequireIfMatch: true}
+	tn.Roles = []string{"viewer", "member", "admin", "billing"}
+	tn.CreatedAt = time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.FixedZone("UTC+2", 2*3600))
+	tn.UpdatedAt = tn.CreatedAt.Add(time.Millisecond)
+	inTx(t, s, func(tx directory.Tx) error { return tx.CreateTenant(t.Context(), tn) })
+
+	got, err := s.GetTenant(t.Context(), tn.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	checkEqual(t, "GetTenant", got, tn)
+}
+
+func testTenantGetMissing(t *testing.T, s directory.Store) {
+	createTenant(t, s, "Acme")
+	_, err := s.GetTenant(t.Context(), directory.NewID(directory.PrefixTenant, now()))
+	wantNotFound(t, "GetTenant of a missing tenant", err)
+}
+
+func testTenantUpdate(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	other := createTenant(t, s, "Other")
+
+	up := *tn
+	up.Name = "Acme Corp"
+	up.Plan.MaxActiveUsers = 42
+	up.Settings.RequireIfMatch = true
+	up.Roles = []string{"admin", "support"}
+	up.UpdatedAt = tn.UpdatedAt.Add(time.Hour)
+	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), &up) })
+
+	got, err := s.GetTenant(t.Context(), tn.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	checkEqual(t, "GetTenant after UpdateTenant", got, &up)
+
+	got, err = s.GetTenant(t.Context(), other.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	checkEqual(t, "the other tenant after UpdateTenant", got, other)
+}
+
+func testTenantUpdateMissing(t *testing.T, s directory.Store) {
+	tn := newTenant("Ghost")
+	err := s.InTx(t.Context(), func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), tn) })
+	wantNotFound(t, "UpdateTenant of a missing tenant", err)
+}
+
+func testTenantList(t *testing.T, s directory.Store) {
+	var ts []*directory.Tenant // oldest first
+	for _, name := range []string{"t0", "t1", "t2", "t3", "t4"} {
+		ts = append(ts, createTenant(t, s, name))
+	}
+	list := func(before string, limit int) []string {
+		t.Helper()
+		got, err := s.ListTenants(t.Context(), before, limit)
+		if err != nil {
+			t.Fatalf("ListTenants(%q, %d): %v", before, limit, err)
+		}
+		names := []string{}
+		for _, tn := range got {
+			names = append(names, tn.Name)
+		}
+		return names
+	}
+	for _, c := range []struct {
+		before string
+		limit  int
+		want   []string
+	}{
+		{"", 10, []string{"t4", "t3", "t2", "t1", "t0"}},
+		{"", 2, []string{"t4", "t3"}},
+		{ts[3].ID, 2, []string{"t2", "t1"}},
+		{ts[1].ID, 2, []string{"t0"}},
+		{ts[0].ID, 2, []string{}},
+	} {
+		checkStrings(t, "ListTenants", list(c.before, c.limit), c.want)
+	}
+
+	got, err := s.ListTenants(t.Context(), "", 1)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ListTenants: got %d tenants, error %v; want 1, nil", len(got), err)
+	}
+	checkEqual(t, "ListTenants' tenant", got[0], ts[4])
+}
+
+func testTenantCount(t *testing.T, s directory.Store) {
+	count := func() int {
+		t.Helper()
+		n, err := s.CountTenants(t.Context())
+		if err != nil {
+			t.Fatalf("CountTenants: %v", err)
+		}
+		return n
+	}
+	if got := count(); got != 0 {
+		t.Errorf("CountTenants of an empty store: got %d, want 0", got)
+	}
+	for range 3 {
+		createTenant(t, s, "t")
+	}
+	if got := count(); got != 3 {
+		t.Errorf("CountTenants: got %d, want 3", got)
+	}
+}
+
+func testKeyByHash(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	at := now()
+	k := &directory.Key{
+		ID:       directory.NewID(directory.PrefixKey, at),
+		TenantID: tn.ID,
+		Name:     "CI deploy key",
+		Scopes:   []string{directory.ScopeUsersWrite, directory.ScopeUsersRead},
+		Hash:     hash("token-1"),
+		Created:  at,
+	}
+	other := &directory.Key{
+		ID:       directory.NewID(directory.PrefixKey, at),
+		TenantID: tn.ID,
+		Name:     "other",
+		Scopes:   []string{directory.ScopeAdmin},
+		Hash:     hash("token-2"),
+		Created:  at,
+	}
+	inTx(t, s, func(tx directory.Tx) error {
+		if err := tx.CreateKey(t.Context(), k); err != nil {
+			return err
+		}
+		return tx.CreateKey(t.Context(), other)
+	})
+
+	got, err := s.KeyByHash(t.Context(), hash("token-1"))
+	if err != nil {
+		t.Fatalf("KeyByHash: %v", err)
+	}
+	checkEqual(t, "KeyByHash", got, k)
+	if got.Platform() {
+		t.Errorf("KeyByHash: got a platform key, want a tenant key")
+	}
+}
+
+func testKeyPlatform(t *testing.T, s directory.Store) {
+	at := now()
+	k := &directory.Key{
+		ID:      directory.NewID(directory.PrefixKey, at),
+		Name:    "platform",
+		Scopes:  []string{directory.ScopePlatform},
+		Hash:    hash("platform-token"),
+		Created: at,
+	}
+	inTx(t, s, func(tx directory.Tx) error { return tx.CreateKey(t.Context(), k) })
+
+	got, err := s.KeyByHash(t.Context(), k.Hash)
+	if err != nil {
+		t.Fatalf("KeyByHash: %v", err)
+	}
+	checkEqual(t, "KeyByHash", got, k)
+	if !got.Platform() {
+		t.Errorf("KeyByHash: got TenantID %q, want a platform key", got.TenantID)
+	}
+}
+
+func testKeyUnknownHash(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	at := now()
+	k := &directory.Key{ID: directory.NewID(directory.PrefixKey, at), TenantID: tn.ID, Name: "k",
+		Scopes: []string{directory.ScopeAdmin}, Hash: hash("known"), Created: at}
+	inTx(t, s, func(tx directory.Tx) error { return tx.CreateKey(t.Context(), k) })
+
+	_, err := s.KeyByHash(t.Context(), hash("unknown"))
+	wantNotFound(t, "KeyByHash of an unknown hash", err)
+}
+
+// checkStrings fails the test unless got and want hold the same strings in
+// the same order.
+func checkStrings(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: got %q, want %q", what, got, want)
+	}
+}
