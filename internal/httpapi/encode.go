@@ -1,0 +1,190 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/patch"
+)
+
+// maxBody is the largest request body Roster reads (§4).
+const maxBody = 1 << 20
+
+// Media types of write bodies.
+const (
+	mediaJSON       = "application/json"
+	mediaMergePatch = "application/merge-patch+json"
+	mediaJSONPatch  = "application/json-patch+json"
+	acceptPatch     = mediaJSON + ", " + mediaMergePatch + ", " + mediaJSONPatch
+)
+
+// readBody reads a request body of at most maxBody bytes. It refuses
+// compressed bodies: Roster does not inflate what clients send.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, directory.Errorf(directory.ECodePayloadTooLarge, "The body is larger than %d bytes.", maxBody)
+	}
+	if err != nil {
+		return nil, directory.Errorf(directory.ECodeInvalidRequest, "The body could not be read.")
+	}
+	return b, nil
+}
+
+// mediaType returns the request's media type, lower-cased, without
+// parameters. A charset other than UTF-8 is refused.
+func mediaType(r *http.Request) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return "", nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "", directory.Errorf(directory.ECodeUnsupportedMediaType, "The Content-Type header is malformed.")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return "", directory.Errorf(directory.ECodeUnsupportedMediaType, "Only UTF-8 bodies are accepted.")
+	}
+	return mt, nil
+}
+
+// requireJSON reads a body that must be application/json.
+func requireJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, err := mediaType(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if mt != mediaJSON && !(mt == "" && len(bytes.TrimSpace(body)) == 0) {
+		return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "The body must be application/json.")
+	}
+	return body, nil
+}
+
+// decodeStrict decodes a JSON object body into v, refusing malformed JSON,
+// duplicate members, invalid UTF-8 and unknown members.
+func decodeStrict(body []byte, v any) error {
+	if _, err := patch.Decode(body); err != nil {
+		if errors.Is(err, patch.ErrEmpty) {
+			return directory.Errorf(directory.ECodeInvalidRequest, "The body must be a JSON object.")
+		}
+		return directory.Errorf(directory.ECodeInvalidRequest, "The body is not valid JSON: %v.", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	err := dec.Decode(v)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return directory.Errorf(directory.ECodeInvalidRequest, "The body must be a JSON object.")
+		}
+		return &directory.Error{
+			Code: directory.ECodeInvalidRequest, Message: "1 field has the wrong JSON type.",
+			Fields: []directory.FieldError{{Field: field, Code: "invalid_type", Message: "must be a JSON " + typeErr.Type.Kind().String()}},
+		}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return &directory.Error{
+			Code: directory.ECodeUnknownField, Message: fmt.Sprintf("Unknown member %q.", field),
+			Fields: []directory.FieldError{{Field: field, Code: directory.ECodeUnknownField, Message: "is not a known member"}},
+		}
+	}
+	return directory.Errorf(directory.ECodeInvalidRequest, "The body does not have the expected shape.")
+}
+
+// writeJSON answers v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: encode response: %v", err)) // observe turns it into a 500
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// listPage is a page of a list (§3): newest first, with an opaque cursor.
+type listPage struct {
+	Object     string  `json:"object"`
+	Data       []any   `json:"data"`
+	HasMore    bool    `json:"has_more"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// pageParams reads limit and cursor. A cursor is the base64url of the last
+// ID of the previous page; it must decode to an ID with prefix.
+func pageParams(r *http.Request, prefix string) (before string, limit int, err error) {
+	q := r.URL.Query()
+	limit = 20
+	var fe []directory.FieldError
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			fe = append(fe, directory.FieldError{Field: "limit", Code: "out_of_range", Message: "must be a whole number from 1 to 100"})
+		}
+		limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !directory.ValidID(prefix, string(b)) {
+			fe = append(fe, directory.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list returned"})
+		}
+		before = string(b)
+	}
+	if len(fe) > 0 {
+		return "", 0, &directory.Error{Code: directory.ECodeInvalidRequest, Message: "The query parameters are invalid.", Fields: fe}
+	}
+	return before, limit, nil
+}
+
+// page builds a list page from up to limit+1 items: the extra one only says
+// that there is more.
+func page[T any](items []T, limit int, id func(T) string, render func(T) any) listPage {
+	p := listPage{Object: "list", Data: make([]any, 0, min(len(items), limit))}
+	if len(items) > limit {
+		items = items[:limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(id(items[limit-1])))
+		p.HasMore, p.NextCursor = true, &c
+	}
+	for _, it := range items {
+		p.Data = append(p.Data, render(it))
+	}
+	return p
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, &directory.Error{
+		Code: directory.ECodeInvalidRequest, Message: fmt.Sprintf("The query parameter %s must be true or false.", name),
+		Fields: []directory.FieldError{{Field: name, Code: "invalid_boolean", Message: "must be true or false"}},
+	}
+}

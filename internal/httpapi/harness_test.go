@@ -1,0 +1,233 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/sqlite"
+)
+
+// env is one Roster server on a real database, served over real HTTP on
+// loopback, with a default tenant, its admin key and a platform key.
+type env struct {
+	t        testing.TB
+	srv      *httptest.Server
+	svc      *directory.Service
+	store    directory.Store
+	logs     *syncBuffer
+	tenant   string // the default tenant's ID
+	token    string // its admin key
+	platform string // a platform key
+}
+
+// syncBuffer collects log lines from concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// openStore opens a fresh store for one test.
+func openStore(t testing.TB) directory.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	store := openStore(t)
+	svc := directory.NewService(store)
+	logs := &syncBuffer{}
+	h := httpapi.New(httpapi.Config{Service: svc, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test"}, true, directory.Actor{})
+	if err != nil {
+		t.Fatalf("create tenant: %v", err)
+	}
+	_, platform, err := svc.CreateKey(ctx, "", "platform", nil)
+	if err != nil {
+		t.Fatalf("create platform key: %v", err)
+	}
+	return &env{t: t, srv: srv, svc: svc, store: store, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
+}
+
+// newTenant makes another tenant and returns its ID and admin token.
+func (e *env) newTenant(name string) (string, string) {
+	e.t.Helper()
+	out, err := e.svc.CreateTenant(context.Background(), directory.TenantInput{Name: name}, true, directory.Actor{})
+	if err != nil {
+		e.t.Fatalf("create tenant: %v", err)
+	}
+	return out.Tenant.ID, out.Token
+}
+
+// keyWith makes a key of the default tenant with the given scopes.
+func (e *env) keyWith(scopes ...string) string {
+	e.t.Helper()
+	_, token, err := e.svc.CreateKey(context.Background(), e.tenant, "test", scopes)
+	if err != nil {
+		e.t.Fatalf("create key: %v", err)
+	}
+	return token
+}
+
+// response is what a request got.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body as a JSON object.
+func (r *response) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode %d body %q: %v", r.status, r.body, err)
+	}
+	return m
+}
+
+// req describes a request. Headers come in pairs: name, value.
+type req struct {
+	method, path string
+	token        string // "" uses the default admin key; "-" sends none
+	body         any    // string or []byte as is; anything else as JSON
+	ctype        string // defaults to application/json when there is a body
+	headers      []string
+}
+
+// do sends a request and checks the exchange against the OpenAPI contract.
+func (e *env) do(t testing.TB, rq req) *response {
+	t.Helper()
+	var body []byte
+	switch b := rq.body.(type) {
+	case nil:
+	case string:
+		body = []byte(b)
+	case []byte:
+		body = b
+	default:
+		var err error
+		if body, err = json.Marshal(b); err != nil {
+			t.Fatalf("encode body: %v", err)
+		}
+	}
+	r, err := http.NewRequest(rq.method, e.srv.URL+rq.path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	switch rq.token {
+	case "":
+		r.Header.Set("Authorization", "Bearer "+e.token)
+	case "-":
+	default:
+		r.Header.Set("Authorization", "Bearer "+rq.token)
+	}
+	if rq.body != nil {
+		ct := rq.ctype
+		if ct == "" {
+			ct = "application/json"
+		}
+		r.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(rq.headers); i += 2 {
+		r.Header.Set(rq.headers[i], rq.headers[i+1])
+	}
+	resp, err := e.srv.Client().Do(r)
+	if err != nil {
+		t.Fatalf("%s %s: %v", rq.method, rq.path, err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("%s %s: no X-Request-Id", rq.method, rq.path)
+	}
+	checkContract(t, r, body, resp, got)
+	return &response{status: resp.StatusCode, header: resp.Header, body: got}
+}
+
+// must sends a request and fails the test unless it gets status want.
+func (e *env) must(t testing.TB, want int, rq req) *response {
+	t.Helper()
+	r := e.do(t, rq)
+	if r.status != want {
+		t.Fatalf("%s %s: status %d, want %d; body %s", rq.method, rq.path, r.status, want, r.body)
+	}
+	return r
+}
+
+// problem checks that r is a problem with status and code, and returns it.
+func problem(t testing.TB, r *response, status int, code string) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	p := r.json(t)
+	if p["code"] != code {
+		t.Fatalf("code %v, want %s; body %s", p["code"], code, r.body)
+	}
+	if p["request_id"] != r.header.Get("X-Request-Id") {
+		t.Errorf("request_id %v differs from X-Request-Id %q", p["request_id"], r.header.Get("X-Request-Id"))
+	}
+	if p["type"] != "https://roster.dev/problems/"+code {
+		t.Errorf("type %v", p["type"])
+	}
+	return p
+}
+
+// fieldCodes returns field → code of a problem's errors.
+func fieldCodes(p map[string]any) map[string]string {
+	out := map[string]string{}
+	errs, _ := p["errors"].([]any)
+	for _, e := range errs {
+		m := e.(map[string]any)
+		out[m["field"].(string)] = m["code"].(string)
+	}
+	return out
+}
+
+// createUser creates a user in the default tenant and returns its body.
+func (e *env) createUser(t testing.TB, body map[string]any) map[string]any {
+	t.Helper()
+	return e.must(t, http.StatusCreated, req{method: "POST", path: "/v1/users", body: body}).json(t)
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

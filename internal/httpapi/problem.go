@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// problemType is the base of every problem's type URI.
+const problemType = "https://roster.dev/problems/"
+
+// statusOf maps each error code to its HTTP status and title, in one place.
+var statusOf = map[string]struct {
+	status int
+	title  string
+}{
+	directory.ECodeInvalidRequest:       {http.StatusBadRequest, "Invalid request"},
+	directory.ECodeUnknownField:         {http.StatusBadRequest, "Unknown field"},
+	directory.ECodeReadOnlyField:        {http.StatusBadRequest, "Read-only field"},
+	directory.ECodeValidationFailed:     {http.StatusUnprocessableEntity, "Validation failed"},
+	directory.ECodeInvalidRole:          {http.StatusUnprocessableEntity, "Invalid role"},
+	directory.ECodeUnauthenticated:      {http.StatusUnauthorized, "Unauthenticated"},
+	directory.ECodeInsufficientScope:    {http.StatusForbidden, "Insufficient scope"},
+	directory.ECodeTenantMismatch:       {http.StatusForbidden, "Tenant mismatch"},
+	directory.ECodeForbidden:            {http.StatusForbidden, "Forbidden"},
+	directory.ECodeNotFound:             {http.StatusNotFound, "Not found"},
+	directory.ECodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
+	directory.ECodeNotAcceptable:        {http.StatusNotAcceptable, "Not acceptable"},
+	directory.ECodeEmailTaken:           {http.StatusConflict, "Email taken"},
+	directory.ECodeUsernameTaken:        {http.StatusConflict, "Username taken"},
+	directory.ECodeUserDeleting:         {http.StatusConflict, "User is being deleted"},
+	directory.ECodeOwnerProtected:       {http.StatusConflict, "Owner protected"},
+	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
+	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
+	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
+	directory.ECodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	directory.ECodePayloadTooLarge:      {http.StatusRequestEntityTooLarge, "Payload too large"},
+	directory.ECodeRateLimited:          {http.StatusTooManyRequests, "Rate limited"},
+	directory.ECodeQuotaExceeded:        {http.StatusTooManyRequests, "Quota exceeded"},
+	directory.ECodeValidationRejected:   {http.StatusUnprocessableEntity, "Validation rejected"},
+	directory.ECodeValidationUnavail:    {http.StatusServiceUnavailable, "Validation unavailable"},
+	directory.ECodeUnavailable:          {http.StatusServiceUnavailable, "Service unavailable"},
+	directory.ECodeInternal:             {http.StatusInternalServerError, "Internal error"},
+}
+
+// Problem is an RFC 9457 problem details body (§5).
+type Problem struct {
+	Type      string                 `json:"type"`
+	Title     string                 `json:"title"`
+	Status    int                    `json:"status"`
+	Detail    string                 `json:"detail"`
+	Code      string                 `json:"code"`
+	RequestID string                 `json:"request_id"`
+	Errors    []directory.FieldError `json:"errors,omitempty"`
+	Notices   []string               `json:"notices,omitempty"`
+}
+
+// writeProblem answers err as a problem. A *directory.Error is shown as it
+// is; anything else is logged and answered as a bare 500 (or a 503 when the
+// database is unavailable), never with its internal text.
+func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var e *directory.Error
+	if !errors.As(err, &e) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			e = directory.ErrUnavailable
+		} else {
+			e = &directory.Error{Code: directory.ECodeInternal, Message: "An internal error occurred; it has been logged. Quote the request_id when reporting it."}
+		}
+	}
+	st, ok := statusOf[e.Code]
+	if !ok {
+		st = statusOf[directory.ECodeInternal]
+	}
+	info := requestInfoFrom(r.Context())
+	if st.status >= 500 {
+		info.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
+		if st.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	}
+	p := Problem{
+		Type: problemType + e.Code, Title: st.title, Status: st.status, Detail: e.Message,
+		Code: e.Code, RequestID: info.id, Errors: e.Fields, Notices: e.Notices,
+	}
+	switch e.Code {
+	case directory.ECodeUnauthenticated:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	case directory.ECodeInsufficientScope:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster", error="insufficient_scope"`)
+	}
+	body, _ := json.Marshal(p)
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Del("ETag")
+	w.WriteHeader(st.status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/patch"
+)
+
+// tenantWire is a tenant on the wire.
+type tenantWire struct {
+	Object    string             `json:"object"`
+	ID        string             `json:"id"`
+	Name      string             `json:"name"`
+	Plan      directory.Plan     `json:"plan"`
+	Settings  directory.Settings `json:"settings"`
+	Roles     []string           `json:"roles"`
+	CreatedAt string             `json:"created_at"`
+	UpdatedAt string             `json:"updated_at"`
+}
+
+func tenantJSON(t *directory.Tenant) any {
+	return tenantWire{
+		Object: "tenant", ID: t.ID, Name: t.Name, Plan: t.Plan, Settings: t.Settings, Roles: t.Roles,
+		CreatedAt: directory.FormatTime(t.CreatedAt), UpdatedAt: directory.FormatTime(t.UpdatedAt),
+	}
+}
+
+// tenantCreateRequest is the body of POST /v1/tenants. Members of plan and
+// settings that are left out take their defaults.
+type tenantCreateRequest struct {
+	Name       string          `json:"name"`
+	OwnerEmail string          `json:"owner_email"`
+	Plan       json.RawMessage `json:"plan"`
+	Settings   json.RawMessage `json:"settings"`
+}
+
+func handleTenantCreate(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := requireJSON(w, r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		var req tenantCreateRequest
+		if err := decodeStrict(body, &req); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		plan, settings := directory.DefaultPlan(), directory.DefaultSettings()
+		if err := overlay(req.Plan, "plan", &plan); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if err := overlay(req.Settings, "settings", &settings); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		info := requestInfoFrom(r.Context())
+		out, err := svc.CreateTenant(r.Context(), directory.TenantInput{
+			Name: req.Name, OwnerEmail: req.OwnerEmail, Plan: &plan, Settings: &settings,
+		}, false, directory.Actor{KeyID: info.key.ID, RequestID: info.id})
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/v1/tenants/"+out.Tenant.ID)
+		writeJSON(w, http.StatusCreated, tenantJSON(out.Tenant))
+	})
+}
+
+// overlay decodes the members of a JSON object over the values in dst, so
+// members left out keep them.
+func overlay(raw json.RawMessage, name string, dst any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := decodeStrict(raw, dst); err != nil {
+		if e, ok := err.(*directory.Error); ok {
+			for i := range e.Fields {
+				e.Fields[i].Field = name + "." + e.Fields[i].Field
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func handleTenantGet(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := svc.GetTenant(r.Context(), r.PathValue("id"))
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tenantJSON(t))
+	})
+}
+
+func handleTenantList(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before, limit, err := pageParams(r, directory.PrefixTenant)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		ts, err := svc.ListTenants(r.Context(), before, limit+1)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page(ts, limit, func(t *directory.Tenant) string { return t.ID }, tenantJSON))
+	})
+}
+
+// tenantPatch is the writable part of a tenant: PATCH merges the body
+// (RFC 7396) into it.
+type tenantPatch struct {
+	Name     string             `json:"name"`
+	Plan     directory.Plan     `json:"plan"`
+	Settings directory.Settings `json:"settings"`
+}
+
+func handleTenantUpdate(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, err := mediaType(r)
+		if err == nil && mt != mediaJSON && mt != mediaMergePatch {
+			err = directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as application/json or application/merge-patch+json.")
+		}
+		if err != nil {
+			w.Header().Set("Accept-Patch", mediaJSON+", "+mediaMergePatch)
+			writeProblem(w, r, err)
+			return
+		}
+		body, err := readBody(w, r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		p, err := patch.Decode(body)
+		if err != nil {
+			writeProblem(w, r, directory.Errorf(directory.ECodeInvalidRequest, "The body must be a JSON object."))
+			return
+		}
+		if _, ok := p.(map[string]any); !ok {
+			writeProblem(w, r, directory.Errorf(directory.ECodeInvalidRequest, "The body must be a JSON object."))
+			return
+		}
+		t, err := svc.UpdateTenant(r.Context(), r.PathValue("id"), func(t *directory.Tenant) error {
+			cur, _ := json.Marshal(tenantPatch{Name: t.Name, Plan: t.Plan, Settings: t.Settings})
+			doc, _ := patch.Decode(cur)
+			merged, _ := json.Marshal(patch.Merge(doc, p))
+			var next tenantPatch
+			if err := decodeStrict(merged, &next); err != nil {
+				return err
+			}
+			t.Name, t.Plan, t.Settings = next.Name, next.Plan, next.Settings
+			return nil
+		})
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tenantJSON(t))
+	})
+}

@@ -1,0 +1,229 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// writeUser answers a user with its ETag.
+func writeUser(w http.ResponseWriter, status int, u *directory.User) {
+	w.Header().Set("ETag", directory.ETag(u))
+	writeJSON(w, status, directory.PublicDoc(u))
+}
+
+// writeOptions reads the request-level options of a write: actor, If-Match
+// and dry_run.
+func writeOptions(r *http.Request) (directory.WriteOptions, error) {
+	info := requestInfoFrom(r.Context())
+	opts := directory.WriteOptions{Actor: directory.Actor{KeyID: info.key.ID, RequestID: info.id}}
+	dry, err := boolParam(r, "dry_run")
+	if err != nil {
+		return opts, err
+	}
+	opts.DryRun = dry
+	if vals := r.Header.Values("If-Match"); len(vals) > 0 {
+		opts.IfMatch = parseIfMatch(strings.Join(vals, ","))
+	}
+	return opts, nil
+}
+
+// parseIfMatch reads an If-Match header. Comparison is strong (RFC 9110
+// §13.1.1): a weak or malformed tag matches no version.
+func parseIfMatch(h string) *directory.Precondition {
+	p := &directory.Precondition{}
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" {
+			p.Any = true
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(tag, `"`), `"`), 10, 64)
+		if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) || len(tag) < 3 {
+			v = -1
+		}
+		p.Versions = append(p.Versions, v)
+	}
+	return p
+}
+
+// noneMatch reports whether an If-None-Match header matches etag (weak
+// comparison, RFC 9110 §13.1.2).
+func noneMatch(h, etag string) bool {
+	for _, tag := range strings.Split(h, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func markDryRun(w http.ResponseWriter, opts directory.WriteOptions) {
+	if opts.DryRun {
+		w.Header().Set("Roster-Dry-Run", "true")
+	}
+}
+
+func handleUserCreate(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		opts, err := writeOptions(r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		body, err := requireJSON(w, r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		u, err := svc.CreateUser(r.Context(), tenantFrom(r.Context()), body, opts)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if opts.DryRun {
+			markDryRun(w, opts)
+			writeUser(w, http.StatusOK, u)
+			return
+		}
+		w.Header().Set("Location", "/v1/users/"+u.ID)
+		writeUser(w, http.StatusCreated, u)
+	})
+}
+
+func handleUserGet(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := svc.GetUser(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"))
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		etag := directory.ETag(u)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && noneMatch(inm, etag) {
+			w.Header().Set("ETag", etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		writeUser(w, http.StatusOK, u)
+	})
+}
+
+func handleUserList(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before, limit, err := pageParams(r, directory.PrefixUser)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		users, err := svc.ListUsers(r.Context(), tenantFrom(r.Context()).ID, directory.UserQuery{
+			Email: q.Get("email"), Username: q.Get("username"), Status: q.Get("status"),
+			Before: before, Limit: limit + 1,
+		})
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page(users, limit,
+			func(u *directory.User) string { return u.ID },
+			func(u *directory.User) any { return directory.PublicDoc(u) }))
+	})
+}
+
+// handleUserUpdate serves PATCH (three media types) and PUT (§4).
+func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		opts, err := writeOptions(r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		fail := func(err error) {
+			if !put && directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType {
+				w.Header().Set("Accept-Patch", acceptPatch)
+			}
+			writeProblem(w, r, err)
+		}
+		mt, err := mediaType(r)
+		if err != nil {
+			fail(err)
+			return
+		}
+		body, err := readBody(w, r)
+		if err != nil {
+			fail(err)
+			return
+		}
+		var kind directory.BodyKind
+		switch {
+		case !put && mt == "" && len(body) == 0:
+			kind = directory.BodyJSON // no body at all: a no-op
+		case put && mt == mediaJSON:
+			kind = directory.BodyReplace
+		case !put && mt == mediaJSON:
+			kind = directory.BodyJSON
+		case !put && mt == mediaMergePatch:
+			kind = directory.BodyMergePatch
+		case !put && mt == mediaJSONPatch:
+			kind = directory.BodyJSONPatch
+		default:
+			accept := mediaJSON
+			if !put {
+				accept = acceptPatch
+			}
+			fail(directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as one of: %s.", accept))
+			return
+		}
+		u, _, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		markDryRun(w, opts)
+		writeUser(w, http.StatusOK, u)
+	})
+}
+
+// handleUserOptions answers which methods and patch formats a user accepts.
+// It needs no key: it says nothing about any user.
+func handleUserOptions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "GET, HEAD, PUT, PATCH, OPTIONS")
+		w.Header().Set("Accept-Patch", acceptPatch)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleUserHistory(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before, limit, err := pageParams(r, directory.PrefixAudit)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		entries, err := svc.History(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"), before, limit+1)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, page(entries, limit,
+			func(a *directory.AuditEntry) string { return a.ID }, auditJSON))
+	})
+}
+
+func auditJSON(a *directory.AuditEntry) any {
+	orNull := func(s string) any {
+		if s == "" {
+			return nil // made outside a request, by the command line
+		}
+		return s
+	}
+	return map[string]any{
+		"object": "audit_entry", "id": a.ID, "action": a.Action,
+		"actor":      map[string]any{"key_id": orNull(a.Actor.KeyID), "acting_user_id": orNull(a.Actor.ActingUserID)},
+		"request_id": orNull(a.RequestID), "at": directory.FormatTime(a.At), "changes": a.Changes,
+	}
+}
