@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
-	"github.com/roster-dev/roster/internal/httpapi"
-	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/server"
+	"github.com/roster-dev/roster/internal/webhook"
 )
 
 const usage = `usage: roster <command> [flags]
@@ -37,10 +37,12 @@ Run 'roster <command> -h' for a command's flags.
 // config is every setting of the process, from flags with ROSTER_*
 // environment fallbacks.
 type config struct {
-	DB       string
-	Addr     string
-	Redis    string
-	LogLevel string
+	DB                   string
+	Addr                 string
+	Redis                string
+	LogLevel             string
+	AllowPrivateWebhooks bool
+	DeliveryLease        time.Duration
 }
 
 // env returns the environment variable's value, or def when it is unset.
@@ -54,7 +56,7 @@ func env(getenv func(string) string, name, def string) string {
 func newFlagSet(name string, cfg *config, getenv func(string) string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.DB, "db", env(getenv, "ROSTER_DB", "./roster.db"), "database: a SQLite file path or sqlite: DSN (env ROSTER_DB)")
+	fs.StringVar(&cfg.DB, "db", env(getenv, "ROSTER_DB", "./roster.db"), "database: a SQLite file path, a sqlite: DSN or a postgres:// URL (env ROSTER_DB)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env(getenv, "ROSTER_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env ROSTER_LOG_LEVEL)")
 	return fs
 }
@@ -96,14 +98,6 @@ func version() string {
 	return "dev"
 }
 
-// openStore opens the database named by dsn.
-func openStore(ctx context.Context, dsn string) (directory.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("PostgreSQL is not supported by this build yet")
-	}
-	return sqlite.Open(ctx, dsn)
-}
-
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -116,7 +110,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	var cfg config
 	fs := newFlagSet("serve", &cfg, getenv, stderr)
 	fs.StringVar(&cfg.Addr, "addr", env(getenv, "ROSTER_ADDR", "127.0.0.1:8080"), "listen address (env ROSTER_ADDR)")
-	fs.StringVar(&cfg.Redis, "redis", env(getenv, "ROSTER_REDIS", ""), "Redis URL for shared rate limits (env ROSTER_REDIS)")
+	fs.StringVar(&cfg.Redis, "redis", env(getenv, "ROSTER_REDIS", ""), "Redis URL for rate limits shared by several nodes (env ROSTER_REDIS)")
+	fs.BoolVar(&cfg.AllowPrivateWebhooks, "allow-private-webhooks", env(getenv, "ROSTER_ALLOW_PRIVATE_WEBHOOKS", "") == "true",
+		"allow webhook URLs on loopback, private and link-local addresses (env ROSTER_ALLOW_PRIVATE_WEBHOOKS=true)")
+	lease, err := time.ParseDuration(env(getenv, "ROSTER_DELIVERY_LEASE", "1m"))
+	if err != nil {
+		return fmt.Errorf("bad ROSTER_DELIVERY_LEASE: %w", err)
+	}
+	fs.DurationVar(&cfg.DeliveryLease, "delivery-lease", lease,
+		"how long a node holds an event delivery before another node may retry it (env ROSTER_DELIVERY_LEASE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,22 +126,27 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DB)
+	node, err := server.New(ctx, server.Config{
+		DB: cfg.DB, Redis: cfg.Redis, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Logger: log,
+		Dispatcher: webhook.DispatcherOptions{Lease: cfg.DeliveryLease},
+	})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	svc := directory.NewService(store)
-	if err := bootstrap(ctx, svc, stdout); err != nil {
+	defer node.Close()
+	if err := bootstrap(ctx, node.Service, stdout); err != nil {
 		return err
 	}
+	workers, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	node.RunWorkers(workers)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Service: svc, Logger: log}),
+		Handler:           node.Handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -194,7 +201,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := newFlagSet("migrate", &cfg, getenv, stderr).Parse(args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := server.OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -219,12 +226,12 @@ func runTenantsCreate(ctx context.Context, args []string, getenv func(string) st
 	if name == "" || ownerEmail == "" {
 		return errors.New("tenants create needs --name and --owner-email")
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := server.OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	out, err := directory.NewService(store).CreateTenant(ctx, directory.TenantInput{Name: name, OwnerEmail: ownerEmail}, true, directory.Actor{})
+	out, err := directory.NewService(store, directory.Options{}).CreateTenant(ctx, directory.TenantInput{Name: name, OwnerEmail: ownerEmail}, true, directory.Actor{})
 	if err != nil {
 		return describe(err)
 	}
@@ -260,12 +267,12 @@ func runKeysCreate(ctx context.Context, args []string, getenv func(string) strin
 			return describe(err)
 		}
 	}
-	store, err := openStore(ctx, cfg.DB)
+	store, err := server.OpenStore(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	k, token, err := directory.NewService(store).CreateKey(ctx, tenantID, name, sc)
+	k, token, err := directory.NewService(store, directory.Options{}).CreateKey(ctx, tenantID, name, sc)
 	if err != nil {
 		return describe(err)
 	}

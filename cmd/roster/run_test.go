@@ -174,7 +174,7 @@ func TestCommandErrors(t *testing.T) {
 		t.Errorf("version printed %q", got)
 	}
 	db = filepath.Join(t.TempDir(), "fresh.db")
-	if got := string(runCmd(t, "migrate", "--db", db)); !strings.Contains(got, "applied migrations [1]") {
+	if got := string(runCmd(t, "migrate", "--db", db)); !strings.Contains(got, "applied migrations [1 ") {
 		t.Errorf("first migrate printed %q", got)
 	}
 	if got := string(runCmd(t, "migrate", "--db", db)); !strings.Contains(got, "up to date") {

@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are stable and machine-readable: clients switch on them, so
@@ -35,6 +36,7 @@ const (
 	ECodeUnavailable          = "unavailable"
 	ECodeMethodNotAllowed     = "method_not_allowed"
 	ECodeNotAcceptable        = "not_acceptable"
+	ECodeRoleInUse            = "role_in_use"
 	ECodeInternal             = "internal"
 )
 
@@ -47,6 +49,8 @@ type Error struct {
 	Fields []FieldError
 	// Notices carries policy notices (§6).
 	Notices []string
+	// RetryAfter, when set, tells the client when to try again.
+	RetryAfter time.Duration
 }
 
 // FieldError names one failing field.

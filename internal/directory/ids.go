@@ -17,6 +17,7 @@ const (
 	PrefixSuspension = "sus_"
 	PrefixEvent      = "evt_"
 	PrefixAudit      = "aud_"
+	PrefixDelivery   = "dlv_"
 )
 
 var (

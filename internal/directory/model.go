@@ -46,8 +46,13 @@ type User struct {
 	ConsentedAt    *time.Time
 	ConsentMethod  string
 
-	IsOwner      bool
-	Status       string
+	IsOwner bool
+	Status  string
+	// PurgeAfter is set while Status is deleting: the time after which the
+	// purge worker erases the user.
+	PurgeAfter *time.Time
+	// Suspensions are the user's suspensions that were not lifted. Stores
+	// return expired ones too; the Service shows only active ones.
 	Suspensions  []Suspension
 	AuthProvider string
 	CreatedAt    time.Time
@@ -66,19 +71,104 @@ type Location struct {
 
 // Suspension is a period during which a user is suspended.
 type Suspension struct {
-	ID        string     `json:"id"`
-	Reason    string     `json:"reason"`
-	CreatedAt time.Time  `json:"created_at"`
-	EndsAt    *time.Time `json:"ends_at"`
+	ID        string
+	Reason    string
+	CreatedAt time.Time
+	EndsAt    *time.Time // nil: until lifted
 }
+
+// Active reports whether the suspension is in force at now.
+func (s Suspension) Active(now time.Time) bool { return s.EndsAt == nil || s.EndsAt.After(now) }
+
+// Picture is an image Roster stores for a user (a data: URI on write).
+type Picture struct {
+	ContentType string
+	Data        []byte
+	// ETag is a strong entity tag derived from the bytes.
+	ETag      string
+	UpdatedAt time.Time
+}
+
+// Usage is a tenant's consumption of its plan's quotas (§8).
+type Usage struct {
+	PeriodStart time.Time // the first instant of the billing period
+	PeriodEnd   time.Time // when the period, and the write quota, resets
+	Writes      int64
+	ActiveUsers int64 // users neither deactivated nor deleting
+}
+
+// Webhook endpoint kinds (§7).
+const (
+	EndpointValidation = "validation"
+	EndpointEvents     = "events"
+)
+
+// Endpoint is a webhook endpoint of a tenant.
+type Endpoint struct {
+	ID        string
+	TenantID  string
+	URL       string
+	Kind      string   // EndpointValidation or EndpointEvents
+	Events    []string // event types an events endpoint receives; empty: all
+	FailOpen  bool
+	TimeoutMS int
+	Secret    string // whsec_…; needed to sign, so stored as is
+	CreatedAt time.Time
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+)
+
+// Delivery is one event to be delivered to one endpoint. Deliveries of one
+// user to one endpoint are delivered in event order.
+type Delivery struct {
+	ID            string // dlv_…
+	TenantID      string
+	EndpointID    string
+	EventID       string
+	UserID        string
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+	// LastStatus and LastError describe the latest failed attempt.
+	LastStatus int
+	LastError  string
+}
+
+// Attempt records one delivery attempt.
+type Attempt struct {
+	DeliveryID string
+	At         time.Time
+	StatusCode int    // 0 when no HTTP answer came
+	Error      string // "" on success
+	DurationMS int64
+}
+
+// ClaimedDelivery is a delivery leased to one dispatcher, with what it needs
+// to send it.
+type ClaimedDelivery struct {
+	Delivery *Delivery
+	Endpoint *Endpoint
+	Payload  []byte
+}
+
+// UserRef names a user.
+type UserRef struct{ TenantID, ID string }
 
 // Tenant is an organization whose users Roster keeps.
 type Tenant struct {
-	ID        string
-	Name      string
-	Plan      Plan
-	Settings  Settings
-	Roles     []string // the role catalog
+	ID       string
+	Name     string
+	Plan     Plan
+	Settings Settings
+	Roles    []string // the role catalog
+	// Policies is the tenant's Cedar policy text; "" means the default set.
+	Policies  string
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -148,6 +238,8 @@ type Actor struct {
 	KeyID        string `json:"key_id"`
 	ActingUserID string `json:"acting_user_id"`
 	RequestID    string `json:"-"`
+	// Key is the request's API key, for policies; nil outside requests.
+	Key *Key `json:"-"`
 }
 
 // Change is one field's before and after in an audit entry.
@@ -179,8 +271,15 @@ type Event struct {
 	CreatedAt time.Time
 }
 
-// Audit actions and event types.
+// Audit actions and event types (§7).
 const (
-	ActionUserCreated = "user.created"
-	ActionUserUpdated = "user.updated"
+	ActionUserCreated     = "user.created"
+	ActionUserUpdated     = "user.updated"
+	ActionUserDeleted     = "user.deleted" // deletion requested; the purge follows
+	ActionUserRestored    = "user.restored"
+	ActionUserDeactivated = "user.deactivated"
+	ActionUserReactivated = "user.reactivated"
+	ActionUserSuspended   = "user.suspended"
+	ActionUserUnsuspended = "user.unsuspended"
+	ActionUserPurged      = "user.purged" // audit only: the personal data is gone
 )

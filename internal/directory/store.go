@@ -2,11 +2,16 @@ package directory
 
 import (
 	"context"
+	"time"
 )
 
 // Store is what a database backend provides. Implementations only store: the
 // rules live in Service. Every user query is scoped by tenant ID; a row in
 // another tenant is ErrNotFound. Every implementation must pass storetest.
+//
+// Values stored as JSON (metadata, secure metadata, audit changes) come back
+// as JSON decodes them: numbers as json.Number, arrays as []any, objects as
+// map[string]any. A list limit <= 0 means no limit.
 type Store interface {
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
@@ -32,6 +37,41 @@ type Store interface {
 	// given event ID ("" = from the start).
 	ListEvents(ctx context.Context, tenantID, after string, limit int) ([]*Event, error)
 
+	// UsersHoldingRoles returns which of roles at least one user of the
+	// tenant holds.
+	UsersHoldingRoles(ctx context.Context, tenantID string, roles []string) ([]string, error)
+
+	// GetPicture returns a user's stored picture, or ErrNotFound.
+	GetPicture(ctx context.Context, tenantID, userID string) (*Picture, error)
+
+	// Usage returns the tenant's writes counted for the period starting at
+	// periodStart and its count of active users. PeriodEnd is left zero.
+	Usage(ctx context.Context, tenantID string, periodStart time.Time) (*Usage, error)
+
+	// DuePurges lists users whose status is deleting and whose PurgeAfter is
+	// not after now, oldest first, across all tenants.
+	DuePurges(ctx context.Context, now time.Time, limit int) ([]UserRef, error)
+
+	// GetEndpoint returns ErrNotFound unless the endpoint is the tenant's.
+	GetEndpoint(ctx context.Context, tenantID, id string) (*Endpoint, error)
+	// ListEndpoints lists all of a tenant's endpoints, oldest first.
+	ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error)
+	// ListDeliveries lists an endpoint's deliveries newest first.
+	ListDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*Delivery, error)
+	// ListAttempts lists the attempts of the given deliveries, oldest first.
+	ListAttempts(ctx context.Context, tenantID string, deliveryIDs []string) ([]*Attempt, error)
+	// ClaimDeliveries leases up to limit pending deliveries that are due at
+	// now (NextAttemptAt <= now), across tenants: it sets their
+	// NextAttemptAt to now+lease so that no other dispatcher, in this
+	// process or another node, claims them meanwhile. A delivery is claimed
+	// only when no earlier pending delivery (by event ID) exists for the
+	// same endpoint and user, so each user's events arrive in order.
+	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*ClaimedDelivery, error)
+	// FinishAttempt records an attempt of a claimed delivery. On success the
+	// delivery becomes delivered; otherwise Attempts grows and the delivery
+	// is retried at next.
+	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
+
 	// InTx runs fn in one write transaction: everything fn writes commits
 	// together, or nothing does when fn (or the commit) fails.
 	InTx(ctx context.Context, fn func(Tx) error) error
@@ -51,12 +91,48 @@ type Tx interface {
 	// gone), and *UniqueViolation if the email or username is taken.
 	UpdateUser(ctx context.Context, u *User, prevVersion int64) error
 	InsertAudit(ctx context.Context, a *AuditEntry) error
-	InsertEvent(ctx context.Context, e *Event) error
+	// InsertEvent writes an event to the outbox with one delivery per given
+	// delivery (which may be none).
+	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
+
+	// LockTenant serializes the transactions that count a tenant's users or
+	// writes (SELECT … FOR UPDATE on PostgreSQL; SQLite's single writer
+	// already does). ErrNotFound if the tenant does not exist.
+	LockTenant(ctx context.Context, tenantID string) error
+	// CountActiveUsers counts users neither deactivated nor deleting.
+	CountActiveUsers(ctx context.Context, tenantID string) (int64, error)
+	// AddWrite counts one write in the period starting at periodStart and
+	// returns the period's count including it.
+	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error)
+
+	// PutPicture stores (or replaces) a user's picture.
+	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error
+	// DeletePicture removes a user's picture; no error if there is none.
+	DeletePicture(ctx context.Context, tenantID, userID string) error
+
+	// InsertSuspension adds a suspension to a user.
+	InsertSuspension(ctx context.Context, tenantID, userID string, s *Suspension) error
+	// LiftSuspension ends a suspension at once; ErrNotFound unless it is an
+	// unlifted suspension of that user.
+	LiftSuspension(ctx context.Context, tenantID, userID, id string, at time.Time) error
+
+	// PurgeUser erases a user: its row, picture and suspensions are deleted;
+	// in its audit entries every from/to value becomes null (action, actor,
+	// time, request ID and field names stay); the payload of each of its
+	// outbox events is replaced by scrubbed, which holds no personal data.
+	// ErrNotFound if the user does not exist.
+	PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *Event) []byte) error
+
+	// CreateEndpoint stores a webhook endpoint.
+	CreateEndpoint(ctx context.Context, e *Endpoint) error
+	// DeleteEndpoint removes an endpoint and its pending deliveries;
+	// ErrNotFound unless it is the tenant's.
+	DeleteEndpoint(ctx context.Context, tenantID, id string) error
 }
 
 // UserFilter selects users to list. Empty fields do not filter.
 type UserFilter struct {
-	EmailKey string // EmailKey of the email, see fields.EmailKey
+	EmailKey string // EmailKey of the email
 	Username string // normalized
 	Status   string
 	Before   string // list users whose ID sorts below this one

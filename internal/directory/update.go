@@ -200,7 +200,14 @@ func (fe *fieldErrors) err() error {
 // build turns a patched document into the next state of cur (a zero user on
 // create), applying every rule of §2 to each field whose value changed.
 // base is cur's full document (nil on create).
-func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified bool, now time.Time) (*User, error) {
+// built is the next state of a user, with the new picture bytes to store
+// when the request sent a data: URI.
+type built struct {
+	user    *User
+	picture *Picture
+}
+
+func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified bool, now time.Time) (*built, error) {
 	doc, ok := docAny.(map[string]any)
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The result of the patch must be a JSON object.")
@@ -230,6 +237,7 @@ func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind,
 	}
 
 	next := *cur
+	b := &built{user: &next}
 	for _, f := range writableFields {
 		v, present := doc[f]
 		if !present && kind == BodyReplace && f == "secure_metadata" {
@@ -238,10 +246,13 @@ func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind,
 		if base != nil && patch.Equal(v, base[f]) {
 			continue // unchanged values are not validated again
 		}
-		setField(&next, t, f, v, &fe, now)
+		b.setField(t, f, v, &fe, now)
 	}
 
-	if next.Email == "" && next.Username == "" {
+	failed := func(f string) bool {
+		return slices.ContainsFunc(append(fe.malformed, fe.invalid...), func(e FieldError) bool { return e.Field == f })
+	}
+	if next.Email == "" && next.Username == "" && !failed("email") && !failed("username") {
 		fe.invalid = append(fe.invalid, FieldError{Field: "email", Code: codeRequired, Message: "a user needs an email or a username"})
 	}
 	if (next.ConsentedAt == nil) != (next.ConsentMethod == "") {
@@ -255,11 +266,12 @@ func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind,
 	if EmailKey(next.Email) != EmailKey(cur.Email) && !verified {
 		next.EmailVerified = false
 	}
-	return &next, nil
+	return b, nil
 }
 
 // setField type-checks, validates and normalizes one writable member.
-func setField(u *User, t *Tenant, f string, v any, fe *fieldErrors, now time.Time) {
+func (b *built) setField(t *Tenant, f string, v any, fe *fieldErrors, now time.Time) {
+	u := b.user
 	str := func(fn func(string) (string, *fields.Error)) (string, bool) {
 		switch s := v.(type) {
 		case nil:
@@ -305,7 +317,17 @@ func setField(u *User, t *Tenant, f string, v any, fe *fieldErrors, now time.Tim
 	case "website":
 		set(&u.Website, fields.URL)
 	case "picture":
-		set(&u.Picture, fields.PictureURL)
+		set(&u.Picture, func(s string) (string, *fields.Error) {
+			if !fields.IsDataURI(s) {
+				return fields.PictureURL(s)
+			}
+			ct, data, err := fields.DataURI(s)
+			if err != nil {
+				return "", err
+			}
+			b.picture = newPicture(ct, data, now)
+			return pictureURL(u.ID, b.picture.ETag), nil
+		})
 	case "country":
 		set(&u.Country, fields.Country)
 	case "locale":

@@ -77,10 +77,8 @@ func PublicDoc(u *User) map[string]any {
 	d["deactivated"] = u.Deactivated()
 	sus := make([]any, len(u.Suspensions))
 	for i, s := range u.Suspensions {
-		m := map[string]any{"id": s.ID, "reason": s.Reason, "created_at": FormatTime(s.CreatedAt), "ends_at": nil}
-		if s.EndsAt != nil {
-			m["ends_at"] = FormatTime(*s.EndsAt)
-		}
+		m := SuspensionDoc(s)
+		delete(m, "object")
 		sus[i] = m
 	}
 	d["suspensions"] = sus

@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/ratelimit"
 )
 
 type tenantKey struct{}
@@ -14,6 +20,76 @@ type tenantKey struct{}
 func tenantFrom(ctx context.Context) *directory.Tenant {
 	t, _ := ctx.Value(tenantKey{}).(*directory.Tenant)
 	return t
+}
+
+// unmetered paths are probes and scrapes: a load balancer's health checks
+// must not be throttled into marking a node down.
+var unmetered = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// gate authenticates every request that carries a key and meters every
+// request (§8): per tenant for a tenant key, per key for a platform key, per
+// client IP for the rest, failed authentications included. It sets the
+// X-RateLimit-* headers and answers 401 and 429 itself.
+func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon directory.Plan, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if unmetered[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		info := requestInfoFrom(r.Context())
+		var authErr error
+		lim, bucket, plan := ipLimiter, "ip:"+clientIP(r), anon
+		if r.Header.Get("Authorization") != "" {
+			k, err := authenticate(svc, r)
+			switch {
+			case err != nil:
+				authErr = err
+			case k.Platform():
+				lim, bucket, plan = limiter, "key:"+k.ID, directory.DefaultPlan()
+			default:
+				t, err := svc.GetTenant(r.Context(), k.TenantID)
+				if err != nil {
+					writeProblem(w, r, err)
+					return
+				}
+				lim, bucket, plan = limiter, "tenant:"+t.ID, t.Plan
+			}
+		}
+		d, err := lim.Allow(r.Context(), bucket, plan.RateLimitRPS, plan.RateLimitBurst)
+		if err != nil {
+			info.logger.Warn("rate limiter failed", slog.String("error", err.Error()))
+		} else {
+			setRateHeaders(w.Header(), d)
+			if !d.Allowed {
+				secs := int(math.Max(1, math.Ceil(d.RetryAfter.Seconds())))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				writeProblem(w, r, directory.Errorf(directory.ECodeRateLimited, "Too many requests: retry in %d s.", secs))
+				return
+			}
+		}
+		if authErr != nil {
+			writeProblem(w, r, authErr)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func setRateHeaders(h http.Header, d ratelimit.Decision) {
+	h.Set("X-RateLimit-Limit", strconv.FormatFloat(d.Limit, 'f', -1, 64))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("X-RateLimit-Reset", d.Reset.UTC().Format(time.RFC3339))
+}
+
+// clientIP is the address the connection comes from. Roster does not trust
+// X-Forwarded-For: behind a proxy, every client shares the proxy's bucket
+// unless the proxy itself limits.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // authenticate returns the key of the request's bearer token.
@@ -31,15 +107,23 @@ func authenticate(svc *directory.Service, r *http.Request) (*directory.Key, erro
 	return k, nil
 }
 
+// keyOf returns the key gate authenticated, or answers 401.
+func keyOf(w http.ResponseWriter, r *http.Request) *directory.Key {
+	k := requestInfoFrom(r.Context()).key
+	if k == nil {
+		writeProblem(w, r, directory.Errorf(directory.ECodeUnauthenticated, "An API key is required: send Authorization: Bearer <token>."))
+	}
+	return k
+}
+
 // tenantAccess lets a request through when its key may use scope in the
 // tenant the request is about (§6): a tenant key's own tenant, which
 // X-Tenant-ID may repeat but not contradict, or the tenant a platform key
 // names with X-Tenant-ID.
 func tenantAccess(svc *directory.Service, scope string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := authenticate(svc, r)
-		if err != nil {
-			writeProblem(w, r, err)
+		k := keyOf(w, r)
+		if k == nil {
 			return
 		}
 		tenantID := k.TenantID
@@ -69,11 +153,10 @@ func tenantAccess(svc *directory.Service, scope string, next http.Handler) http.
 }
 
 // platformAccess lets a request through when its key is a platform key.
-func platformAccess(svc *directory.Service, next http.Handler) http.Handler {
+func platformAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k, err := authenticate(svc, r)
-		if err != nil {
-			writeProblem(w, r, err)
+		k := keyOf(w, r)
+		if k == nil {
 			return
 		}
 		if !k.Platform() {

@@ -2,20 +2,27 @@ package httpapi_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
-	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
+	"github.com/roster-dev/roster/internal/server"
 	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/webhook"
 )
 
 // env is one Roster server on a real database, served over real HTTP on
@@ -25,6 +32,7 @@ type env struct {
 	srv      *httptest.Server
 	svc      *directory.Service
 	store    directory.Store
+	dbPath   string // the SQLite file, or the PostgreSQL URL
 	logs     *syncBuffer
 	tenant   string // the default tenant's ID
 	token    string // its admin key
@@ -49,27 +57,90 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// openStore opens a fresh store for one test.
-func openStore(t testing.TB) directory.Store {
+// backend is the store the tests of this round run on: TestMain runs the
+// whole suite once per backend, so every HTTP test holds on both.
+var backend string
+
+func TestMain(m *testing.M) {
+	backends := strings.Split(cmp.Or(os.Getenv("ROSTER_TEST_BACKENDS"), "sqlite,postgres"), ",")
+	code := 0
+	for _, b := range backends {
+		backend = b
+		fmt.Printf("=== backend %s\n", b)
+		if c := m.Run(); c != 0 {
+			code = c
+		}
+	}
+	os.Exit(code)
+}
+
+// openStore opens a fresh store for one test on the round's backend, and
+// says where its data lives: a SQLite file path or a PostgreSQL URL.
+func openStore(t testing.TB) (directory.Store, string) {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "roster.db"))
+	if backend == "postgres" {
+		url := pgtest.URL(t)
+		s, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatalf("open postgres: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, url
+	}
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s
+	return s, path
 }
 
-func newEnv(t testing.TB) *env {
+// envOptions changes what newEnv builds.
+type envOptions struct {
+	anonymous directory.Plan  // the per-IP limit; zero: generous
+	plan      *directory.Plan // the default tenant's plan; nil: generous
+	// strictWebhooks refuses webhook URLs on private addresses, as a
+	// production node does; tests' receivers are on loopback, so the
+	// default allows them.
+	strictWebhooks bool
+}
+
+// generous is a plan no test reaches by accident.
+var generous = directory.Plan{RateLimitRPS: 1e6, RateLimitBurst: 1e6, WritesPerPeriod: 1e9, MaxActiveUsers: 1e9}
+
+func newEnv(t testing.TB) *env { return newEnvWith(t, envOptions{}) }
+
+func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	store := openStore(t)
-	svc := directory.NewService(store)
+	store, dbPath := openStore(t)
 	logs := &syncBuffer{}
-	h := httpapi.New(httpapi.Config{Service: svc, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test"}, true, directory.Actor{})
+	if o.anonymous.RateLimitRPS == 0 {
+		o.anonymous = generous
+	}
+	if o.plan == nil {
+		o.plan = &generous
+	}
+	node, err := server.New(ctx, server.Config{
+		Store: store, AllowPrivateWebhooks: !o.strictWebhooks, Anonymous: o.anonymous,
+		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
+		Dispatcher:    webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		PurgeInterval: time.Hour, // tests purge when they choose, with PurgeDue
+	})
+	if err != nil {
+		t.Fatalf("build node: %v", err)
+	}
+	workers, stop := context.WithCancel(context.Background())
+	node.RunWorkers(workers)
+	srv := httptest.NewServer(node.Handler)
+	t.Cleanup(func() {
+		srv.Close()
+		stop()
+		node.Close()
+	})
+	svc := node.Service
+	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test", Plan: o.plan}, true, directory.Actor{})
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
@@ -77,13 +148,13 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("create platform key: %v", err)
 	}
-	return &env{t: t, srv: srv, svc: svc, store: store, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
+	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
 }
 
 // newTenant makes another tenant and returns its ID and admin token.
 func (e *env) newTenant(name string) (string, string) {
 	e.t.Helper()
-	out, err := e.svc.CreateTenant(context.Background(), directory.TenantInput{Name: name}, true, directory.Actor{})
+	out, err := e.svc.CreateTenant(context.Background(), directory.TenantInput{Name: name, Plan: &generous}, true, directory.Actor{})
 	if err != nil {
 		e.t.Fatalf("create tenant: %v", err)
 	}
@@ -93,7 +164,11 @@ func (e *env) newTenant(name string) (string, string) {
 // keyWith makes a key of the default tenant with the given scopes.
 func (e *env) keyWith(scopes ...string) string {
 	e.t.Helper()
-	_, token, err := e.svc.CreateKey(context.Background(), e.tenant, "test", scopes)
+	sc, err := directory.ParseScopes(strings.Join(scopes, " "))
+	if err != nil {
+		e.t.Fatalf("scopes: %v", err)
+	}
+	_, token, err := e.svc.CreateKey(context.Background(), e.tenant, "test", sc)
 	if err != nil {
 		e.t.Fatalf("create key: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -35,6 +36,7 @@ var statusOf = map[string]struct {
 	directory.ECodeUsernameTaken:        {http.StatusConflict, "Username taken"},
 	directory.ECodeUserDeleting:         {http.StatusConflict, "User is being deleted"},
 	directory.ECodeOwnerProtected:       {http.StatusConflict, "Owner protected"},
+	directory.ECodeRoleInUse:            {http.StatusConflict, "Role in use"},
 	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
@@ -75,6 +77,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := statusOf[e.Code]
 	if !ok {
 		st = statusOf[directory.ECodeInternal]
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.RetryAfter.Seconds())), 10))
 	}
 	info := requestInfoFrom(r.Context())
 	if st.status >= 500 {

@@ -18,7 +18,9 @@ func writeUser(w http.ResponseWriter, status int, u *directory.User) {
 // and dry_run.
 func writeOptions(r *http.Request) (directory.WriteOptions, error) {
 	info := requestInfoFrom(r.Context())
-	opts := directory.WriteOptions{Actor: directory.Actor{KeyID: info.key.ID, RequestID: info.id}}
+	opts := directory.WriteOptions{Actor: directory.Actor{
+		KeyID: info.key.ID, Key: info.key, RequestID: info.id, ActingUserID: r.Header.Get("X-Acting-User"),
+	}}
 	dry, err := boolParam(r, "dry_run")
 	if err != nil {
 		return opts, err
@@ -191,7 +193,7 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 // It needs no key: it says nothing about any user.
 func handleUserOptions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", "GET, HEAD, PUT, PATCH, OPTIONS")
+		w.Header().Set("Allow", "GET, HEAD, PUT, PATCH, DELETE, OPTIONS")
 		w.Header().Set("Accept-Patch", acceptPatch)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -70,15 +70,48 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, userID, before string, 
 	return as, nil
 }
 
-// InsertEvent writes e to the outbox.
-func (t *tx) InsertEvent(ctx context.Context, e *directory.Event) error {
+// InsertEvent writes e to the outbox with the given deliveries of it, each
+// pending unless its Status says otherwise. A delivery's empty TenantID,
+// EventID and UserID are set to e's; a delivery of another event is an
+// error.
+func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*directory.Delivery) error {
 	payload := e.Payload
 	if payload == nil {
 		payload = []byte{} // the driver binds a nil slice as NULL
 	}
 	_, err := t.stmt(ctx, t.s.stmts.insertEvent).ExecContext(ctx,
 		e.ID, e.TenantID, e.UserID, e.Type, payload, millis(e.CreatedAt))
-	return wrapErr("insert event", err)
+	if err != nil {
+		return wrapErr("insert event", err)
+	}
+	if len(deliveries) == 0 {
+		return nil
+	}
+	stmt := t.stmt(ctx, t.s.stmts.insertDelivery)
+	for _, d := range deliveries {
+		for _, f := range []struct {
+			dst  *string
+			want string
+			name string
+		}{
+			{&d.TenantID, e.TenantID, "tenant"},
+			{&d.EventID, e.ID, "event"},
+			{&d.UserID, e.UserID, "user"},
+		} {
+			if *f.dst == "" {
+				*f.dst = f.want
+			} else if *f.dst != f.want {
+				return fmt.Errorf("sqlite: insert event: delivery %s has %s %s, the event %s", d.ID, f.name, *f.dst, f.want)
+			}
+		}
+		if d.Status == "" {
+			d.Status = directory.DeliveryPending
+		}
+		if _, err := stmt.ExecContext(ctx, deliveryArgs(d)...); err != nil {
+			return wrapErr("insert event", err)
+		}
+	}
+	return nil
 }
 
 // ListEvents lists a tenant's outbox events oldest first, those whose ID
@@ -91,21 +124,18 @@ func (s *Store) ListEvents(ctx context.Context, tenantID, after string, n int) (
 	if err != nil {
 		return nil, wrapErr("list events", err)
 	}
-	defer rows.Close()
-	var es []*directory.Event
-	for rows.Next() {
-		var (
-			e       directory.Event
-			created int64
-		)
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.UserID, &e.Type, &e.Payload, &created); err != nil {
-			return nil, wrapErr("list events", err)
-		}
-		e.CreatedAt = fromMillis(created)
-		es = append(es, &e)
+	es, err := collect(rows, scanEvent)
+	return es, wrapErr("list events", err)
+}
+
+func scanEvent(sc scanner) (*directory.Event, error) {
+	var (
+		e       directory.Event
+		created int64
+	)
+	if err := sc.Scan(&e.ID, &e.TenantID, &e.UserID, &e.Type, &e.Payload, &created); err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("list events", err)
-	}
-	return es, nil
+	e.CreatedAt = fromMillis(created)
+	return &e, nil
 }

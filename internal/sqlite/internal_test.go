@@ -53,6 +53,7 @@ func TestPragmas(t *testing.T) {
 				{"synchronous", int64(2)}, // FULL
 				{"busy_timeout", int64(busyTimeout)},
 				{"foreign_keys", int64(1)},
+				{"secure_delete", int64(1)},
 				{"query_only", int64(p.queryOnly)},
 			} {
 				var got any
@@ -69,7 +70,7 @@ func TestPragmas(t *testing.T) {
 		}
 	}
 
-	if _, err := s.read.ExecContext(ctx, `INSERT INTO tenants VALUES ('t', 'n', '{}', '{}', '[]', 0, 0)`); err == nil {
+	if _, err := s.read.ExecContext(ctx, `INSERT INTO tenants (id, name, plan, settings, roles, created_at, updated_at) VALUES ('t', 'n', '{}', '{}', '[]', 0, 0)`); err == nil {
 		t.Errorf("write through the read pool: got nil error, want a refusal")
 	}
 }

@@ -36,11 +36,16 @@ const busyTimeout = 5000
 // that the switch to WAL waits for a lock rather than failing.
 // synchronous(FULL): in WAL mode NORMAL may lose the last transactions on
 // power loss, and an acknowledged write must survive it.
+// secure_delete(ON): deleted content is overwritten with zeros, so that a
+// purged user's data (§8) does not linger in free space of the file once the
+// WAL is checkpointed. FAST would cost no extra I/O but leaves whole freed
+// pages, such as a deleted picture's, as they were.
 var pragmas = []string{
 	fmt.Sprintf("busy_timeout(%d)", busyTimeout),
 	"journal_mode(WAL)",
 	"synchronous(FULL)",
 	"foreign_keys(ON)",
+	"secure_delete(ON)",
 }
 
 // Store is a directory.Store on a SQLite file. It is safe for concurrent use.

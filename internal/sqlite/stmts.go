@@ -7,8 +7,9 @@ import (
 )
 
 // statements are the queries of the hot paths, prepared once per connection:
-// reading a user and a key, and the four writes of a user update. The others
-// are prepared per call, which costs little next to their own work.
+// reading a user and a key, and the writes of a user update (the user, its
+// audit entry, its event and the event's deliveries). The others are
+// prepared per call, which costs little next to their own work.
 type statements struct {
 	readGetUser   *sql.Stmt
 	readKeyByHash *sql.Stmt
@@ -19,6 +20,8 @@ type statements struct {
 	userExists  *sql.Stmt
 	insertAudit *sql.Stmt
 	insertEvent *sql.Stmt
+
+	insertDelivery *sql.Stmt
 
 	all []*sql.Stmt
 }
@@ -37,6 +40,7 @@ func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
 		{&st.userExists, write, userExistsSQL},
 		{&st.insertAudit, write, insertAuditSQL},
 		{&st.insertEvent, write, insertEventSQL},
+		{&st.insertDelivery, write, insertDeliverySQL},
 	} {
 		stmt, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {

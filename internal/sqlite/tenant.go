@@ -7,7 +7,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-const tenantColumns = `id, name, plan, settings, roles, created_at, updated_at`
+const tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, error) {
@@ -60,8 +60,8 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create tenant: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tn.ID, tn.Name, plan, settings, roles, millis(tn.CreatedAt), millis(tn.UpdatedAt))
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tn.ID, tn.Name, plan, settings, roles, tn.Policies, millis(tn.CreatedAt), millis(tn.UpdatedAt))
 	return wrapErr("create tenant", err)
 }
 
@@ -72,8 +72,8 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update tenant: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, updated_at = ? WHERE id = ?`,
-		tn.Name, plan, settings, roles, millis(tn.UpdatedAt), tn.ID)
+	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, policies = ?, updated_at = ? WHERE id = ?`,
+		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), tn.ID)
 	if err != nil {
 		return wrapErr("update tenant", err)
 	}
@@ -104,7 +104,7 @@ func scanTenant(sc scanner) (*directory.Tenant, error) {
 		plan, settings, roles string
 		created, updated      int64
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &created, &updated); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &t.Policies, &created, &updated); err != nil {
 		return nil, err
 	}
 	if err := decodeJSON(plan, &t.Plan); err != nil {
@@ -118,4 +118,14 @@ func scanTenant(sc scanner) (*directory.Tenant, error) {
 	}
 	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return &t, nil
+}
+
+// LockTenant returns an error wrapping directory.ErrNotFound if the tenant
+// does not exist. There is nothing to lock: the transaction already holds
+// the database's one write lock, so no other transaction counts the
+// tenant's users or writes until it ends.
+func (t *tx) LockTenant(ctx context.Context, tenantID string) error {
+	var one int
+	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one)
+	return wrapErr("lock tenant", err)
 }

@@ -45,3 +45,17 @@ var _ directory.Tx = (*tx)(nil)
 func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
 	return t.tx.StmtContext(ctx, st)
 }
+
+// writeTx runs fn in a write transaction of the store's own, for the Store
+// methods that write outside InTx. Its errors are not wrapped.
+func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	sqlTx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer sqlTx.Rollback()
+	if err := fn(sqlTx); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}

@@ -3,20 +3,33 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-const userColumns = `id, tenant_id, email, username, status, is_owner, auth_provider, profile, secure_metadata, created_at, updated_at, version`
+// userColumns are what scanUser reads. The user's unlifted suspensions come
+// in the same statement, as a JSON array of [id, reason, created_at,
+// ends_at] in ID order, so that a read outside a transaction sees the user
+// and its suspensions as of one commit. The EXISTS probe, on the covering
+// index suspensions_user, spares the common user who was never suspended
+// the aggregate, which cost a quarter of GetUser's time.
+const userColumns = `id, tenant_id, email, username, status, is_owner, auth_provider, profile, secure_metadata,
+	purge_after, created_at, updated_at, version,
+	CASE WHEN EXISTS (SELECT 1 FROM suspensions s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id)
+	THEN (SELECT json_group_array(json_array(s.id, s.reason, s.created_at, s.ends_at) ORDER BY s.id)
+		FROM suspensions s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id AND s.lifted_at IS NULL)
+	ELSE '[]' END`
 
 const (
 	getUserSQL    = `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ? AND id = ?`
-	createUserSQL = `INSERT INTO users (tenant_id, id, email, email_key, username, status, is_owner, auth_provider, profile, secure_metadata, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	createUserSQL = `INSERT INTO users (tenant_id, id, email, email_key, username, status, is_owner, auth_provider, profile, secure_metadata,
+		purge_after, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateUserSQL = `UPDATE users SET email = ?, email_key = ?, username = ?, status = ?, is_owner = ?, auth_provider = ?,
-		profile = ?, secure_metadata = ?, updated_at = ?, version = ?
+		profile = ?, secure_metadata = ?, purge_after = ?, updated_at = ?, version = ?
 		WHERE tenant_id = ? AND id = ? AND version = ?`
 	userExistsSQL = `SELECT count(*) FROM users WHERE tenant_id = ? AND id = ?`
 )
@@ -54,6 +67,7 @@ type userRow struct {
 	email, emailKey, username any
 	profile                   string
 	secure                    any
+	purgeAfter                any
 }
 
 func encodeUser(u *directory.User) (userRow, error) {
@@ -86,6 +100,9 @@ func encodeUser(u *directory.User) (userRow, error) {
 		emailKey: nullIfEmpty(directory.EmailKey(u.Email)),
 		username: nullIfEmpty(u.Username),
 	}
+	if u.PurgeAfter != nil {
+		r.purgeAfter = millis(*u.PurgeAfter)
+	}
 	var err error
 	if r.profile, err = encodeJSON(p); err != nil {
 		return userRow{}, fmt.Errorf("profile: %w", err)
@@ -104,10 +121,12 @@ func scanUser(sc scanner) (*directory.User, error) {
 		email, username  sql.NullString
 		prof             string
 		secure           sql.NullString
+		purgeAfter       sql.NullInt64
 		created, updated int64
+		suspensions      string
 	)
 	err := sc.Scan(&u.ID, &u.TenantID, &email, &username, &u.Status, &u.IsOwner, &u.AuthProvider,
-		&prof, &secure, &created, &updated, &u.Version)
+		&prof, &secure, &purgeAfter, &created, &updated, &u.Version, &suspensions)
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +154,46 @@ func scanUser(sc scanner) (*directory.User, error) {
 		u.ConsentedAt = &t
 	}
 	u.ConsentMethod = p.ConsentMethod
-	u.Suspensions = []directory.Suspension{} // no suspensions table yet
+	if purgeAfter.Valid {
+		t := fromMillis(purgeAfter.Int64)
+		u.PurgeAfter = &t
+	}
+	if u.Suspensions, err = decodeSuspensions(suspensions); err != nil {
+		return nil, fmt.Errorf("user %s: suspensions: %w", u.ID, err)
+	}
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return &u, nil
+}
+
+// decodeSuspensions decodes the suspensions column of userColumns; never nil.
+func decodeSuspensions(s string) ([]directory.Suspension, error) {
+	if s == "[]" { // the common case, on the hot path of every read
+		return []directory.Suspension{}, nil
+	}
+	var raw [][4]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, err
+	}
+	out := make([]directory.Suspension, 0, len(raw))
+	for _, r := range raw {
+		var (
+			sus     directory.Suspension
+			created int64
+			ends    *int64
+		)
+		for i, dst := range []any{&sus.ID, &sus.Reason, &created, &ends} {
+			if err := json.Unmarshal(r[i], dst); err != nil {
+				return nil, err
+			}
+		}
+		sus.CreatedAt = fromMillis(created)
+		if ends != nil {
+			t := fromMillis(*ends)
+			sus.EndsAt = &t
+		}
+		out = append(out, sus)
+	}
+	return out, nil
 }
 
 // GetUser returns the user, or an error wrapping directory.ErrNotFound if
@@ -201,7 +257,7 @@ func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User,
 
 // CreateUser inserts u. It returns an error wrapping *directory.UniqueViolation
 // if the tenant has a user with the same email (compared by EmailKey) or
-// username. u.Suspensions is not stored.
+// username. u.Suspensions is not stored: see InsertSuspension.
 func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 	r, err := encodeUser(u)
 	if err != nil {
@@ -209,11 +265,12 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 	}
 	_, err = t.stmt(ctx, t.s.stmts.createUser).ExecContext(ctx,
 		u.TenantID, u.ID, r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
-		r.profile, r.secure, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version)
+		r.profile, r.secure, r.purgeAfter, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version)
 	return wrapErr("create user", err)
 }
 
-// UpdateUser stores u, all but its creation time and suspensions, if the
+// UpdateUser stores u, all but its creation time and suspensions (see
+// InsertSuspension and LiftSuspension), if the
 // stored version is still prevVersion. It returns directory.ErrVersionConflict
 // if it is not, an error wrapping directory.ErrNotFound if the user is not in
 // the tenant, and one wrapping *directory.UniqueViolation if the new email or
@@ -225,7 +282,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	}
 	res, err := t.stmt(ctx, t.s.stmts.updateUser).ExecContext(ctx,
 		r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
-		r.profile, r.secure, millis(u.UpdatedAt), u.Version,
+		r.profile, r.secure, r.purgeAfter, millis(u.UpdatedAt), u.Version,
 		u.TenantID, u.ID, prevVersion)
 	if err != nil {
 		return wrapErr("update user", err)

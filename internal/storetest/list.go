@@ -256,11 +256,11 @@ func testListEvents(t *testing.T, s directory.Store) {
 		}
 		for range 4 {
 			e := newEvent(u, directory.ActionUserUpdated)
-			if err := tx.InsertEvent(t.Context(), e); err != nil {
+			if err := tx.InsertEvent(t.Context(), e, nil); err != nil {
 				return err
 			}
 			events = append(events, e)
-			if err := tx.InsertEvent(t.Context(), newEvent(w, directory.ActionUserUpdated)); err != nil {
+			if err := tx.InsertEvent(t.Context(), newEvent(w, directory.ActionUserUpdated), nil); err != nil {
 				return err
 			}
 		}

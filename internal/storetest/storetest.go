@@ -16,9 +16,11 @@
 // Every test opens its own store, so the tests run in parallel and none sees
 // another's rows. The suite checks what the Store and Tx interfaces promise:
 // exact round trips, tenant isolation, the errors each method returns, the
-// order and paging of lists, atomic transactions, and that the database, not
-// Go code, enforces uniqueness and optimistic concurrency under concurrent
-// transactions.
+// order and paging of lists, atomic transactions, that a purge leaves no
+// personal value behind the store's API, and that the database, not Go code,
+// enforces uniqueness, optimistic concurrency, usage counts and the leasing
+// of webhook deliveries (never twice at once, each user's events in order)
+// under concurrent transactions.
 package storetest
 
 import (
@@ -55,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Users", userTests},
 		{"InTx", txTests},
 		{"Lists", listTests},
+		{"Lifecycle", lifecycleTests},
+		{"Usage", usageTests},
+		{"Webhooks", webhookTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
@@ -148,10 +153,11 @@ func getUser(t *testing.T, s directory.Store, tenantID, id string) *directory.Us
 	return u
 }
 
-// stored returns what a store gives back for u: u with no suspensions.
-func stored(u *directory.User) *directory.User {
+// stored returns what a store gives back for u: u with the given unlifted
+// suspensions, none when none are given (never nil).
+func stored(u *directory.User, suspensions ...directory.Suspension) *directory.User {
 	c := *u
-	c.Suspensions = []directory.Suspension{}
+	c.Suspensions = append([]directory.Suspension{}, suspensions...)
 	return &c
 }
 
@@ -236,16 +242,53 @@ func diffValue(g, w reflect.Value) string {
 			return ""
 		}
 		return diffValue(g.Elem(), w.Elem())
+	case g.Kind() == reflect.Pointer && g.Type().Elem().Kind() == reflect.Struct:
+		if g.IsNil() || w.IsNil() {
+			if g.IsNil() != w.IsNil() {
+				return fmt.Sprintf("got %v, want %v", g.Interface(), w.Interface())
+			}
+			return ""
+		}
+		return diffValue(g.Elem(), w.Elem())
 	case g.Kind() == reflect.Struct:
 		if ds := diff(g.Interface(), w.Interface()); len(ds) > 0 {
 			return "{" + strings.Join(ds, "; ") + "}"
 		}
 		return ""
+	case g.Kind() == reflect.Slice && structElem(g.Type().Elem()):
+		// Element by element, so that times are compared with Equal.
+		if g.IsNil() != w.IsNil() || g.Len() != w.Len() {
+			return fmt.Sprintf("got %s, want %s", showSlice(g), showSlice(w))
+		}
+		var ds []string
+		for i := range g.Len() {
+			if d := diffValue(g.Index(i), w.Index(i)); d != "" {
+				ds = append(ds, fmt.Sprintf("[%d]: %s", i, d))
+			}
+		}
+		return strings.Join(ds, "; ")
 	}
 	if !reflect.DeepEqual(g.Interface(), w.Interface()) {
 		return fmt.Sprintf("got %s, want %s", show(g.Interface()), show(w.Interface()))
 	}
 	return ""
+}
+
+// structElem reports whether t is a struct, or a pointer to one: the element
+// types diffValue compares field by field.
+func structElem(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct
+}
+
+// showSlice formats a slice for a length or nil-ness mismatch.
+func showSlice(v reflect.Value) string {
+	if v.IsNil() {
+		return "nil"
+	}
+	return fmt.Sprintf("%d elements %+v", v.Len(), v.Interface())
 }
 
 // show formats v with the types of the values inside interfaces, so that a

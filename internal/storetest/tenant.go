@@ -15,6 +15,7 @@ var tenantTests = []test{
 	{"UpdateMissing", testTenantUpdateMissing},
 	{"List", testTenantList},
 	{"Count", testTenantCount},
+	{"Policies", testTenantPolicies},
 }
 
 var keyTests = []test{
@@ -28,6 +29,7 @@ func testTenantCreateGet(t *testing.T, s directory.Store) {
 	tn.Plan = directory.Plan{RateLimitRPS: 12.5, RateLimitBurst: 25, WritesPerPeriod: 9_007_199_254_740_993, MaxActiveUsers: 3}
 	tn.Settings = directory.Settings{DeletionGraceSeconds: 86400, MetadataMaxKeys: 7, RequireIfMatch: true}
 	tn.Roles = []string{"viewer", "member", "admin", "billing"}
+	tn.Policies = "permit (principal, action, resource);"
 	tn.CreatedAt = time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.FixedZone("UTC+2", 2*3600))
 	tn.UpdatedAt = tn.CreatedAt.Add(time.Millisecond)
 	inTx(t, s, func(tx directory.Tx) error { return tx.CreateTenant(t.Context(), tn) })
@@ -74,6 +76,55 @@ func testTenantUpdateMissing(t *testing.T, s directory.Store) {
 	tn := newTenant("Ghost")
 	err := s.InTx(t.Context(), func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), tn) })
 	wantNotFound(t, "UpdateTenant of a missing tenant", err)
+}
+
+// policyText is a Cedar policy set with what breaks lossy text columns:
+// quotes, backslashes, newlines, tabs, non-ASCII text.
+const policyText = `@notice("Only owners may change \"roles\" — Zoë's rule ✓")
+forbid (principal, action == Action::"updateUser", resource)
+when { context.changed_fields.contains("roles") && !(principal is User && principal.is_owner) };
+	// tab-indented comment \n not a newline
+permit (principal is Key, action, resource) when { principal.scopes.contains("users:write") };
+`
+
+func testTenantPolicies(t *testing.T, s directory.Store) {
+	get := func(id string) *directory.Tenant {
+		t.Helper()
+		got, err := s.GetTenant(t.Context(), id)
+		if err != nil {
+			t.Fatalf("GetTenant: %v", err)
+		}
+		return got
+	}
+	tn := createTenant(t, s, "Acme") // no policies: the default set
+	if got := get(tn.ID).Policies; got != "" {
+		t.Errorf("Policies of a new tenant: got %q, want \"\"", got)
+	}
+	custom := newTenant("Custom")
+	custom.Policies = policyText
+	inTx(t, s, func(tx directory.Tx) error { return tx.CreateTenant(t.Context(), custom) })
+	checkEqual(t, "GetTenant with policies", get(custom.ID), custom)
+
+	up := *tn
+	up.Policies = policyText
+	up.UpdatedAt = tn.UpdatedAt.Add(time.Second)
+	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), &up) })
+	checkEqual(t, "GetTenant after setting policies", get(tn.ID), &up)
+
+	reset := up
+	reset.Policies = ""
+	reset.UpdatedAt = up.UpdatedAt.Add(time.Second)
+	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), &reset) })
+	checkEqual(t, "GetTenant after resetting policies", get(tn.ID), &reset)
+
+	list, err := s.ListTenants(t.Context(), "", 0)
+	if err != nil {
+		t.Fatalf("ListTenants: %v", err)
+	}
+	for _, got := range list {
+		want := map[string]*directory.Tenant{tn.ID: &reset, custom.ID: custom}[got.ID]
+		checkEqual(t, "ListTenants' tenant", got, want)
+	}
 }
 
 func testTenantList(t *testing.T, s directory.Store) {

@@ -20,6 +20,8 @@ var txTests = []test{
 var concurrencyTests = []test{
 	{"NoLostUpdate", testConcurrentUpdates},
 	{"UniqueEmailRace", testConcurrentUniqueEmail},
+	{"ClaimDeliveries", testConcurrentClaims},
+	{"AddWrite", testConcurrentAddWrite},
 }
 
 // writeAll creates u and writes its audit entry and event, as the Service
@@ -32,7 +34,7 @@ func writeAll(t *testing.T, tx directory.Tx, u *directory.User) error {
 	if err := tx.InsertAudit(t.Context(), newAudit(u, directory.ActionUserCreated)); err != nil {
 		return err
 	}
-	return tx.InsertEvent(t.Context(), newEvent(u, directory.ActionUserCreated))
+	return tx.InsertEvent(t.Context(), newEvent(u, directory.ActionUserCreated), nil)
 }
 
 // countAll returns the number of u's rows: the user, its audit entries and

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
+)
+
+// TestTwoNodesShareOneDirectory runs two roster serve processes on one
+// PostgreSQL database and one Redis (§9).
+func TestTwoNodesShareOneDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs two processes")
+	}
+	db := pgtest.URL(t)
+	redisURL := requireRedis(t)
+	var tenant struct {
+		Tenant struct{ ID string }
+		Token  string
+	}
+	cli(t, &tenant, "tenants", "create", "--db", db, "--name", "Multi", "--owner-email", "owner@multi.test")
+	var platform struct{ Token string }
+	cli(t, &platform, "keys", "create", "--db", db, "--platform")
+
+	// A receiver that counts deliveries by webhook-id.
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var order []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p struct {
+			Type string
+			Data struct{ User struct{ ID string } }
+		}
+		_ = json.Unmarshal(body, &p)
+		mu.Lock()
+		seen[r.Header.Get("webhook-id")]++
+		order = append(order, p.Data.User.ID+" "+p.Type)
+		mu.Unlock()
+		w.WriteHeader(204)
+	}))
+	defer recv.Close()
+
+	args := []string{"--db", db, "--redis", redisURL, "--delivery-lease", "2s"}
+	a, b := startNode(t, args...), startNode(t, args...)
+	nodes := []*node{a, b}
+
+	call := func(base, method, path, body string, token string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, base+path, nil)
+		if body != "" {
+			req, _ = http.NewRequest(method, base+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if st, m := call(a.URL, "POST", "/v1/webhook-endpoints", `{"kind":"events","url":"`+recv.URL+`"}`, tenant.Token); st != 201 {
+		t.Fatalf("create endpoint: %d %v", st, m)
+	}
+
+	// Writes through both nodes; racing for one email across them.
+	const users = 8
+	ids := make([]string, users)
+	for i := range ids {
+		st, m := call(nodes[i%2].URL, "POST", "/v1/users", fmt.Sprintf(`{"username":"racer%d"}`, i), tenant.Token)
+		if st != 201 {
+			t.Fatalf("create: %d %v", st, m)
+		}
+		ids[i] = m["id"].(string)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, users)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i], _ = call(nodes[i%2].URL, "PATCH", "/v1/users/"+ids[i], `{"email":"prize@multi.test"}`, tenant.Token)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, s := range statuses {
+		if s == 200 {
+			won++
+		} else if s != 409 {
+			t.Errorf("status %d in the email race", s)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d nodes' requests won the email, want exactly 1 (statuses %v)", won, statuses)
+	}
+
+	// Stopping one node loses nothing it acknowledged: B keeps serving and
+	// delivers whatever A had not.
+	acked := 0
+	for i := range 10 {
+		if st, _ := call(a.URL, "PATCH", "/v1/users/"+ids[i%users], fmt.Sprintf(`{"name":"A%d"}`, i), tenant.Token); st == 200 {
+			acked++
+		}
+	}
+	a.kill(syscall.SIGTERM)
+	for i := range 10 {
+		if st, _ := call(b.URL, "PATCH", "/v1/users/"+ids[i%users], fmt.Sprintf(`{"name":"B%d"}`, i), tenant.Token); st == 200 {
+			acked++
+		}
+	}
+	// Every event: users created, one email won, then the acknowledged name changes.
+	want := users + 1 + acked
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n >= want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	if len(seen) != want {
+		t.Errorf("%d distinct events delivered, want %d", len(seen), want)
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("event %s delivered %d times", id, n)
+		}
+	}
+	mu.Unlock()
+
+	// The tenant's rate limit is one bucket across both nodes.
+	st, _ := call(b.URL, "PATCH", "/v1/tenants/"+tenant.Tenant.ID, `{"plan":{"rate_limit_rps":0.001,"rate_limit_burst":6}}`, platform.Token)
+	if st != 200 {
+		t.Fatalf("set plan: %d", st)
+	}
+	c := startNode(t, args...)
+	allowed := 0
+	for i := range 12 {
+		base := []string{b.URL, c.URL}[i%2]
+		if st, _ := call(base, "GET", "/v1/users?limit=1", "", tenant.Token); st == 200 {
+			allowed++
+		}
+	}
+	if allowed != 6 {
+		t.Errorf("%d of 12 requests across two nodes allowed, want the shared burst of 6", allowed)
+	}
+}

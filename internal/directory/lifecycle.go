@@ -1,0 +1,292 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roster-dev/roster/internal/fields"
+	"github.com/roster-dev/roster/internal/patch"
+)
+
+// transition computes a lifecycle write from the current user; it returns a
+// nil write for a no-op.
+type transition func(cur *User, next *User, now time.Time) (*write, error)
+
+// lifecycle runs a lifecycle write (delete, restore, deactivate, reactivate,
+// suspend, unsuspend) with the same preconditions, retries and commit as an
+// update.
+// Only a restore (whileDeleting) applies to a user being deleted.
+func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, bool, error) {
+	if err := requireIfMatch(t, opts); err != nil {
+		return nil, false, err
+	}
+	for attempt := 1; ; attempt++ {
+		cur, err := s.GetUser(ctx, t.ID, id)
+		if err != nil {
+			return nil, false, err
+		}
+		check := opts
+		if whileDeleting && cur.Status == StatusDeleting {
+			check.IfMatch = nil
+			if opts.IfMatch != nil && !opts.IfMatch.matches(cur.Version) {
+				return nil, false, Errorf(ECodePreconditionFailed, "The user has changed since you read it: its version is now %d.", cur.Version)
+			}
+		} else if err := checkCurrent(cur, check); err != nil {
+			return nil, false, err
+		}
+		now := s.after(cur)
+		next := *cur
+		next.Suspensions = slices.Clone(cur.Suspensions)
+		w, err := fn(cur, &next, now)
+		if err != nil || w == nil {
+			return cur, false, err
+		}
+		w.t, w.cur, w.next = t, cur, &next
+		next.Version, next.UpdatedAt = cur.Version+1, now
+		if w.changes == nil {
+			w.changes = docDiff(PublicDoc(cur), PublicDoc(&next))
+		}
+		if w.data == nil {
+			w.data = map[string]any{}
+		}
+		w.data["user"] = PublicDoc(&next)
+		err = s.commit(ctx, w, opts)
+		if errors.Is(err, ErrVersionConflict) && opts.IfMatch == nil && attempt < maxUpdateAttempts {
+			continue
+		}
+		if errors.Is(err, ErrVersionConflict) && opts.IfMatch != nil {
+			return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this request was being made.")
+		}
+		if errors.Is(err, ErrVersionConflict) {
+			return nil, false, Errorf(ECodeUnavailable, "The user is being changed by many requests at once; retry.")
+		}
+		if err != nil {
+			return nil, false, s.writeError(w.action, err)
+		}
+		return &next, true, nil
+	}
+}
+
+func ownerProtected(u *User, what string) error {
+	if u.IsOwner {
+		return Errorf(ECodeOwnerProtected, "The tenant owner cannot be %s.", what)
+	}
+	return nil
+}
+
+// DeleteUser starts a user's deletion (§3): status deleting, purged after
+// the tenant's grace period. Errors: not_found, user_deleting,
+// owner_protected, precondition_failed, forbidden.
+func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
+	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+		if err := ownerProtected(cur, "deleted"); err != nil {
+			return nil, err
+		}
+		after := now.Add(time.Duration(t.Settings.DeletionGraceSeconds) * time.Second)
+		next.Status, next.PurgeAfter = StatusDeleting, &after
+		return &write{action: ActionUserDeleted, cedar: ActionDelete, data: map[string]any{"purge_after": FormatTime(after)}}, nil
+	})
+	return u, err
+}
+
+// RestoreUser cancels a pending deletion; the user becomes active again and
+// counts against the active-user quota. Restoring a user that is not being
+// deleted changes nothing.
+func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
+	u, _, err := s.lifecycle(ctx, t, id, opts, true, func(cur, next *User, now time.Time) (*write, error) {
+		if cur.Status != StatusDeleting {
+			return nil, nil
+		}
+		next.Status, next.PurgeAfter = StatusActive, nil
+		return &write{action: ActionUserRestored, cedar: ActionRestore, activates: true}, nil
+	})
+	return u, err
+}
+
+// DeactivateUser deactivates a user. Errors: not_found, user_deleting,
+// owner_protected, precondition_failed, forbidden.
+func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
+	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+		if err := ownerProtected(cur, "deactivated"); err != nil {
+			return nil, err
+		}
+		if cur.Status == StatusDeactivated {
+			return nil, nil
+		}
+		next.Status = StatusDeactivated
+		return &write{action: ActionUserDeactivated, cedar: ActionDeactivate}, nil
+	})
+	return u, err
+}
+
+// ReactivateUser reactivates a deactivated user, within the plan's
+// active-user quota. Errors: not_found, user_deleting, quota_exceeded,
+// precondition_failed, forbidden.
+func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
+	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+		if cur.Status != StatusDeactivated {
+			return nil, nil
+		}
+		next.Status = StatusActive
+		return &write{action: ActionUserReactivated, cedar: ActionReactivate, activates: true}, nil
+	})
+	return u, err
+}
+
+// SuspensionInput is the body of a new suspension.
+type SuspensionInput struct {
+	Reason string
+	EndsAt string // RFC 3339, optional
+}
+
+// SuspendUser adds a suspension. Errors: not_found, user_deleting,
+// validation_failed, precondition_failed, forbidden.
+func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in SuspensionInput, opts WriteOptions) (*User, *Suspension, error) {
+	var sus *Suspension
+	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+		var err error
+		if sus, err = newSuspension(in, now); err != nil {
+			return nil, err
+		}
+		next.Suspensions = append(next.Suspensions, *sus)
+		return &write{action: ActionUserSuspended, cedar: ActionSuspend,
+			data:  map[string]any{"suspension": SuspensionDoc(*sus)},
+			extra: func(ctx context.Context, tx Tx) error { return tx.InsertSuspension(ctx, t.ID, cur.ID, sus) }}, nil
+	})
+	return u, sus, err
+}
+
+func newSuspension(in SuspensionInput, now time.Time) (*Suspension, error) {
+	var fe fieldErrors
+	reason := strings.TrimSpace(in.Reason)
+	if r, err := fields.Bio(reason); err != nil {
+		fe.rule("reason", err)
+	} else if reason = r; reason == "" || utf8.RuneCountInString(reason) > 512 {
+		fe.invalid = append(fe.invalid, FieldError{Field: "reason", Code: fields.CodeTooLong, Message: "must be 1 to 512 characters"})
+	}
+	sus := &Suspension{ID: NewID(PrefixSuspension, now), Reason: reason, CreatedAt: now}
+	if in.EndsAt != "" {
+		at, err := time.Parse(time.RFC3339Nano, in.EndsAt)
+		switch {
+		case err != nil:
+			fe.invalid = append(fe.invalid, FieldError{Field: "ends_at", Code: fields.CodeInvalidTimestamp, Message: "must be an RFC 3339 timestamp"})
+		case !at.After(now):
+			fe.invalid = append(fe.invalid, FieldError{Field: "ends_at", Code: codeOutOfRange, Message: "must be in the future"})
+		default:
+			at = at.UTC().Truncate(time.Millisecond)
+			sus.EndsAt = &at
+		}
+	}
+	if err := fe.err(); err != nil {
+		return nil, err
+	}
+	return sus, nil
+}
+
+// SuspensionDoc is a suspension as clients see it.
+func SuspensionDoc(s Suspension) map[string]any {
+	m := map[string]any{"object": "suspension", "id": s.ID, "reason": s.Reason, "created_at": FormatTime(s.CreatedAt), "ends_at": nil}
+	if s.EndsAt != nil {
+		m["ends_at"] = FormatTime(*s.EndsAt)
+	}
+	return m
+}
+
+// UnsuspendUser lifts an active suspension. Errors: not_found (also for a
+// suspension that ended or was lifted), user_deleting, precondition_failed,
+// forbidden.
+func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID string, opts WriteOptions) (*User, error) {
+	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+		i := slices.IndexFunc(cur.Suspensions, func(s Suspension) bool { return s.ID == suspensionID })
+		if i < 0 {
+			return nil, ErrNotFound
+		}
+		lifted := cur.Suspensions[i]
+		next.Suspensions = slices.Delete(next.Suspensions, i, i+1)
+		return &write{action: ActionUserUnsuspended, cedar: ActionUnsuspend,
+			data:  map[string]any{"suspension": SuspensionDoc(lifted)},
+			extra: func(ctx context.Context, tx Tx) error { return tx.LiftSuspension(ctx, t.ID, cur.ID, suspensionID, now) }}, nil
+	})
+	return u, err
+}
+
+// PurgeDue erases the users whose deletion grace period is over (§8): their
+// personal data, picture and secure metadata go; their audit entries keep
+// their skeleton. It returns how many users it purged.
+func (s *Service) PurgeDue(ctx context.Context) (int, error) {
+	now := s.now()
+	refs, err := s.store.DuePurges(ctx, now, 100)
+	if err != nil {
+		return 0, fmt.Errorf("due purges: %w", err)
+	}
+	n := 0
+	for _, ref := range refs {
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			u, err := tx.GetUser(ctx, ref.TenantID, ref.ID)
+			if err != nil {
+				return err
+			}
+			if u.Status != StatusDeleting || u.PurgeAfter == nil || u.PurgeAfter.After(now) {
+				return nil // restored meanwhile, or purged by another node
+			}
+			if err := tx.PurgeUser(ctx, ref.TenantID, ref.ID, scrubbedEvent); err != nil {
+				return err
+			}
+			n++
+			return tx.InsertAudit(ctx, &AuditEntry{
+				ID: NewID(PrefixAudit, now), TenantID: ref.TenantID, UserID: ref.ID, Action: ActionUserPurged,
+				At: now, Changes: map[string]Change{},
+			})
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return n, fmt.Errorf("purge %s: %w", ref.ID, err)
+		}
+	}
+	return n, nil
+}
+
+// scrubbedEvent is what remains of a purged user's event: its identity and
+// type, no personal data. Deliveries still pending carry this instead.
+func scrubbedEvent(e *Event) []byte {
+	return marshal(map[string]any{
+		"id": e.ID, "type": e.Type, "timestamp": FormatTime(e.CreatedAt),
+		"data": map[string]any{"user": map[string]any{"object": "user", "id": e.UserID}, "purged": true},
+	})
+}
+
+// RunPurger purges due users every interval until ctx ends.
+func (s *Service) RunPurger(ctx context.Context, interval time.Duration, onError func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if _, err := s.PurgeDue(ctx); err != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// docDiff lists every member of a user document that differs, read-only
+// ones included, but for the bookkeeping of every write (version,
+// updated_at).
+func docDiff(before, after map[string]any) map[string]Change {
+	changes := map[string]Change{}
+	for k, to := range after {
+		if k == "version" || k == "updated_at" {
+			continue
+		}
+		if from := before[k]; !patch.Equal(from, to) {
+			changes[k] = Change{From: from, To: to}
+		}
+	}
+	return changes
+}

@@ -1,0 +1,268 @@
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/internal/fields"
+)
+
+// maxUpdateAttempts bounds how often an update without If-Match is computed
+// again after losing a race with a concurrent update of the same user.
+const maxUpdateAttempts = 8
+
+// GetUser returns ErrNotFound unless the user exists in the tenant.
+func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, error) {
+	if !ValidID(PrefixUser, id) {
+		return nil, ErrNotFound
+	}
+	u, err := s.store.GetUser(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	s.present(u)
+	return u, nil
+}
+
+// after returns the time of a new write of cur: now, but never before cur's
+// last write. With several nodes whose clocks disagree, a user's writes
+// still get increasing times, so its updated_at never goes back and its
+// events, whose IDs begin with their time, sort in the order they happened.
+func (s *Service) after(cur *User) time.Time {
+	now := s.now()
+	if next := cur.UpdatedAt.Add(time.Millisecond); now.Before(next) {
+		return next
+	}
+	return now
+}
+
+// present drops the suspensions that have ended by themselves: a user lists
+// only its active suspensions (§3).
+func (s *Service) present(u *User) {
+	now := s.now()
+	u.Suspensions = slices.DeleteFunc(u.Suspensions, func(sus Suspension) bool { return !sus.Active(now) })
+	if u.Suspensions == nil {
+		u.Suspensions = []Suspension{}
+	}
+}
+
+// UserQuery filters a list of users; values are as the client sent them.
+type UserQuery struct {
+	Email, Username, Status string
+	Before                  string
+	Limit                   int
+}
+
+// ListUsers lists a tenant's users newest first. Filters are normalized the
+// way stored values are, so `email` matches case-insensitively.
+func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) ([]*User, error) {
+	if q.Status != "" && !slices.Contains([]string{StatusActive, StatusDeactivated, StatusDeleting}, q.Status) {
+		return nil, &Error{Code: ECodeValidationFailed, Message: "1 field is invalid.", Fields: []FieldError{
+			{Field: "status", Code: codeOutOfRange, Message: "must be active, deactivated or deleting"}}}
+	}
+	f := UserFilter{Status: q.Status, Before: q.Before, Limit: q.Limit}
+	// A filter value that no stored user could have matches nobody: the
+	// answer to "who has this email?" is then an empty list, not an error.
+	if q.Email != "" {
+		e, err := fields.Email(q.Email)
+		if err != nil {
+			return []*User{}, nil
+		}
+		f.EmailKey = EmailKey(e)
+	}
+	if q.Username != "" {
+		u, err := fields.Username(q.Username)
+		if err != nil {
+			return []*User{}, nil
+		}
+		f.Username = u
+	}
+	users, err := s.store.ListUsers(ctx, tenantID, f)
+	for _, u := range users {
+		s.present(u)
+	}
+	return users, err
+}
+
+// History lists a user's audit entries, newest first. It returns ErrNotFound
+// unless the user exists in the tenant.
+func (s *Service) History(ctx context.Context, tenantID, userID, before string, limit int) ([]*AuditEntry, error) {
+	if _, err := s.GetUser(ctx, tenantID, userID); err != nil {
+		return nil, err
+	}
+	return s.store.ListAudit(ctx, tenantID, userID, before, limit)
+}
+
+// GetPicture returns a user's stored picture, or ErrNotFound.
+func (s *Service) GetPicture(ctx context.Context, tenantID, userID string) (*Picture, error) {
+	if _, err := s.GetUser(ctx, tenantID, userID); err != nil {
+		return nil, err
+	}
+	return s.store.GetPicture(ctx, tenantID, userID)
+}
+
+// CreateUser creates a user from a JSON body. It returns a *Error listing
+// every failing field, or email_taken / username_taken, forbidden,
+// validation_rejected, validation_unavailable, quota_exceeded.
+func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts WriteOptions) (*User, error) {
+	parsed, err := parseBody(body)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := parsed.(map[string]any)
+	if !ok {
+		return nil, Errorf(ECodeInvalidRequest, "The body must be a JSON object describing the user.")
+	}
+	if _, ok := obj["roles"]; !ok && slices.Contains(t.Roles, "member") {
+		obj["roles"] = []any{"member"} // a new user is a member unless told otherwise
+	}
+	now := s.now()
+	template := &User{}
+	s.initUser(template, t, now)
+	b, err := build(t, template, nil, obj, BodyCreate, explicitlyVerified(BodyCreate, parsed), now)
+	if err != nil {
+		return nil, err
+	}
+	u := b.user
+	w := &write{
+		t: t, next: u, action: ActionUserCreated, cedar: ActionCreate, activates: true, hook: true,
+		changes: diff(nil, fullDoc(u)), data: map[string]any{"user": PublicDoc(u)},
+		extra: b.pictureWrites(nil),
+	}
+	if err := s.commit(ctx, w, opts); err != nil {
+		return nil, s.writeError("create user", err)
+	}
+	return u, nil
+}
+
+func (s *Service) initUser(u *User, t *Tenant, now time.Time) {
+	u.ID = NewID(PrefixUser, now)
+	u.TenantID = t.ID
+	u.Status = StatusActive
+	u.AuthProvider = "local"
+	u.Suspensions = []Suspension{}
+	u.CreatedAt, u.UpdatedAt = now, now
+	u.Version = 1
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+}
+
+// pictureURL is where a stored picture is served. The query names the
+// bytes, so a new image is a new value of the picture field.
+func pictureURL(userID, etag string) string {
+	return "/v1/users/" + userID + "/picture?v=" + strings.Trim(etag, `"`)[:12]
+}
+
+// hasStoredPicture reports whether u's picture is one Roster stores.
+func hasStoredPicture(u *User) bool {
+	return u != nil && strings.HasPrefix(u.Picture, "/v1/users/"+u.ID+"/picture")
+}
+
+// newPicture makes a Picture of decoded image bytes.
+func newPicture(contentType string, data []byte, now time.Time) *Picture {
+	sum := sha256.Sum256(data)
+	return &Picture{ContentType: contentType, Data: data, ETag: `"` + hex.EncodeToString(sum[:16]) + `"`, UpdatedAt: now}
+}
+
+// pictureWrites returns the writes that keep the stored picture in step with
+// the user's picture field: store new bytes, delete replaced ones.
+func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error {
+	next := b.user
+	switch {
+	case b.picture != nil:
+		return func(ctx context.Context, tx Tx) error { return tx.PutPicture(ctx, next.TenantID, next.ID, b.picture) }
+	case hasStoredPicture(cur) && next.Picture != cur.Picture:
+		return func(ctx context.Context, tx Tx) error { return tx.DeletePicture(ctx, next.TenantID, next.ID) }
+	}
+	return nil
+}
+
+// UpdateUser applies a PATCH or PUT body to a user (§4). It returns the user
+// as it now is and whether anything changed. Errors are *Error values:
+// not_found, user_deleting, precondition_failed, precondition_required,
+// invalid_request, unknown_field, read_only_field, validation_failed,
+// invalid_role, patch_conflict, email_taken, username_taken, forbidden,
+// validation_rejected, validation_unavailable, quota_exceeded.
+func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*User, bool, error) {
+	if err := requireIfMatch(t, opts); err != nil {
+		return nil, false, err
+	}
+	// The body is parsed once, but its errors are reported only once the
+	// user is found: the order of checks is find, then parse (§4).
+	parsed, parseErr := parseBody(body)
+	if _, empty := parsed.(emptyBody); parseErr == nil && kind == BodyReplace && empty {
+		parseErr = Errorf(ECodeInvalidRequest, "A PUT body must be the whole user as a JSON object.")
+	}
+	verified := explicitlyVerified(kind, parsed)
+	for attempt := 1; ; attempt++ {
+		cur, err := s.GetUser(ctx, t.ID, id)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := checkCurrent(cur, opts); err != nil {
+			return nil, false, err
+		}
+		if parseErr != nil {
+			return nil, false, parseErr
+		}
+		if kind != BodyReplace && isNoopBody(parsed) {
+			return cur, false, nil
+		}
+		now := s.after(cur)
+		base := fullDoc(cur)
+		doc, err := applyBody(kind, base, parsed)
+		if err != nil {
+			return nil, false, err
+		}
+		b, err := build(t, cur, base, doc, kind, verified, now)
+		if err != nil {
+			return nil, false, err
+		}
+		next := b.user
+		changes := diff(base, fullDoc(next))
+		if len(changes) == 0 {
+			return cur, false, nil
+		}
+		next.Version = cur.Version + 1
+		next.UpdatedAt = now
+		w := &write{
+			t: t, cur: cur, next: next, action: ActionUserUpdated, cedar: ActionUpdate, hook: true,
+			changes: changes, data: updatedData(next, base, changes), extra: b.pictureWrites(cur),
+		}
+		err = s.commit(ctx, w, opts)
+		if errors.Is(err, ErrVersionConflict) {
+			if opts.IfMatch != nil {
+				return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this update was being made.")
+			}
+			if attempt < maxUpdateAttempts {
+				continue // a concurrent update won: apply this one to its result
+			}
+			return nil, false, Errorf(ECodeUnavailable, "The user is being changed by many requests at once; retry.")
+		}
+		if err != nil {
+			return nil, false, s.writeError("update user", err)
+		}
+		return next, true, nil
+	}
+}
+
+// updatedData is the data of a user.updated event: the user, the names of
+// the changed fields and their previous values (secure_metadata by name only).
+func updatedData(u *User, before map[string]any, changes map[string]Change) map[string]any {
+	names := make([]string, 0, len(changes))
+	prev := map[string]any{}
+	for f := range changes {
+		names = append(names, f)
+		if f != "secure_metadata" {
+			prev[f] = before[f]
+		}
+	}
+	slices.Sort(names)
+	return map[string]any{"user": PublicDoc(u), "changed_fields": names, "previous": prev}
+}

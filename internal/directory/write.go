@@ -1,0 +1,230 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// WriteOptions are the request-level options of a user write (§4).
+type WriteOptions struct {
+	Actor   Actor
+	IfMatch *Precondition
+	DryRun  bool
+}
+
+// Precondition is a parsed If-Match header.
+type Precondition struct {
+	Any      bool // If-Match: *
+	Versions []int64
+}
+
+func (p *Precondition) matches(version int64) bool {
+	return p.Any || slices.Contains(p.Versions, version)
+}
+
+// write is one change of a user, computed but not yet committed. Every user
+// write, from a PATCH to a suspension, goes through commit, so each gets the
+// same policy check, quota accounting, audit entry and event.
+type write struct {
+	t       *Tenant
+	cur     *User // nil on create
+	next    *User
+	action  string // the audit action and event type
+	cedar   string // the Cedar action
+	changes map[string]Change
+	data    map[string]any // the event's data
+	// activates is set when the write makes a user count as active, so the
+	// active-user quota applies.
+	activates bool
+	// hook is set when validation webhooks are asked (creates and updates).
+	hook bool
+	// extra writes more rows in the same transaction (pictures, suspensions).
+	extra func(ctx context.Context, tx Tx) error
+}
+
+// changedFields lists the names of the fields a write changes, sorted.
+func (w *write) changedFields() []string {
+	names := make([]string, 0, len(w.changes))
+	for f := range w.changes {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// checkCurrent applies the checks every write of an existing user makes, in
+// order: deletion in progress, then the precondition.
+func checkCurrent(cur *User, opts WriteOptions) error {
+	if cur.Status == StatusDeleting {
+		return Errorf(ECodeUserDeleting, "The user is being deleted; restore it before changing it.")
+	}
+	if opts.IfMatch != nil && !opts.IfMatch.matches(cur.Version) {
+		return Errorf(ECodePreconditionFailed, "The user has changed since you read it: its version is now %d.", cur.Version)
+	}
+	return nil
+}
+
+// requireIfMatch enforces the tenant's require_if_match setting.
+func requireIfMatch(t *Tenant, opts WriteOptions) error {
+	if t.Settings.RequireIfMatch && opts.IfMatch == nil {
+		return Errorf(ECodePreconditionRequired, "This tenant requires If-Match on every write: send the ETag of the user you read.")
+	}
+	return nil
+}
+
+// authorize asks the policies (§6) and, for creates and updates, the
+// validation webhooks (§7) whether w may happen.
+func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions) error {
+	var acting *User
+	if id := opts.Actor.ActingUserID; id != "" {
+		u, err := s.GetUser(ctx, w.t.ID, id)
+		if errors.Is(err, ErrNotFound) {
+			return &Error{Code: ECodeInvalidRequest, Message: "X-Acting-User does not name a user of this tenant.",
+				Fields: []FieldError{{Field: "X-Acting-User", Code: ECodeNotFound, Message: "is not a user of this tenant"}}}
+		}
+		if err != nil {
+			return err
+		}
+		acting = u
+	}
+	resource := w.cur
+	if resource == nil {
+		resource = w.next
+	}
+	changed := w.changedFields()
+	err := s.authz.Authorize(ctx, AuthzRequest{
+		Tenant: w.t, Key: opts.Actor.Key, ActingUser: acting, Action: w.cedar,
+		Resource: resource, ChangedFields: changed, RolesAfter: w.next.Roles,
+	})
+	if err != nil || !w.hook {
+		return err
+	}
+	req := HookRequest{Tenant: w.t, Action: w.cedar, After: PublicDoc(w.next)}
+	if w.cur != nil {
+		req.Before = PublicDoc(w.cur)
+	}
+	// The hook never learns anything of secure_metadata, not even that it
+	// changed.
+	req.ChangedFields = slices.DeleteFunc(changed, func(f string) bool { return f == "secure_metadata" })
+	return s.hook.Validate(ctx, req)
+}
+
+// billingPeriod returns the calendar month (UTC) that contains now.
+func billingPeriod(now time.Time) (start, end time.Time) {
+	now = now.UTC()
+	start = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return start, start.AddDate(0, 1, 0)
+}
+
+// commit authorizes w and, unless this is a dry run, writes it with its
+// audit entry and event in one transaction, counting it against the
+// tenant's quotas.
+func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error {
+	if err := s.authorize(ctx, w, opts); err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	endpoints, err := s.store.ListEndpoints(ctx, w.t.ID)
+	if err != nil {
+		return fmt.Errorf("list endpoints: %w", err)
+	}
+	now := w.next.UpdatedAt
+	start, end := billingPeriod(now)
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if w.activates {
+			if err := tx.LockTenant(ctx, w.t.ID); err != nil {
+				return err
+			}
+			n, err := tx.CountActiveUsers(ctx, w.t.ID)
+			if err != nil {
+				return err
+			}
+			if n >= w.t.Plan.MaxActiveUsers {
+				return &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
+					Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
+			}
+		}
+		n, err := tx.AddWrite(ctx, w.t.ID, start)
+		if err != nil {
+			return err
+		}
+		if n > w.t.Plan.WritesPerPeriod {
+			return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
+				Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
+		}
+		if w.cur == nil {
+			err = tx.CreateUser(ctx, w.next)
+		} else {
+			err = tx.UpdateUser(ctx, w.next, w.cur.Version)
+		}
+		if err != nil {
+			return err
+		}
+		if w.extra != nil {
+			if err := w.extra(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints)
+	})
+	if err != nil {
+		return err
+	}
+	s.onCommit()
+	return nil
+}
+
+// record writes the audit entry and the outbox event of a change, with one
+// delivery per events endpoint subscribed to its type.
+func (s *Service) record(ctx context.Context, tx Tx, u *User, action string, changes map[string]Change, actor Actor, now time.Time, data map[string]any, endpoints []*Endpoint) error {
+	a := &AuditEntry{
+		ID: NewID(PrefixAudit, now), TenantID: u.TenantID, UserID: u.ID, Action: action,
+		Actor: actor, RequestID: actor.RequestID, At: now, Changes: changes,
+	}
+	if err := tx.InsertAudit(ctx, a); err != nil {
+		return err
+	}
+	evID := NewID(PrefixEvent, now)
+	payload := marshal(map[string]any{"id": evID, "type": action, "timestamp": FormatTime(now), "data": data})
+	var deliveries []*Delivery
+	for _, ep := range endpoints {
+		if ep.Kind != EndpointEvents || (len(ep.Events) > 0 && !slices.Contains(ep.Events, action)) {
+			continue
+		}
+		deliveries = append(deliveries, &Delivery{
+			ID: NewID(PrefixDelivery, now), TenantID: u.TenantID, EndpointID: ep.ID, EventID: evID, UserID: u.ID,
+			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now,
+		})
+	}
+	return tx.InsertEvent(ctx, &Event{ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: action, Payload: payload, CreatedAt: now}, deliveries)
+}
+
+// writeError turns store errors into client errors where they are the
+// client's to see.
+func (s *Service) writeError(op string, err error) error {
+	var uv *UniqueViolation
+	if errors.As(err, &uv) {
+		return takenError(uv)
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Usage returns the tenant's quota figures for the current billing period.
+func (s *Service) Usage(ctx context.Context, t *Tenant) (*Usage, error) {
+	start, end := billingPeriod(s.now())
+	u, err := s.store.Usage(ctx, t.ID, start)
+	if err != nil {
+		return nil, fmt.Errorf("usage: %w", err)
+	}
+	u.PeriodStart, u.PeriodEnd = start, end
+	return u, nil
+}

@@ -1,0 +1,317 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+func TestDeleteRestoreAndPurge(t *testing.T) {
+	e := newEnv(t)
+	png := pngDataURI(t)
+	u := e.createUser(t, map[string]any{
+		"email": "gone@example.com", "name": "Forget Me", "picture": png,
+		"secure_metadata": map[string]any{"tax_id": "TAXID-991122"},
+	})
+	id := u["id"].(string)
+	r := e.must(t, http.StatusAccepted, req{method: "DELETE", path: "/v1/users/" + id})
+	if got := r.json(t); got["status"] != "deleting" {
+		t.Errorf("status %v, want deleting", got["status"])
+	}
+	for _, rq := range []req{
+		{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "X"}},
+		{method: "PUT", path: "/v1/users/" + id, body: map[string]any{"email": "x@example.com"}},
+		{method: "POST", path: "/v1/users/" + id + "/deactivate"},
+		{method: "POST", path: "/v1/users/" + id + "/suspensions", body: map[string]any{"reason": "x"}},
+		{method: "DELETE", path: "/v1/users/" + id},
+	} {
+		problem(t, e.do(t, rq), http.StatusConflict, "user_deleting")
+	}
+	if got := e.must(t, 200, req{method: "POST", path: "/v1/users/" + id + "/restore"}).json(t); got["status"] != "active" {
+		t.Errorf("after restore: %v", got["status"])
+	}
+	e.must(t, 200, req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"bio": "back"}})
+
+	// Delete again; the grace period is 0, so the purge is due at once.
+	e.must(t, http.StatusAccepted, req{method: "DELETE", path: "/v1/users/" + id})
+	n, err := e.svc.PurgeDue(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("PurgeDue = %d, %v; want 1", n, err)
+	}
+	problem(t, e.do(t, req{method: "GET", path: "/v1/users/" + id}), 404, "not_found")
+	problem(t, e.do(t, req{method: "GET", path: "/v1/users/" + id + "/picture"}), 404, "not_found")
+
+	// The database keeps none of the personal data.
+	raw, _ := base64.StdEncoding.DecodeString(png[strings.Index(png, ",")+1:])
+	dump := e.dumpDatabase(t)
+	for _, secret := range [][]byte{[]byte("gone@example.com"), []byte("Forget Me"), []byte("TAXID-991122"), []byte(`"back"`), raw[16:48]} {
+		for where, cell := range dump {
+			if bytes.Contains(cell, secret) || bytes.Contains(cell, []byte(hex.EncodeToString(secret))) {
+				t.Errorf("%q survives the purge in %s", secret, where)
+			}
+		}
+	}
+	// The audit skeleton stays.
+	if n := bytes.Count(dump["audit"], []byte(id)); n < 5 {
+		t.Errorf("audit skeleton: %d entries name the user", n)
+	}
+}
+
+// dumpDatabase reads every row of every table straight from the database,
+// past the store, as table → all its cells.
+func (e *env) dumpDatabase(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	ctx := context.Background()
+	if backend == "postgres" {
+		conn, err := pgxpool.New(ctx, e.dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range tables {
+			rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cells, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[table] = []byte(strings.Join(cells, "\n"))
+		}
+		return out
+	}
+	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tables, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		_ = tables.Scan(&n)
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, table := range names {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch v := v.(type) {
+				case string:
+					out[table] = append(append(out[table], v...), '\n')
+				case []byte:
+					out[table] = append(append(out[table], v...), '\n')
+				}
+			}
+		}
+		rows.Close()
+	}
+	return out
+}
+func TestOwnerProtected(t *testing.T) {
+	e := newEnv(t)
+	l := e.must(t, 200, req{method: "GET", path: "/v1/users?email=owner@acme.test"}).json(t)
+	owner := l["data"].([]any)[0].(map[string]any)["id"].(string)
+	problem(t, e.do(t, req{method: "DELETE", path: "/v1/users/" + owner}), 409, "owner_protected")
+	problem(t, e.do(t, req{method: "POST", path: "/v1/users/" + owner + "/deactivate"}), 409, "owner_protected")
+}
+
+func TestDeactivateReactivateAndActiveQuota(t *testing.T) {
+	plan := generous
+	plan.MaxActiveUsers = 2 // the owner and one more
+	e := newEnvWith(t, envOptions{plan: &plan})
+	id := e.createUser(t, map[string]any{"username": "worker"})["id"].(string)
+	p := problem(t, e.do(t, req{method: "POST", path: "/v1/users", body: map[string]any{"username": "third"}}), 429, "quota_exceeded")
+	_ = p
+	u := e.must(t, 200, req{method: "POST", path: "/v1/users/" + id + "/deactivate"}).json(t)
+	if u["status"] != "deactivated" || u["deactivated"] != true || u["version"] != json.Number("2") {
+		t.Errorf("deactivated user: %v", u)
+	}
+	// Idempotent.
+	if u := e.must(t, 200, req{method: "POST", path: "/v1/users/" + id + "/deactivate"}).json(t); u["version"] != json.Number("2") {
+		t.Errorf("second deactivate changed the user")
+	}
+	// The freed seat can be taken; then reactivation is over the quota.
+	e.createUser(t, map[string]any{"username": "third"})
+	r := e.do(t, req{method: "POST", path: "/v1/users/" + id + "/reactivate"})
+	problem(t, r, 429, "quota_exceeded")
+	if r.header.Get("Retry-After") == "" || r.header.Get("X-Quota-Active-Users-Limit") != "2" {
+		t.Errorf("quota headers %v", r.header)
+	}
+	h := e.must(t, 200, req{method: "GET", path: "/v1/users/" + id + "/history"}).json(t)["data"].([]any)
+	if h[0].(map[string]any)["action"] != "user.deactivated" {
+		t.Errorf("history head %v", h[0])
+	}
+}
+
+func TestSuspensions(t *testing.T) {
+	e := newEnv(t)
+	id := e.createUser(t, map[string]any{"username": "rowdy"})["id"].(string)
+	r := e.must(t, 201, req{method: "POST", path: "/v1/users/" + id + "/suspensions", body: map[string]any{"reason": "spam"}})
+	sus := r.json(t)
+	sid := sus["id"].(string)
+	if !strings.HasPrefix(sid, "sus_") || sus["reason"] != "spam" || sus["ends_at"] != nil {
+		t.Errorf("suspension %v", sus)
+	}
+	ends := time.Now().Add(1200 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	e.must(t, 201, req{method: "POST", path: "/v1/users/" + id + "/suspensions", body: map[string]any{"reason": "cool down", "ends_at": ends}})
+	if got := len(e.getUser(t, id)["suspensions"].([]any)); got != 2 {
+		t.Fatalf("%d suspensions, want 2", got)
+	}
+	u := e.must(t, 200, req{method: "DELETE", path: "/v1/users/" + id + "/suspensions/" + sid}).json(t)
+	if got := len(u["suspensions"].([]any)); got != 1 {
+		t.Errorf("%d suspensions after lifting one, want 1", got)
+	}
+	problem(t, e.do(t, req{method: "DELETE", path: "/v1/users/" + id + "/suspensions/" + sid}), 404, "not_found")
+	// The timed one ends by itself.
+	time.Sleep(1300 * time.Millisecond)
+	if got := e.getUser(t, id)["suspensions"].([]any); len(got) != 0 {
+		t.Errorf("expired suspension still listed: %v", got)
+	}
+	p := problem(t, e.do(t, req{method: "POST", path: "/v1/users/" + id + "/suspensions", body: map[string]any{"reason": "", "ends_at": "yesterday"}}), 422, "validation_failed")
+	if got := fieldCodes(p); got["reason"] == "" || got["ends_at"] == "" {
+		t.Errorf("errors %v", got)
+	}
+}
+
+// pngDataURI is a tiny real PNG as a data: URI.
+func pngDataURI(t *testing.T) string {
+	t.Helper()
+	const onePixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+	return "data:image/png;base64," + onePixel
+}
+
+func TestPictures(t *testing.T) {
+	e := newEnv(t)
+	id := e.createUser(t, map[string]any{"username": "pic"})["id"].(string)
+	u := e.patchUser(t, id, "application/json", map[string]any{"picture": pngDataURI(t)}).json(t)
+	url, _ := u["picture"].(string)
+	if !strings.HasPrefix(url, "/v1/users/"+id+"/picture") {
+		t.Fatalf("picture %q", url)
+	}
+	r := e.must(t, 200, req{method: "GET", path: url})
+	if r.header.Get("Content-Type") != "image/png" || r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("ETag") == "" {
+		t.Errorf("picture headers %v", r.header)
+	}
+	if !bytes.HasPrefix(r.body, []byte("\x89PNG")) {
+		t.Errorf("picture bytes %q", r.body[:8])
+	}
+	e.must(t, 304, req{method: "GET", path: url, headers: []string{"If-None-Match", r.header.Get("ETag")}})
+	// Sending the GET body back keeps the picture.
+	got := e.must(t, 200, req{method: "GET", path: "/v1/users/" + id})
+	if v := e.must(t, 200, req{method: "PUT", path: "/v1/users/" + id, body: got.body}).json(t)["version"]; v != json.Number("2") {
+		t.Errorf("PUT of GET body changed the user: version %v", v)
+	}
+	// Bytes that are not what they claim, and other schemes, are refused.
+	gif := "data:image/gif;base64," + base64.StdEncoding.EncodeToString([]byte("\x89PNG\r\n\x1a\nnot really"))
+	for _, bad := range []string{gif, "data:text/html;base64,PGgxPg==", "javascript:alert(1)", "data:image/png;base64," + strings.Repeat("A", 400000)} {
+		problem(t, e.patchUser(t, id, "application/json", map[string]any{"picture": bad}), 422, "validation_failed")
+	}
+	// Replacing the picture by a URL deletes the stored bytes.
+	e.patchUser(t, id, "application/json", map[string]any{"picture": "https://cdn.example.com/a.png"})
+	problem(t, e.do(t, req{method: "GET", path: "/v1/users/" + id + "/picture"}), 404, "not_found")
+}
+
+func TestRateLimits(t *testing.T) {
+	e := newEnvWith(t, envOptions{anonymous: directory.Plan{RateLimitRPS: 0.01, RateLimitBurst: 3}})
+	// Headers on every metered response.
+	r := e.must(t, 200, req{method: "GET", path: "/v1/users"})
+	for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+		if r.header.Get(h) == "" {
+			t.Errorf("no %s", h)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339, r.header.Get("X-RateLimit-Reset")); err != nil {
+		t.Errorf("X-RateLimit-Reset %q is not ISO-8601", r.header.Get("X-RateLimit-Reset"))
+	}
+	// A tenant's plan takes effect at once.
+	e.must(t, 200, req{method: "PATCH", path: "/v1/tenants/" + e.tenant, token: e.platform,
+		body: map[string]any{"plan": map[string]any{"rate_limit_rps": 0.01, "rate_limit_burst": 2}}})
+	e.must(t, 200, req{method: "GET", path: "/v1/users"})
+	e.must(t, 200, req{method: "GET", path: "/v1/users"})
+	r = e.do(t, req{method: "GET", path: "/v1/users"})
+	problem(t, r, 429, "rate_limited")
+	if r.header.Get("Retry-After") == "" || r.header.Get("Retry-After") == "0" || r.header.Get("X-RateLimit-Remaining") != "0" {
+		t.Errorf("429 headers %v", r.header)
+	}
+	// Failed authentications are metered per IP.
+	bad := 0
+	for range 5 {
+		r := e.do(t, req{method: "GET", path: "/v1/users", token: "rst_wrong"})
+		if r.status == 429 {
+			bad++
+		}
+	}
+	if bad == 0 {
+		t.Errorf("failed authentications were never limited")
+	}
+	// Probes are not metered.
+	for range 5 {
+		e.must(t, 200, req{method: "GET", path: "/healthz", token: "-"})
+	}
+}
+
+func TestWriteQuota(t *testing.T) {
+	plan := generous
+	plan.WritesPerPeriod = 3
+	e := newEnvWith(t, envOptions{plan: &plan})
+	id := e.createUser(t, map[string]any{"username": "quota"})["id"].(string) // the owner's creation is not metered
+	r := e.must(t, 200, req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "A"}})
+	if r.header.Get("X-Quota-Writes-Used") != "2" || r.header.Get("X-Quota-Writes-Limit") != "3" || r.header.Get("X-Quota-Reset") == "" {
+		t.Errorf("quota headers %v", r.header)
+	}
+	// A no-op is not a write.
+	e.must(t, 200, req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "A"}})
+	e.must(t, 200, req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "B"}})
+	r = e.do(t, req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "C"}})
+	problem(t, r, 429, "quota_exceeded")
+	if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After %q", ra)
+	}
+	if got := e.getUser(t, id)["name"]; got != "B" {
+		t.Errorf("a write over the quota was stored: name %v", got)
+	}
+	usage := e.must(t, 200, req{method: "GET", path: "/v1/usage"}).json(t)
+	if fmt.Sprint(usage["writes"]) != "map[limit:3 used:3]" || fmt.Sprint(usage["active_users"]) != fmt.Sprintf("map[limit:%d used:2]", plan.MaxActiveUsers) {
+		t.Errorf("usage %v", usage)
+	}
+}

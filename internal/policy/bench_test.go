@@ -1,0 +1,68 @@
+package policy
+
+import (
+	"context"
+	"testing"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// BenchmarkAuthorize measures one decision with a cached policy set: the
+// default set for a key, and the default set plus every cookbook recipe for
+// an acting admin editing a user with metadata.
+func BenchmarkAuthorize(b *testing.B) {
+	target := bob()
+	target.Metadata = map[string]any{"plan": "pro", "seats": jsonNumber("12"), "theme": "dark"}
+	target.SecureMetadata = map[string]any{"risk_score": jsonNumber("10")}
+	full := DefaultPolicies
+	for _, id := range []string{
+		"self-service-profile", "only-owner-grants-admin", "freeze-metadata-with-plan",
+		"suspended-users-frozen", "viewers-read-only", "enterprise-users-admin-keys",
+		"lock-high-risk-accounts", "delete-with-admin-key",
+	} {
+		full += "\n" + recipe(b, id)
+	}
+	cases := []struct {
+		name string
+		r    directory.AuthzRequest
+	}{
+		{"default/key", req(writeKey(), nil, directory.ActionUpdate, target, "name")},
+		{"default/acting-self", req(writeKey(), alice(), directory.ActionUpdate, alice(), "name", "roles")},
+		{"cookbook/acting-admin", func() directory.AuthzRequest {
+			r := req(writeKey(), admin(), directory.ActionUpdate, target, "name", "metadata")
+			r.RolesAfter = []string{"member"}
+			r.Tenant = tenant(full)
+			return r
+		}()},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			e := New()
+			ctx := context.Background()
+			_ = e.Authorize(ctx, c.r) // fill the cache
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = e.Authorize(ctx, c.r)
+			}
+		})
+	}
+	b.Run("parallel", func(b *testing.B) {
+		e := New()
+		r := cases[2].r
+		_ = e.Authorize(context.Background(), r)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			ctx := context.Background()
+			for pb.Next() {
+				_ = e.Authorize(ctx, r)
+			}
+		})
+	})
+}
+
+func BenchmarkValidate(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Validate(DefaultPolicies)
+	}
+}

@@ -1,0 +1,130 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// InsertSuspension adds s to the user. It returns an error wrapping
+// directory.ErrNotFound if the user is not in the tenant.
+func (t *tx) InsertSuspension(ctx context.Context, tenantID, userID string, s *directory.Suspension) error {
+	// INSERT … SELECT: no row, and no foreign key error aborting the
+	// transaction, when the user does not exist.
+	tag, err := t.tx.Exec(ctx, `INSERT INTO suspensions (tenant_id, id, user_id, reason, created_at, ends_at)
+		SELECT tenant_id, $3, id, $4, $5, $6 FROM users WHERE tenant_id = $1 AND id = $2`,
+		tenantID, userID, s.ID, s.Reason, ts(s.CreatedAt), tsPtr(s.EndsAt))
+	if err != nil {
+		return wrapErr("insert suspension", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: insert suspension: %w", directory.ErrNotFound)
+	}
+	return nil
+}
+
+// LiftSuspension marks the suspension lifted at at, so that the user no
+// longer carries it. It returns an error wrapping directory.ErrNotFound
+// unless id is an unlifted suspension of the user.
+func (t *tx) LiftSuspension(ctx context.Context, tenantID, userID, id string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE suspensions SET lifted_at = $4
+		WHERE tenant_id = $1 AND user_id = $2 AND id = $3 AND lifted_at IS NULL`, tenantID, userID, id, ts(at))
+	if err != nil {
+		return wrapErr("lift suspension", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: lift suspension: %w", directory.ErrNotFound)
+	}
+	return nil
+}
+
+// GetPicture returns a user's stored picture, or an error wrapping
+// directory.ErrNotFound.
+func (s *Store) GetPicture(ctx context.Context, tenantID, userID string) (*directory.Picture, error) {
+	var p directory.Picture
+	err := s.pool.QueryRow(ctx, `SELECT content_type, data, etag, updated_at FROM pictures WHERE tenant_id = $1 AND user_id = $2`,
+		tenantID, userID).Scan(&p.ContentType, &p.Data, &p.ETag, &p.UpdatedAt)
+	if err != nil {
+		return nil, wrapErr("get picture", err)
+	}
+	p.UpdatedAt = p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+// PutPicture stores or replaces a user's picture. It returns an error
+// wrapping directory.ErrNotFound if the user is not in the tenant.
+func (t *tx) PutPicture(ctx context.Context, tenantID, userID string, p *directory.Picture) error {
+	data := p.Data
+	if data == nil {
+		data = []byte{}
+	}
+	tag, err := t.tx.Exec(ctx, `INSERT INTO pictures (tenant_id, user_id, content_type, data, etag, updated_at)
+		SELECT tenant_id, id, $3, $4, $5, $6 FROM users WHERE tenant_id = $1 AND id = $2
+		ON CONFLICT (tenant_id, user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data,
+			etag = excluded.etag, updated_at = excluded.updated_at`,
+		tenantID, userID, p.ContentType, data, p.ETag, ts(p.UpdatedAt))
+	if err != nil {
+		return wrapErr("put picture", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: put picture: %w", directory.ErrNotFound)
+	}
+	return nil
+}
+
+// DeletePicture removes a user's picture; no error if there is none.
+func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
+	_, err := t.tx.Exec(ctx, `DELETE FROM pictures WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID)
+	return wrapErr("delete picture", err)
+}
+
+// Usage returns the tenant's writes counted for the period starting at
+// periodStart (0 if none was), and its count of active users, both read in
+// one statement, so of one moment. PeriodEnd is left zero. A missing tenant
+// has none of either.
+func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Time) (*directory.Usage, error) {
+	u := directory.Usage{PeriodStart: ts(periodStart).UTC()}
+	err := s.pool.QueryRow(ctx, `SELECT
+			coalesce((SELECT writes FROM usage WHERE tenant_id = $1 AND period_start = $2), 0),
+			(SELECT count(*) FROM users WHERE tenant_id = $1 AND status NOT IN ('deactivated', 'deleting'))`,
+		tenantID, ts(periodStart)).Scan(&u.Writes, &u.ActiveUsers)
+	if err != nil {
+		return nil, wrapErr("usage", err)
+	}
+	return &u, nil
+}
+
+// AddWrite counts one write in the period starting at periodStart and
+// returns the period's count including it. The upsert is atomic, so
+// concurrent writers never lose a count, even without LockTenant.
+func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error) {
+	var n int64
+	err := t.tx.QueryRow(ctx, `INSERT INTO usage (tenant_id, period_start, writes) VALUES ($1, $2, 1)
+		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = usage.writes + 1
+		RETURNING writes`, tenantID, ts(periodStart)).Scan(&n)
+	return n, wrapErr("add write", err)
+}
+
+// DuePurges lists the users whose status is deleting and whose PurgeAfter
+// is not after now, across tenants, soonest PurgeAfter first, at most limit
+// of them (all when limit <= 0). It is a plain read: several nodes may list
+// the same user, and purging it twice is harmless, since PurgeUser of a
+// purged user returns ErrNotFound and changes nothing.
+func (s *Store) DuePurges(ctx context.Context, now time.Time, n int) ([]directory.UserRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id FROM users
+		WHERE status = 'deleting' AND purge_after <= $1
+		ORDER BY purge_after, tenant_id, id LIMIT $2`, ts(now), limit(n))
+	if err != nil {
+		return nil, wrapErr("due purges", err)
+	}
+	refs, err := collect(rows, func(row pgx.Row) (directory.UserRef, error) {
+		var r directory.UserRef
+		err := row.Scan(&r.TenantID, &r.ID)
+		return r, err
+	})
+	return refs, wrapErr("due purges", err)
+}

@@ -1,0 +1,102 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// PurgeUser erases a user: its row goes, and with it (ON DELETE CASCADE) its
+// picture and suspensions; in each of its audit entries every from and to
+// value becomes null, the rest staying; and the payload of each of its
+// outbox events becomes scrubbed(event). It returns an error wrapping
+// directory.ErrNotFound if the user is not in the tenant, having changed
+// nothing, so purging twice is harmless.
+func (t *tx) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
+	// The DELETE comes first: it locks the user, so a concurrent purge of
+	// the same user waits here and then finds it gone.
+	tag, err := t.tx.Exec(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenantID, userID)
+	if err != nil {
+		return wrapErr("purge user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: purge user: %w", directory.ErrNotFound)
+	}
+	if err := t.scrubAudit(ctx, tenantID, userID); err != nil {
+		return err
+	}
+	return t.scrubEvents(ctx, tenantID, userID, scrubbed)
+}
+
+// scrubAudit nulls every from and to value in the user's audit entries.
+// The JSON is rewritten in Go rather than with jsonb functions, which refuse
+// some valid JSON text (\u0000).
+func (t *tx) scrubAudit(ctx context.Context, tenantID, userID string) error {
+	rows, err := t.tx.Query(ctx, `SELECT id, changes FROM audit WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID)
+	if err != nil {
+		return wrapErr("purge user: audit", err)
+	}
+	var ids, scrubbed []string
+	for rows.Next() {
+		var (
+			id      string
+			raw     []byte
+			changes map[string]directory.Change
+		)
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return wrapErr("purge user: audit", err)
+		}
+		if err := decodeJSON(raw, &changes); err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: purge user: audit entry %s: %w", id, err)
+		}
+		for field := range changes {
+			changes[field] = directory.Change{}
+		}
+		s, err := encodeJSON(changes)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("postgres: purge user: audit entry %s: %w", id, err)
+		}
+		ids, scrubbed = append(ids, id), append(scrubbed, s)
+	}
+	if err := rows.Err(); err != nil {
+		return wrapErr("purge user: audit", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE audit a SET changes = v.changes
+		FROM unnest($2::text[], $3::text[]) AS v (id, changes)
+		WHERE a.tenant_id = $1 AND a.id = v.id`, tenantID, ids, scrubbed)
+	return wrapErr("purge user: audit", err)
+}
+
+// scrubEvents replaces the payload of each of the user's outbox events by
+// scrubbed(event).
+func (t *tx) scrubEvents(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
+	rows, err := t.tx.Query(ctx, `SELECT `+eventColumns+` FROM outbox WHERE tenant_id = $1 AND user_id = $2 ORDER BY id`, tenantID, userID)
+	if err != nil {
+		return wrapErr("purge user: events", err)
+	}
+	events, err := collect(rows, scanEvent)
+	if err != nil {
+		return wrapErr("purge user: events", err)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	ids, payloads := make([]string, len(events)), make([][]byte, len(events))
+	for i, e := range events {
+		ids[i], payloads[i] = e.ID, scrubbed(e)
+		if payloads[i] == nil {
+			payloads[i] = []byte{}
+		}
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE outbox o SET payload = v.payload
+		FROM unnest($2::text[], $3::bytea[]) AS v (id, payload)
+		WHERE o.tenant_id = $1 AND o.id = v.id`, tenantID, ids, payloads)
+	return wrapErr("purge user: events", err)
+}

@@ -1,0 +1,156 @@
+// Package server wires one Roster node together: the store, the Service with
+// its policy engine and webhooks, the rate limiter, the background workers
+// and the HTTP handler. The command line and the tests build nodes with it,
+// so they run the same assembly.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
+	"github.com/roster-dev/roster/internal/policy"
+	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/ratelimit"
+	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/webhook"
+)
+
+// Config says how to build a node.
+type Config struct {
+	// DB is a postgres:// URL, or a SQLite file path or sqlite: DSN.
+	// Ignored when Store is set.
+	DB    string
+	Store directory.Store
+	// Redis is a redis:// URL for rate limits shared across nodes; "" keeps
+	// them in memory.
+	Redis string
+	// AllowPrivateWebhooks lets webhook URLs reach loopback, private and
+	// link-local addresses.
+	AllowPrivateWebhooks bool
+	// Anonymous is the per-IP rate limit of requests without a valid key;
+	// zero takes httpapi's default.
+	Anonymous directory.Plan
+	// Dispatcher tunes event delivery; zero values take the defaults.
+	Dispatcher webhook.DispatcherOptions
+	// PurgeInterval is how often due deletions are purged; default 1 s.
+	PurgeInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
+// file path or sqlite: DSN.
+func OpenStore(ctx context.Context, dsn string) (directory.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// policyEngine gives the Service the Cedar engine with its policy language.
+type policyEngine struct{ *policy.Engine }
+
+func (policyEngine) DefaultPolicies() string    { return policy.DefaultPolicies }
+func (policyEngine) Validate(text string) error { return policy.Validate(text) }
+
+// Node is one Roster node.
+type Node struct {
+	Store      directory.Store
+	Service    *directory.Service
+	Handler    http.Handler
+	Dispatcher *webhook.Dispatcher
+
+	cfg   Config
+	redis *redis.Client
+	owns  bool // whether Close closes the store
+}
+
+// New builds a node. It opens the database unless cfg.Store is given.
+func New(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := cfg.Logger
+	n := &Node{Store: cfg.Store, cfg: cfg}
+	if n.Store == nil {
+		store, err := OpenStore(ctx, cfg.DB)
+		if err != nil {
+			return nil, err
+		}
+		n.Store, n.owns = store, true
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	client := webhook.NewClient(cfg.AllowPrivateWebhooks)
+	dopts := cfg.Dispatcher
+	dopts.Registerer = reg
+	n.Dispatcher = webhook.NewDispatcher(n.Store, client, log, dopts)
+	n.Service = directory.NewService(n.Store, directory.Options{
+		Authorizer: policyEngine{policy.New()},
+		Hook:       webhook.NewValidator(n.Store.ListEndpoints, client, log),
+		CheckURL: func(ctx context.Context, u string) error {
+			return webhook.CheckURL(ctx, u, cfg.AllowPrivateWebhooks)
+		},
+		OnCommit: n.Dispatcher.Kick,
+	})
+
+	var limiter ratelimit.Limiter // nil: httpapi keeps buckets in memory
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			n.Close()
+			return nil, fmt.Errorf("bad Redis URL: %w", err)
+		}
+		// Deadlines of contexts reach the socket, so a silent Redis cannot
+		// hold a request past FailOpen's budget.
+		opts.ContextTimeoutEnabled = true
+		n.redis = redis.NewClient(opts)
+		failures := prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roster_ratelimit_errors_total",
+			Help: "Rate-limit checks that failed (Redis unreachable) and were let through.",
+		})
+		reg.MustRegister(failures)
+		limiter = ratelimit.FailOpen(ratelimit.NewRedis(n.redis, "roster:rl:"), log, failures)
+	}
+	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg})
+	return n, nil
+}
+
+// RunWorkers runs the event dispatcher and the purge worker until ctx ends.
+func (n *Node) RunWorkers(ctx context.Context) {
+	log := n.cfg.Logger
+	go func() {
+		if err := n.Dispatcher.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("dispatcher stopped", slog.String("error", err.Error()))
+		}
+	}()
+	interval := n.cfg.PurgeInterval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	go n.Service.RunPurger(ctx, interval, func(err error) {
+		log.Error("purge failed", slog.String("error", err.Error()))
+	})
+}
+
+// Close releases the node's connections.
+func (n *Node) Close() error {
+	if n.redis != nil {
+		n.redis.Close()
+	}
+	if n.owns {
+		return n.Store.Close()
+	}
+	return nil
+}

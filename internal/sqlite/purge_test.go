@@ -1,0 +1,248 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/sqlite"
+)
+
+// TestPurgeLeavesNoPersonalData looks behind the store, through a
+// connection of its own, at every text and blob value of every row of every
+// table: after PurgeUser none holds the user's personal data (§8). The same
+// scan first finds each value before the purge, so a scan that sees nothing
+// cannot pass. Then it looks at the raw bytes of the database file.
+func TestPurgeLeavesNoPersonalData(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s := openPath(t, path)
+	now := directory.Now()
+
+	personal := map[string][]byte{
+		"email":           []byte("zelda.purgeable@example.com"),
+		"username":        []byte("zelda.purgeable"),
+		"name":            []byte("Zelda Purgeable"),
+		"bio":             []byte("42 Forgetme Lane"),
+		"metadata":        []byte("zelda-loyalty-card-5566"),
+		"secure metadata": []byte("ssn-987-65-4321"),
+		"picture bytes":   []byte("\x00\xffzelda-picture-pixels\x01\xfe"),
+	}
+	tn := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "Acme",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	u := &directory.User{
+		ID: directory.NewID(directory.PrefixUser, now), TenantID: tn.ID,
+		Email: "Zelda.Purgeable@Example.com", Username: string(personal["username"]), Name: string(personal["name"]),
+		GivenName: "Zelda", Bio: "Lives at " + string(personal["bio"]), Roles: []string{"member"},
+		Metadata:       map[string]any{"card": string(personal["metadata"])},
+		SecureMetadata: map[string]any{"ssn": string(personal["secure metadata"])},
+		Status:         directory.StatusDeleting, PurgeAfter: &now, AuthProvider: "local",
+		CreatedAt: now, UpdatedAt: now, Version: 2,
+	}
+	bystander := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tn.ID, Email: "bob@example.com",
+		Name: "Bob Bystander", Status: directory.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}
+	ep := &directory.Endpoint{ID: directory.NewID(directory.PrefixEndpoint, now), TenantID: tn.ID, URL: "https://hooks.example.com/",
+		Kind: directory.EndpointEvents, TimeoutMS: 2000, Secret: "whsec_x", CreatedAt: now}
+
+	err := s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tn); err != nil {
+			return err
+		}
+		if err := tx.CreateEndpoint(ctx, ep); err != nil {
+			return err
+		}
+		for _, x := range []*directory.User{u, bystander} {
+			if err := tx.CreateUser(ctx, x); err != nil {
+				return err
+			}
+		}
+		a := &directory.AuditEntry{ID: directory.NewID(directory.PrefixAudit, now), TenantID: tn.ID, UserID: u.ID,
+			Action: directory.ActionUserUpdated, Actor: directory.Actor{KeyID: "key_1"}, RequestID: "req_1", At: now,
+			Changes: map[string]directory.Change{
+				"email":           {From: "old@example.com", To: u.Email},
+				"name":            {From: nil, To: u.Name},
+				"bio":             {From: nil, To: u.Bio},
+				"metadata":        {From: map[string]any{}, To: u.Metadata},
+				"secure_metadata": {From: "[redacted]", To: "[redacted]"},
+			}}
+		if err := tx.InsertAudit(ctx, a); err != nil {
+			return err
+		}
+		for i := range 2 {
+			e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, now), TenantID: tn.ID, UserID: u.ID,
+				Type: directory.ActionUserUpdated, CreatedAt: now,
+				Payload: fmt.Appendf(nil, `{"type":"user.updated","data":{"email":%q,"name":%q,"username":%q,"bio":%q,"i":%d}}`,
+					u.Email, u.Name, u.Username, u.Bio, i)}
+			d := &directory.Delivery{ID: directory.NewID(directory.PrefixDelivery, now), EndpointID: ep.ID,
+				Status: directory.DeliveryPending, NextAttemptAt: now, CreatedAt: now}
+			if err := tx.InsertEvent(ctx, e, []*directory.Delivery{d}); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertSuspension(ctx, tn.ID, u.ID, &directory.Suspension{ID: directory.NewID(directory.PrefixSuspension, now),
+			Reason: "reported by " + u.Name, CreatedAt: now}); err != nil {
+			return err
+		}
+		lifted := &directory.Suspension{ID: directory.NewID(directory.PrefixSuspension, now), Reason: "lifted, about " + u.Name, CreatedAt: now}
+		if err := tx.InsertSuspension(ctx, tn.ID, u.ID, lifted); err != nil {
+			return err
+		}
+		if err := tx.LiftSuspension(ctx, tn.ID, u.ID, lifted.ID, now); err != nil {
+			return err
+		}
+		return tx.PutPicture(ctx, tn.ID, u.ID, &directory.Picture{ContentType: "image/png",
+			Data: append([]byte("\x89PNG\r\n\x1a\n"), personal["picture bytes"]...), ETag: `"p"`, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatalf("writing the user's data: %v", err)
+	}
+	// A delivery attempt too, so that its table has a row to scan.
+	if err := s.FinishAttempt(ctx, &directory.Delivery{ID: firstDelivery(t, s, tn.ID, ep.ID), TenantID: tn.ID},
+		&directory.Attempt{At: now, StatusCode: 500, Error: "status 500"}, now.Add(time.Minute)); err != nil {
+		t.Fatalf("FinishAttempt: %v", err)
+	}
+
+	db := rawDB(t, path)
+	before := findValues(t, db, personal)
+	for what := range personal {
+		if len(before[what]) == 0 {
+			t.Fatalf("before the purge, the scan finds no %s: it cannot prove its absence after", what)
+		}
+	}
+
+	err = s.InTx(ctx, func(tx directory.Tx) error {
+		return tx.PurgeUser(ctx, tn.ID, u.ID, func(e *directory.Event) []byte {
+			return fmt.Appendf(nil, `{"type":%q,"data":{"id":%q}}`, e.Type, e.UserID)
+		})
+	})
+	if err != nil {
+		t.Fatalf("PurgeUser: %v", err)
+	}
+
+	for what, where := range findValues(t, db, personal) {
+		t.Errorf("after PurgeUser, the user's %s is still in %s", what, strings.Join(where, ", "))
+	}
+	// The scan still sees what it should: the other user's data stays.
+	if got := findValues(t, db, map[string][]byte{"bystander": []byte("Bob Bystander")}); len(got["bystander"]) == 0 {
+		t.Errorf("after PurgeUser, the other user's name is gone")
+	}
+
+	// Nor is it in the free space of the file once the WAL, which keeps
+	// the pages as they were before the purge, is checkpointed.
+	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	for _, file := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(file)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		for what, needle := range personal {
+			if bytes.Contains(asciiLower(b), asciiLower(needle)) {
+				t.Errorf("after PurgeUser and a checkpoint, the user's %s is still in the bytes of %s", what, filepath.Base(file))
+			}
+		}
+	}
+}
+
+// firstDelivery returns the ID of the endpoint's newest delivery.
+func firstDelivery(t *testing.T, s *sqlite.Store, tenantID, endpointID string) string {
+	t.Helper()
+	ds, err := s.ListDeliveries(t.Context(), tenantID, endpointID, "", 1)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("ListDeliveries: got %d deliveries, error %v; want 1", len(ds), err)
+	}
+	return ds[0].ID
+}
+
+// findValues scans every text and blob value of every row of every table of
+// db for each of needles, ASCII letters compared case-insensitively (the
+// store keeps a lower-cased email key), and returns where it finds each:
+// "table.column" names.
+func findValues(t *testing.T, db *sql.DB, needles map[string][]byte) map[string][]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT name FROM sqlite_schema WHERE type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(tables) < 10 {
+		t.Fatalf("found tables %q: want all of the schema's", tables)
+	}
+
+	found := map[string][]string{}
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + strings.ReplaceAll(table, `"`, `""`) + `"`)
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("%s: %v", table, err)
+			}
+			for i, v := range vals {
+				var b []byte
+				switch v := v.(type) {
+				case string:
+					b = []byte(v)
+				case []byte:
+					b = v
+				default:
+					continue
+				}
+				for what, needle := range needles {
+					if bytes.Contains(asciiLower(b), asciiLower(needle)) {
+						found[what] = append(found[what], table+"."+cols[i])
+					}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		rows.Close()
+	}
+	return found
+}
+
+// asciiLower lower-cases the ASCII letters of b, leaving every other byte,
+// valid UTF-8 or not, as it is.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}

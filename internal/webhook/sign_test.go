@@ -1,0 +1,143 @@
+package webhook
+
+import (
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+)
+
+func secretOf(n int) string {
+	key := make([]byte, n)
+	for i := range key {
+		key[i] = byte(i*7 + 1)
+	}
+	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
+}
+
+func TestNewSecret(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		s := NewSecret()
+		enc, ok := strings.CutPrefix(s, SecretPrefix)
+		if !ok {
+			t.Fatalf("NewSecret() = %q, want the %s prefix", s, SecretPrefix)
+		}
+		key, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			t.Fatalf("NewSecret() = %q: %v", s, err)
+		}
+		if len(key) != 32 {
+			t.Fatalf("NewSecret() key is %d bytes, want 32", len(key))
+		}
+		if seen[s] {
+			t.Fatalf("NewSecret() repeated %q", s)
+		}
+		seen[s] = true
+		if _, err := Sign(s, "msg_1", time.Now(), nil); err != nil {
+			t.Fatalf("Sign with NewSecret(): %v", err)
+		}
+	}
+}
+
+// TestSignVerifiesWithReferenceLibrary checks our signatures with the
+// Standard Webhooks Go library, which shares no code with ours.
+func TestSignVerifiesWithReferenceLibrary(t *testing.T) {
+	bodies := []string{
+		``,
+		`{"type":"user.created","timestamp":"2026-11-22T22:58:32.123Z","data":{"id":"usr_1"}}`,
+		"{\"name\":\"Zoë \\u2028 \u00e9\u6f22\"}\n",
+		strings.Repeat("x", 100_000),
+	}
+	for _, secret := range []string{NewSecret(), secretOf(24), secretOf(64)} {
+		for _, body := range bodies {
+			ts := time.Now()
+			h, err := Headers(secret, "evt_01JABCDEF", ts, []byte(body))
+			if err != nil {
+				t.Fatalf("Headers: %v", err)
+			}
+			wh, err := standardwebhooks.NewWebhook(secret)
+			if err != nil {
+				t.Fatalf("NewWebhook: %v", err)
+			}
+			if err := wh.Verify([]byte(body), h); err != nil {
+				t.Errorf("reference Verify of a %d-byte body: %v", len(body), err)
+			}
+			if err := wh.Verify([]byte(body+" "), h); err == nil {
+				t.Errorf("reference Verify accepted a changed body")
+			}
+			// The signature is the library's own, byte for byte.
+			want, _ := wh.Sign("evt_01JABCDEF", ts, []byte(body))
+			if got := h.Get(HeaderSignature); got != want {
+				t.Errorf("signature = %q, want %q", got, want)
+			}
+			if got, want := h.Get(HeaderTimestamp), strconv.FormatInt(ts.Unix(), 10); got != want {
+				t.Errorf("%s = %q, want %q", HeaderTimestamp, got, want)
+			}
+			if got := h.Get(HeaderID); got != "evt_01JABCDEF" {
+				t.Errorf("%s = %q", HeaderID, got)
+			}
+		}
+	}
+}
+
+func TestSignWrongSecretFailsVerification(t *testing.T) {
+	body := []byte(`{"a":1}`)
+	h, err := Headers(NewSecret(), "msg_1", time.Now(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, _ := standardwebhooks.NewWebhook(NewSecret())
+	if err := wh.Verify(body, h); err == nil {
+		t.Fatal("reference Verify accepted a signature made with another secret")
+	}
+	secret := NewSecret()
+	wh, _ = standardwebhooks.NewWebhook(secret)
+	old, _ := Headers(secret, "msg_1", time.Now().Add(-time.Hour), body)
+	if err := wh.VerifyIgnoringTimestamp(body, old); err != nil {
+		t.Fatalf("reference VerifyIgnoringTimestamp: %v", err)
+	}
+	if err := wh.Verify(body, old); err == nil {
+		t.Fatal("reference Verify accepted an hour-old timestamp")
+	}
+}
+
+func TestSignSecretLength(t *testing.T) {
+	tests := []struct {
+		name, secret string
+		ok           bool
+	}{
+		{"24 bytes", secretOf(24), true},
+		{"32 bytes", secretOf(32), true},
+		{"64 bytes", secretOf(64), true},
+		{"23 bytes", secretOf(23), false},
+		{"65 bytes", secretOf(65), false},
+		{"empty key", SecretPrefix, false},
+		{"empty", "", false},
+		{"no prefix", strings.TrimPrefix(secretOf(32), SecretPrefix), false},
+		{"not base64", SecretPrefix + strings.Repeat("!", 44), false},
+		{"unpadded", strings.TrimRight(secretOf(32), "="), false},
+		{"URL alphabet", SecretPrefix + strings.Repeat("-_", 22), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Sign(tt.secret, "msg_1", time.Now(), []byte("{}"))
+			if tt.ok && err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			if !tt.ok && !errors.Is(err, ErrInvalidSecret) {
+				t.Fatalf("Sign error = %v, want ErrInvalidSecret", err)
+			}
+			if _, herr := Headers(tt.secret, "msg_1", time.Now(), nil); (herr == nil) != tt.ok {
+				t.Fatalf("Headers error = %v, want ok %v", herr, tt.ok)
+			}
+		})
+	}
+	if _, err := Sign(NewSecret(), "", time.Now(), nil); err == nil {
+		t.Error("Sign accepted an empty message ID")
+	}
+}
