@@ -315,3 +315,26 @@ func TestWriteQuota(t *testing.T) {
 		t.Errorf("usage %v", usage)
 	}
 }
+
+func TestLifecycleDryRuns(t *testing.T) {
+	e := newEnv(t)
+	id := e.createUser(t, map[string]any{"username": "dry"})["id"].(string)
+	for _, rq := range []req{
+		{method: "DELETE", path: "/v1/users/" + id + "?dry_run=true"},
+		{method: "POST", path: "/v1/users/" + id + "/deactivate?dry_run=true"},
+		{method: "POST", path: "/v1/users/" + id + "/suspensions?dry_run=true", body: map[string]any{"reason": "test"}},
+	} {
+		r := e.do(t, rq)
+		if r.status >= 300 || r.header.Get("Roster-Dry-Run") != "true" || r.header.Get("Location") != "" {
+			t.Errorf("%s %s: %d %v", rq.method, rq.path, r.status, r.header)
+		}
+	}
+	if u := e.getUser(t, id); u["version"] != json.Number("1") || u["status"] != "active" || len(u["suspensions"].([]any)) != 0 {
+		t.Errorf("a dry run wrote: %v", u)
+	}
+	// A deleting user is 409 before its version is compared.
+	e.must(t, 202, req{method: "DELETE", path: "/v1/users/" + id})
+	problem(t, e.do(t, req{method: "POST", path: "/v1/users/" + id + "/deactivate", headers: []string{"If-Match", `"1"`}}), 409, "user_deleting")
+	problem(t, e.do(t, req{method: "POST", path: "/v1/users/" + id + "/restore", headers: []string{"If-Match", `"1"`}}), 412, "precondition_failed")
+	e.must(t, 200, req{method: "POST", path: "/v1/users/" + id + "/restore", headers: []string{"If-Match", `"2"`}})
+}
