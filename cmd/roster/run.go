@@ -138,8 +138,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	workers, stopWorkers := context.WithCancel(context.Background())
-	defer stopWorkers()
-	node.RunWorkers(workers)
+	waitWorkers := node.RunWorkers(workers)
+	defer func() {
+		stopWorkers()
+		waitWorkers() // before the store closes
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -73,7 +73,10 @@ type Store interface {
 	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
 
 	// InTx runs fn in one write transaction: everything fn writes commits
-	// together, or nothing does when fn (or the commit) fails.
+	// together, or nothing does when fn (or the commit) fails. fn must return
+	// every store error other than ErrNotFound and ErrVersionConflict (after
+	// a failed statement PostgreSQL refuses the rest of the transaction), and
+	// may be run again when the database asks for a retry.
 	InTx(ctx context.Context, fn func(Tx) error) error
 }
 
@@ -95,9 +98,10 @@ type Tx interface {
 	// delivery (which may be none).
 	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
 
-	// LockTenant serializes the transactions that count a tenant's users or
-	// writes (SELECT … FOR UPDATE on PostgreSQL; SQLite's single writer
-	// already does). ErrNotFound if the tenant does not exist.
+	// LockTenant serializes the transactions that count a tenant's active
+	// users (SELECT … FOR NO KEY UPDATE on PostgreSQL, which leaves other
+	// writes of the tenant free; SQLite's single writer already serializes).
+	// ErrNotFound if the tenant does not exist.
 	LockTenant(ctx context.Context, tenantID string) error
 	// CountActiveUsers counts users neither deactivated nor deleting.
 	CountActiveUsers(ctx context.Context, tenantID string) (int64, error)

@@ -149,14 +149,6 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 					Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
 			}
 		}
-		n, err := tx.AddWrite(ctx, w.t.ID, start)
-		if err != nil {
-			return err
-		}
-		if n > w.t.Plan.WritesPerPeriod {
-			return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
-				Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
-		}
 		if w.cur == nil {
 			err = tx.CreateUser(ctx, w.next)
 		} else {
@@ -170,7 +162,21 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 				return err
 			}
 		}
-		return s.record(ctx, tx, w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints)
+		if err := s.record(ctx, tx, w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints); err != nil {
+			return err
+		}
+		// Counted last: on PostgreSQL the tenant's counter row stays locked
+		// until the commit, so every write of the tenant waits on it only
+		// for the commit itself. Over the quota, the whole write rolls back.
+		n, err := tx.AddWrite(ctx, w.t.ID, start)
+		if err != nil {
+			return err
+		}
+		if n > w.t.Plan.WritesPerPeriod {
+			return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
+				Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -71,6 +71,7 @@ func TestMain(m *testing.M) {
 			code = c
 		}
 	}
+	pgtest.Close()
 	os.Exit(code)
 }
 
@@ -132,11 +133,12 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 		t.Fatalf("build node: %v", err)
 	}
 	workers, stop := context.WithCancel(context.Background())
-	node.RunWorkers(workers)
+	wait := node.RunWorkers(workers)
 	srv := httptest.NewServer(node.Handler)
 	t.Cleanup(func() {
 		srv.Close()
 		stop()
+		wait()
 		node.Close()
 	})
 	svc := node.Service

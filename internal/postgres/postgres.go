@@ -123,7 +123,6 @@ func (s *Store) Close() error {
 // SQLSTATE codes the store reacts to.
 const (
 	codeUniqueViolation      = "23505"
-	codeForeignKeyViolation  = "23503"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 )

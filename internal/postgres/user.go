@@ -40,7 +40,7 @@ var (
 	createUserSQL = `INSERT INTO users (` + strings.Join(userWriteColumns, ", ") + `) VALUES (` + placeholders(1, len(userWriteColumns)) + `)`
 	updateUserSQL = func() string {
 		// SET email = $3, … for every column but tenant_id ($1), id ($2) and
-		// created_at; updateArgs drops created_at's argument. The version
+		// created_at; UpdateUser drops created_at's argument. The version
 		// guard takes the last.
 		var sets []string
 		n := 2

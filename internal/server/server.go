@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,20 +129,26 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 // RunWorkers runs the event dispatcher and the purge worker until ctx ends.
-func (n *Node) RunWorkers(ctx context.Context) {
+// The function it returns waits until they have stopped: attempts under way
+// finish and are recorded first.
+func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
 	log := n.cfg.Logger
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		if err := n.Dispatcher.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("dispatcher stopped", slog.String("error", err.Error()))
 		}
-	}()
+	})
 	interval := n.cfg.PurgeInterval
 	if interval <= 0 {
 		interval = time.Second
 	}
-	go n.Service.RunPurger(ctx, interval, func(err error) {
-		log.Error("purge failed", slog.String("error", err.Error()))
+	wg.Go(func() {
+		n.Service.RunPurger(ctx, interval, func(err error) {
+			log.Error("purge failed", slog.String("error", err.Error()))
+		})
 	})
+	return wg.Wait
 }
 
 // Close releases the node's connections.

@@ -219,10 +219,10 @@ func (d *Dispatcher) deliver(ctx context.Context, cd *directory.ClaimedDelivery,
 		log.Warn("webhook delivery lease ran out before the attempt; it will be claimed again")
 		return
 	}
-	a := post(ctx, d.client, e, dl.EventID, cd.Payload, now, timeout, false)
-	if ctx.Err() != nil {
-		return
-	}
+	// An attempt under way finishes, and is recorded, even when the
+	// Dispatcher is stopping: abandoning it after the receiver has answered
+	// would send the event again once the lease ends. The timeout bounds it.
+	a := post(context.WithoutCancel(ctx), d.client, e, dl.EventID, cd.Payload, now, timeout, false)
 	att := &directory.Attempt{DeliveryID: dl.ID, At: now, StatusCode: a.status, DurationMS: a.duration.Milliseconds()}
 	next := now
 	outcome := outcomeDelivered
