@@ -173,13 +173,13 @@ func TestPoolConfig(t *testing.T) {
 }
 
 func TestMigrationsEmbedded(t *testing.T) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("migration %s: version %d, want %d: versions are numbered from 1 without gaps", m.name, m.version, i+1)
+		if m.Version != i+1 {
+			t.Errorf("migration %s: version %d, want %d: versions are numbered from 1 without gaps", m.Name, m.Version, i+1)
 		}
 	}
 	if SchemaID() == "invalid" || len(SchemaID()) != 16 {

@@ -6,13 +6,11 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/internal/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -24,54 +22,22 @@ var migrationFiles embed.FS
 // "roster" in ASCII, unlikely to be another application's key.
 const migrationLock int64 = 0x726f73746572
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. A file is named
-// NNNN_what.sql; its number is its version.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a positive number and '_'", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
+// loadMigrations returns the embedded migrations in order.
+func loadMigrations() ([]migrations.Migration, error) {
+	return migrations.Load(migrationFiles, "migrations")
 }
 
 // SchemaID returns a digest of the embedded migrations, names and contents:
 // two binaries with the same SchemaID create the same schema. Test helpers
 // key template databases on it.
 func SchemaID() string {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		return "invalid"
 	}
 	h := sha256.New()
 	for _, m := range ms {
-		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", m.name, len(m.sql), m.sql)
+		fmt.Fprintf(h, "%s\x00%d\x00%s\x00", m.Name, len(m.SQL), m.SQL)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
@@ -85,7 +51,7 @@ func SchemaID() string {
 // skips the migration. A migration that fails rolls back whole (PostgreSQL's
 // DDL is transactional), leaving the schema at the previous version.
 func (s *Store) migrate(ctx context.Context) ([]int, error) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -112,7 +78,7 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 			return applied, err
 		}
 		if done {
-			applied = append(applied, m.version)
+			applied = append(applied, m.Version)
 		}
 	}
 	return applied, nil
@@ -120,14 +86,14 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 
 // applyMigration applies m unless it is recorded already, and reports
 // whether it applied it.
-func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
+func (s *Store) applyMigration(ctx context.Context, m migrations.Migration) (bool, error) {
 	done := false
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return err
 		}
 		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&exists); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&exists); err != nil {
 			return err
 		}
 		if exists {
@@ -135,18 +101,18 @@ func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
 		}
 		// Without arguments pgx sends the file with the simple protocol,
 		// which runs several statements.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-			m.version, ts(time.Now())); err != nil {
+			m.Version, ts(time.Now())); err != nil {
 			return err
 		}
 		done = true
 		return nil
 	})
 	if err != nil {
-		return false, wrapErr("migrate "+m.name, err)
+		return false, wrapErr("migrate "+m.Name, err)
 	}
 	return done, nil
 }

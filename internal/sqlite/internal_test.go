@@ -76,13 +76,13 @@ func TestPragmas(t *testing.T) {
 }
 
 func TestMigrationFiles(t *testing.T) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var versions []int
 	for _, m := range ms {
-		versions = append(versions, m.version)
+		versions = append(versions, m.Version)
 	}
 	// Numbered 1, 2, 3, … with no gap, so that a missing file shows.
 	for i, v := range versions {

@@ -4,51 +4,17 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/roster-dev/roster/internal/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one numbered schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. A file is named
-// NNNN_what.sql; its number is its version.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name does not start with a positive number and '_'", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
+// loadMigrations returns the embedded migrations in order.
+func loadMigrations() ([]migrations.Migration, error) {
+	return migrations.Load(migrationFiles, "migrations")
 }
 
 // migrate applies, in order, each migration not yet recorded in
@@ -57,7 +23,7 @@ func migrations() ([]migration, error) {
 // taking the write lock, so two processes opening a new file at once apply
 // each migration once.
 func (s *Store) migrate(ctx context.Context) ([]int, error) {
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -75,7 +41,7 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 			return applied, err
 		}
 		if done {
-			applied = append(applied, m.version)
+			applied = append(applied, m.Version)
 		}
 	}
 	return applied, nil
@@ -83,8 +49,8 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 
 // applyMigration applies m unless it is recorded already, and reports
 // whether it applied it.
-func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
-	op := "migrate " + m.name
+func (s *Store) applyMigration(ctx context.Context, m migrations.Migration) (bool, error) {
+	op := "migrate " + m.Name
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return false, wrapErr(op, err)
@@ -92,17 +58,17 @@ func (s *Store) applyMigration(ctx context.Context, m migration) (bool, error) {
 	defer tx.Rollback()
 
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return false, wrapErr(op, err)
 	}
 	if n > 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, wrapErr(op, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, time.Now().UnixMilli()); err != nil {
+		m.Version, time.Now().UnixMilli()); err != nil {
 		return false, wrapErr(op, err)
 	}
 	if err := tx.Commit(); err != nil {
