@@ -53,6 +53,7 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 					return
 				}
 				lim, bucket, plan = limiter, "tenant:"+t.ID, t.Plan
+				info.tenant = t // tenantAccess needs it again
 			}
 		}
 		d, err := lim.Allow(r.Context(), bucket, plan.RateLimitRPS, plan.RateLimitBurst)
@@ -142,12 +143,16 @@ func tenantAccess(svc *directory.Service, scope string, next http.Handler) http.
 			writeProblem(w, r, directory.Errorf(directory.ECodeInsufficientScope, "This API key lacks the %s scope.", scope))
 			return
 		}
-		t, err := svc.GetTenant(r.Context(), tenantID)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
+		info := requestInfoFrom(r.Context())
+		t := info.tenant
+		if t == nil || t.ID != tenantID {
+			var err error
+			if t, err = svc.GetTenant(r.Context(), tenantID); err != nil {
+				writeProblem(w, r, err)
+				return
+			}
 		}
-		requestInfoFrom(r.Context()).tenantID = t.ID
+		info.tenantID = t.ID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
 	})
 }

@@ -21,6 +21,7 @@ type requestInfo struct {
 	id       string
 	logger   *slog.Logger
 	key      *directory.Key
+	tenant   *directory.Tenant // the key's tenant, read once by gate
 	tenantID string
 }
 
