@@ -394,6 +394,9 @@ func (b *built) setField(t *Tenant, f string, v any, fe *fieldErrors, now time.T
 			fe.rule(f, err)
 			return
 		}
+		if roles == nil {
+			roles = []string{} // cleared: the policies must see no roles, not "unknown"
+		}
 		u.Roles = roles
 	case "metadata":
 		if m, ok := object(); ok {

@@ -188,3 +188,17 @@ func TestRoleCatalog(t *testing.T) {
 		t.Errorf("errors %v", got)
 	}
 }
+
+func TestPoliciesSeeClearedRoles(t *testing.T) {
+	e := newEnv(t)
+	e.withPolicies(t, `@id("keep-a-role")
+@notice("A user keeps at least one role.")
+forbid (principal, action == Action::"updateUser", resource is User)
+when { context.changed_fields.contains("roles") && context.roles.isEmpty() };`)
+	u := e.createUser(t, map[string]any{"username": "roleful", "roles": []string{"member"}})["id"].(string)
+	p := problem(t, e.patchUser(t, u, "application/json", map[string]any{"roles": nil}), 403, "forbidden")
+	if !strings.Contains(notices(p), "A user keeps at least one role.") {
+		t.Errorf("notices %v", p["notices"])
+	}
+	e.must(t, 200, req{method: "PATCH", path: "/v1/users/" + u, body: map[string]any{"roles": []string{"viewer"}}})
+}
