@@ -234,6 +234,15 @@ func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 			if u.Status != StatusDeleting || u.PurgeAfter == nil || u.PurgeAfter.After(now) {
 				return nil // restored meanwhile, or purged by another node
 			}
+			// A user being deleted holds no seat already, so this moves
+			// nothing; it is here so that the counter follows every
+			// removal, whatever the rule for what may be purged becomes.
+			// Before the user's row, as in commit, for the order of locks.
+			if delta := activeDelta(u, nil); delta != 0 {
+				if err := tx.AddActiveUsers(ctx, ref.TenantID, delta); err != nil {
+					return err
+				}
+			}
 			if err := tx.PurgeUser(ctx, ref.TenantID, ref.ID, scrubbedEvent); err != nil {
 				return err
 			}

@@ -167,6 +167,9 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 			if err := tx.CreateUser(ctx, owner); err != nil {
 				return err
 			}
+			if err := tx.AddActiveUsers(ctx, t.ID, activeDelta(nil, owner)); err != nil {
+				return err
+			}
 			data := map[string]any{"user": PublicDoc(owner)}
 			if err := s.record(ctx, tx, owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, data, nil); err != nil {
 				return err

@@ -113,3 +113,141 @@ func FuzzUpdateUser(f *testing.F) {
 		}
 	})
 }
+
+// TestActiveUserCounter checks that the active-user counter the Service
+// keeps in the store stays equal to the number of active users across
+// every write that may move it, and across writes that fail.
+func TestActiveUserCounter(t *testing.T) {
+	ctx := context.Background()
+	svc, _, clock := newService(t)
+	plan, settings := directory.DefaultPlan(), directory.DefaultSettings()
+	plan.MaxActiveUsers = 4
+	settings.DeletionGraceSeconds = 0
+	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Owned", OwnerEmail: "owner@example.com", Plan: &plan, Settings: &settings}, false, directory.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := out.Tenant
+
+	// check fails the test unless both the counter and a recount of the
+	// active users are want.
+	check := func(step string, want int) {
+		t.Helper()
+		u, err := svc.Usage(ctx, tenant)
+		if err != nil {
+			t.Fatalf("%s: Usage: %v", step, err)
+		}
+		active, err := svc.ListUsers(ctx, tenant.ID, directory.UserQuery{Status: directory.StatusActive})
+		if err != nil {
+			t.Fatalf("%s: ListUsers: %v", step, err)
+		}
+		if u.ActiveUsers != int64(len(active)) || len(active) != want {
+			t.Errorf("%s: counter %d, active users listed %d, want %d", step, u.ActiveUsers, len(active), want)
+		}
+	}
+	must := func(step string, _ *directory.User, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	wantQuota := func(step string, err error) {
+		t.Helper()
+		var e *directory.Error
+		if !errors.As(err, &e) || e.Code != directory.ECodeQuotaExceeded {
+			t.Fatalf("%s: got %v, want quota_exceeded", step, err)
+		}
+	}
+	create := func(name string) (*directory.User, error) {
+		return svc.CreateUser(ctx, tenant, []byte(`{"username":"`+name+`"}`), directory.WriteOptions{})
+	}
+	opts := directory.WriteOptions{}
+
+	check("the owner", 1)
+	var us []*directory.User
+	for _, name := range []string{"ann", "bob", "cat"} {
+		u, err := create(name)
+		must("create "+name, u, err)
+		us = append(us, u)
+	}
+	ann, bob, cat := us[0], us[1], us[2]
+	check("three creates", 4)
+	_, err = create("dan")
+	wantQuota("a create past the active-user quota", err)
+	check("a create refused", 4)
+
+	u, err := svc.DeactivateUser(ctx, tenant, ann.ID, opts)
+	must("deactivate", u, err)
+	check("deactivate", 3)
+	u, err = svc.DeactivateUser(ctx, tenant, ann.ID, opts)
+	must("deactivate again", u, err)
+	check("deactivate again, a no-op", 3)
+	u, _, err = svc.UpdateUser(ctx, tenant, bob.ID, directory.BodyJSON, []byte(`{"name":"Bob"}`), opts)
+	must("update", u, err)
+	check("an update", 3)
+	u, err = svc.ReactivateUser(ctx, tenant, ann.ID, opts)
+	must("reactivate", u, err)
+	check("reactivate", 4)
+
+	u, err = svc.DeleteUser(ctx, tenant, bob.ID, opts)
+	must("delete", u, err)
+	check("delete", 3)
+	u, err = svc.RestoreUser(ctx, tenant, bob.ID, opts)
+	must("restore", u, err)
+	check("restore", 4)
+	u, err = svc.DeleteUser(ctx, tenant, cat.ID, opts)
+	must("delete", u, err)
+	dan, err := create("dan")
+	must("create in the freed seat", dan, err)
+	check("delete, create", 4)
+	_, err = svc.RestoreUser(ctx, tenant, cat.ID, opts)
+	wantQuota("a restore past the active-user quota", err)
+	check("a restore refused", 4)
+	_, err = svc.ReactivateUser(ctx, tenant, ann.ID, opts)
+	must("reactivate an active user, a no-op", nil, err)
+	check("a no-op reactivation", 4)
+
+	u, err = svc.DeactivateUser(ctx, tenant, ann.ID, opts)
+	must("deactivate", u, err)
+	check("deactivate", 3)
+	_, err = svc.ReactivateUser(ctx, tenant, ann.ID, opts)
+	must("reactivate", nil, err)
+	u, err = svc.DeactivateUser(ctx, tenant, ann.ID, opts)
+	must("deactivate", u, err)
+	u, err = svc.DeleteUser(ctx, tenant, ann.ID, opts)
+	must("delete a deactivated user", u, err)
+	check("the delete of a deactivated user, which held no seat", 3)
+	u, err = svc.DeleteUser(ctx, tenant, bob.ID, opts)
+	must("delete", u, err)
+	check("delete", 2)
+
+	*clock = clock.Add(time.Minute) // past every purge_after
+	n, err := svc.PurgeDue(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("PurgeDue: got %d, %v, want 3 purged", n, err)
+	}
+	check("purges", 2)
+
+	// A write refused by the write quota, which is counted last, rolls back
+	// its move of the counter too, up or down.
+	eve, err := create("eve")
+	must("create", eve, err)
+	check("create", 3)
+	usage, err := svc.Usage(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err = svc.UpdateTenant(ctx, tenant.ID, func(t *directory.Tenant) error {
+		t.Plan.WritesPerPeriod = usage.Writes
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = create("fay")
+	wantQuota("a create past the write quota", err)
+	check("a create refused by the write quota", 3)
+	_, err = svc.DeactivateUser(ctx, tenant, eve.ID, opts)
+	wantQuota("a deactivation past the write quota", err)
+	check("a deactivation refused by the write quota", 3)
+}

@@ -45,7 +45,10 @@ type Store interface {
 	GetPicture(ctx context.Context, tenantID, userID string) (*Picture, error)
 
 	// Usage returns the tenant's writes counted for the period starting at
-	// periodStart and its count of active users. PeriodEnd is left zero.
+	// periodStart and its active users: the counter the Service maintains
+	// with Tx.AddActiveUsers, not a count of user rows. Both figures are of
+	// one moment; a missing tenant has none of either. PeriodEnd is left
+	// zero.
 	Usage(ctx context.Context, tenantID string, periodStart time.Time) (*Usage, error)
 
 	// DuePurges lists users whose status is deleting and whose PurgeAfter is
@@ -98,13 +101,24 @@ type Tx interface {
 	// delivery (which may be none).
 	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
 
-	// LockTenant serializes the transactions that count a tenant's active
-	// users (SELECT … FOR NO KEY UPDATE on PostgreSQL, which leaves other
-	// writes of the tenant free; SQLite's single writer already serializes).
-	// ErrNotFound if the tenant does not exist.
+	// LockTenant serializes the transactions that check a tenant's
+	// active-user counter against its quota (SELECT … FOR NO KEY UPDATE on
+	// PostgreSQL, which leaves other writes of the tenant free; SQLite's
+	// single writer already serializes). ErrNotFound if the tenant does not
+	// exist.
 	LockTenant(ctx context.Context, tenantID string) error
-	// CountActiveUsers counts users neither deactivated nor deleting.
+	// CountActiveUsers returns the tenant's active-user counter, as this
+	// transaction's own AddActiveUsers left it. The store does not count user
+	// rows: the figure is what the Service maintains, in the transaction of
+	// every write that changes whether a user is active. ErrNotFound if the
+	// tenant does not exist.
 	CountActiveUsers(ctx context.Context, tenantID string) (int64, error)
+	// AddActiveUsers adds delta (which may be negative) to the tenant's
+	// active-user counter. The addition is atomic: concurrent transactions
+	// never lose one, even without LockTenant. On PostgreSQL it locks the
+	// tenant's row as LockTenant does, until the transaction ends.
+	// ErrNotFound if the tenant does not exist.
+	AddActiveUsers(ctx context.Context, tenantID string, delta int64) error
 	// AddWrite counts one write in the period starting at periodStart and
 	// returns the period's count including it.
 	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error)

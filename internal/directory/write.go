@@ -37,7 +37,8 @@ type write struct {
 	changes map[string]Change
 	data    map[string]any // the event's data
 	// activates is set when the write makes a user count as active, so the
-	// active-user quota applies.
+	// active-user quota applies. (It is set exactly when activeDelta is
+	// positive.)
 	activates bool
 	// hook is set when validation webhooks are asked (creates and updates).
 	hook bool
@@ -119,9 +120,23 @@ func billingPeriod(now time.Time) (start, end time.Time) {
 	return start, start.AddDate(0, 1, 0)
 }
 
+// isActive reports, as 1 or 0, whether u holds a seat of the active-user
+// quota; a nil user (not yet created, or purged) holds none.
+func isActive(u *User) int64 {
+	if u != nil && u.Status == StatusActive {
+		return 1
+	}
+	return 0
+}
+
+// activeDelta is how much a change of a user from cur to next moves the
+// tenant's active-user counter: +1, -1 or, for most writes, 0. cur is nil
+// for a create, next for a purge.
+func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) }
+
 // commit authorizes w and, unless this is a dry run, writes it with its
 // audit entry and event in one transaction, counting it against the
-// tenant's quotas.
+// tenant's quotas and moving the tenant's active-user counter with it.
 func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error {
 	if err := s.authorize(ctx, w, opts); err != nil {
 		return err
@@ -135,6 +150,7 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 	}
 	now := w.next.UpdatedAt
 	start, end := billingPeriod(now)
+	delta := activeDelta(w.cur, w.next)
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if w.activates {
 			if err := tx.LockTenant(ctx, w.t.ID); err != nil {
@@ -147,6 +163,18 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 			if n >= w.t.Plan.MaxActiveUsers {
 				return &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
 					Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
+			}
+		}
+		// The counter is kept rather than counted, as a count scans the
+		// tenant's users. Most writes (a PATCH) do not move it, so they do
+		// not touch the tenant's row, which on PostgreSQL would be a hot
+		// lock. Those that move it do so before writing any user row: the
+		// update locks the tenant's row, so every write that locks it locks
+		// it first, and writes take their locks in one order (tenant, user,
+		// usage), never in a cycle.
+		if delta != 0 {
+			if err := tx.AddActiveUsers(ctx, w.t.ID, delta); err != nil {
+				return err
 			}
 		}
 		if w.cur == nil {
@@ -167,7 +195,8 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 		}
 		// Counted last: on PostgreSQL the tenant's counter row stays locked
 		// until the commit, so every write of the tenant waits on it only
-		// for the commit itself. Over the quota, the whole write rolls back.
+		// for the commit itself. Over the quota, the whole write rolls back,
+		// its move of the active-user counter included.
 		n, err := tx.AddWrite(ctx, w.t.ID, start)
 		if err != nil {
 			return err

@@ -83,14 +83,14 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 }
 
 // Usage returns the tenant's writes counted for the period starting at
-// periodStart (0 if none was), and its count of active users, both read in
-// one statement, so of one moment. PeriodEnd is left zero. A missing tenant
-// has none of either.
+// periodStart (0 if none was), and its active-user counter, both read in one
+// statement, so of one moment. PeriodEnd is left zero. A missing tenant has
+// none of either.
 func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Time) (*directory.Usage, error) {
 	u := directory.Usage{PeriodStart: ts(periodStart).UTC()}
 	err := s.pool.QueryRow(ctx, `SELECT
 			coalesce((SELECT writes FROM usage WHERE tenant_id = $1 AND period_start = $2), 0),
-			(SELECT count(*) FROM users WHERE tenant_id = $1 AND status NOT IN ('deactivated', 'deleting'))`,
+			coalesce((SELECT active_users FROM tenants WHERE id = $1), 0)`,
 		tenantID, ts(periodStart)).Scan(&u.Writes, &u.ActiveUsers)
 	if err != nil {
 		return nil, wrapErr("usage", err)
@@ -107,6 +107,26 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = usage.writes + 1
 		RETURNING writes`, tenantID, ts(periodStart)).Scan(&n)
 	return n, wrapErr("add write", err)
+}
+
+// AddActiveUsers adds delta to the tenant's active-user counter. It returns
+// an error wrapping directory.ErrNotFound if the tenant does not exist.
+//
+// The UPDATE locks the tenant's row FOR NO KEY UPDATE until the transaction
+// ends, the lock LockTenant takes: a transaction that checks the counter
+// after LockTenant sees every committed move of it, and foreign key checks
+// (FOR KEY SHARE) of other writes of the tenant do not wait. Concurrent
+// additions queue on the row and none is lost, as READ COMMITTED re-reads
+// the row's latest version after the wait.
+func (t *tx) AddActiveUsers(ctx context.Context, tenantID string, delta int64) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE tenants SET active_users = active_users + $2 WHERE id = $1`, tenantID, delta)
+	if err != nil {
+		return wrapErr("add active users", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: add active users: %w", directory.ErrNotFound)
+	}
+	return nil
 }
 
 // DuePurges lists the users whose status is deleting and whose PurgeAfter

@@ -5,8 +5,9 @@
 // COMMITTED (see InTx for why), and rely on the database for every guarantee
 // the Store contract makes: unique indexes for emails and usernames, a
 // version guard in UpdateUser's WHERE clause against lost updates, row locks
-// (LockTenant) to serialize quota counting, and FOR UPDATE SKIP LOCKED so
-// that dispatchers on several nodes never claim the same delivery.
+// (LockTenant, AddActiveUsers) to serialize quota checks, and FOR UPDATE
+// SKIP LOCKED so that dispatchers on several nodes never claim the same
+// delivery.
 //
 // Schema changes are the numbered files in migrations/, embedded in the
 // binary and applied by Open; an advisory lock makes nodes that start

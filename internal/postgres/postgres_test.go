@@ -301,9 +301,10 @@ func TestDeadlockRetried(t *testing.T) {
 }
 
 // TestLockTenantSerializesCounts shows why InTx runs at READ COMMITTED: a
-// transaction that waited in LockTenant for another to commit counts the
-// users that one created. (At REPEATABLE READ its snapshot, taken before
-// the wait, would miss them, and a quota could be exceeded.)
+// transaction that waited in LockTenant for another to commit reads the
+// active-user counter as that one left it. (At REPEATABLE READ its
+// snapshot, taken before the wait, would miss the move, and a quota could be
+// exceeded.)
 func TestLockTenantSerializesCounts(t *testing.T) {
 	t.Parallel()
 	url := pgtest.URL(t)
@@ -321,6 +322,9 @@ func TestLockTenantSerializesCounts(t *testing.T) {
 				return err
 			}
 			if err := tx.CreateUser(ctx, newUser(tn.ID, "alice@example.com", "alice")); err != nil {
+				return err
+			}
+			if err := tx.AddActiveUsers(ctx, tn.ID, 1); err != nil {
 				return err
 			}
 			close(locked)
@@ -350,7 +354,7 @@ func TestLockTenantSerializesCounts(t *testing.T) {
 		t.Fatalf("the locking transaction: %v", err)
 	}
 	if counted != 1 {
-		t.Errorf("CountActiveUsers after waiting in LockTenant: got %d, want 1, the user the lock holder created", counted)
+		t.Errorf("CountActiveUsers after waiting in LockTenant: got %d, want 1, the user the lock holder counted", counted)
 	}
 }
 
@@ -398,6 +402,57 @@ func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("the locking transaction: %v", err)
+	}
+}
+
+// TestAddActiveUsersWaitsForLockTenant checks that a move of the
+// active-user counter waits while another transaction holds LockTenant to
+// check it against the quota, and then adds to what that one left.
+func TestAddActiveUsersWaitsForLockTenant(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	nodes := []*postgres.Store{open(t, url), open(t, url)}
+	ctx := t.Context()
+	tn := newTenant()
+	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- nodes[0].InTx(ctx, func(tx directory.Tx) error {
+			if err := tx.LockTenant(ctx, tn.ID); err != nil {
+				return err
+			}
+			close(locked)
+			<-release
+			return tx.AddActiveUsers(ctx, tn.ID, 1)
+		})
+	}()
+	<-locked
+	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err := nodes[1].InTx(wctx, func(tx directory.Tx) error { return tx.AddActiveUsers(wctx, tn.ID, -5) })
+	if err == nil {
+		t.Errorf("AddActiveUsers while another transaction holds LockTenant: got nil, want it to wait until its context ends")
+	}
+	added := make(chan error)
+	go func() {
+		added <- nodes[1].InTx(ctx, func(tx directory.Tx) error { return tx.AddActiveUsers(ctx, tn.ID, 2) })
+	}()
+	time.Sleep(100 * time.Millisecond) // the addition is waiting now
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("the locking transaction: %v", err)
+	}
+	if err := <-added; err != nil {
+		t.Fatalf("AddActiveUsers after the lock was released: %v", err)
+	}
+	u, err := nodes[0].Usage(ctx, tn.ID, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatalf("Usage: %v", err)
+	}
+	if u.ActiveUsers != 3 {
+		t.Errorf("Usage.ActiveUsers: got %d, want 3 (+1 under the lock, +2 after it; the -5 timed out)", u.ActiveUsers)
 	}
 }
 

@@ -86,9 +86,10 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 }
 
 // LockTenant locks the tenant's row until the transaction ends, so that the
-// transactions that count its users or writes run one after the other:
-// READ COMMITTED gives each statement after the lock a fresh view, in which
-// the previous holder's writes are visible. It returns an error wrapping
+// transactions that check its active-user counter, or move it
+// (AddActiveUsers takes the same lock), run one after the other: READ
+// COMMITTED gives each statement after the lock a fresh view, in which the
+// previous holder's writes are visible. It returns an error wrapping
 // directory.ErrNotFound if the tenant does not exist.
 //
 // The lock is FOR NO KEY UPDATE rather than FOR UPDATE: the two exclude

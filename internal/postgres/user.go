@@ -271,14 +271,11 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	return directory.ErrVersionConflict
 }
 
-// CountActiveUsers counts the tenant's users neither deactivated nor
-// deleting.
+// CountActiveUsers returns the tenant's active-user counter, which only
+// AddActiveUsers moves. It returns an error wrapping directory.ErrNotFound if
+// the tenant does not exist.
 func (t *tx) CountActiveUsers(ctx context.Context, tenantID string) (int64, error) {
-	return countActive(ctx, t.tx, tenantID)
-}
-
-func countActive(ctx context.Context, q querier, tenantID string) (int64, error) {
 	var n int64
-	err := q.QueryRow(ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND status NOT IN ('deactivated', 'deleting')`, tenantID).Scan(&n)
+	err := t.tx.QueryRow(ctx, `SELECT active_users FROM tenants WHERE id = $1`, tenantID).Scan(&n)
 	return n, wrapErr("count active users", err)
 }

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -85,42 +83,37 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 	return wrapErr("delete picture", err)
 }
 
-// countActiveSQL counts the users that hold a seat of the active-user quota.
-const countActiveSQL = `SELECT count(*) FROM users WHERE tenant_id = ? AND status NOT IN ('deactivated', 'deleting')`
-
 // Usage returns the tenant's writes in the period starting at periodStart
-// (0 if none was counted) and its active users. A missing tenant has none of
-// either.
+// (0 if none was counted) and its active-user counter, both read in one
+// statement, so of one moment. A missing tenant has none of either.
 func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Time) (*directory.Usage, error) {
 	u := &directory.Usage{PeriodStart: fromMillis(millis(periodStart))}
-	// One read transaction, so that both numbers are of one moment.
-	err := func() error {
-		rtx, err := s.read.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer rtx.Rollback()
-		err = rtx.QueryRowContext(ctx, `SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?`,
-			tenantID, millis(periodStart)).Scan(&u.Writes)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		return rtx.QueryRowContext(ctx, countActiveSQL, tenantID).Scan(&u.ActiveUsers)
-	}()
+	err := s.read.QueryRowContext(ctx, `SELECT
+			coalesce((SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?), 0),
+			coalesce((SELECT active_users FROM tenants WHERE id = ?), 0)`,
+		tenantID, millis(periodStart), tenantID).Scan(&u.Writes, &u.ActiveUsers)
 	if err != nil {
 		return nil, wrapErr("usage", err)
 	}
 	return u, nil
 }
 
-// CountActiveUsers counts the tenant's users neither deactivated nor
-// deleting.
+// CountActiveUsers returns the tenant's active-user counter, which only
+// AddActiveUsers moves. It returns an error wrapping directory.ErrNotFound
+// if the tenant does not exist.
 func (t *tx) CountActiveUsers(ctx context.Context, tenantID string) (int64, error) {
 	var n int64
-	if err := t.tx.QueryRowContext(ctx, countActiveSQL, tenantID).Scan(&n); err != nil {
+	if err := t.tx.QueryRowContext(ctx, `SELECT active_users FROM tenants WHERE id = ?`, tenantID).Scan(&n); err != nil {
 		return 0, wrapErr("count active users", err)
 	}
 	return n, nil
+}
+
+// AddActiveUsers adds delta to the tenant's active-user counter. It returns
+// an error wrapping directory.ErrNotFound if the tenant does not exist.
+func (t *tx) AddActiveUsers(ctx context.Context, tenantID string, delta int64) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET active_users = active_users + ? WHERE id = ?`, delta, tenantID)
+	return wrapErr("add active users", oneRow(res, err))
 }
 
 // AddWrite counts one write of the tenant in the period starting at

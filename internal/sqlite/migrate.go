@@ -27,6 +27,12 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: migrate: %w", err)
 	}
+	return s.applyMigrations(ctx, ms)
+}
+
+// applyMigrations is migrate with the given migrations, which tests use to
+// make a database of an earlier schema.
+func (s *Store) applyMigrations(ctx context.Context, ms []migrations.Migration) ([]int, error) {
 	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		applied_at INTEGER NOT NULL -- unix milliseconds

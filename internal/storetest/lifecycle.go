@@ -31,6 +31,8 @@ var usageTests = []test{
 	{"AddWrite", testAddWrite},
 	{"AddWriteRollback", testAddWriteRollback},
 	{"ActiveUsers", testUsageActiveUsers},
+	{"ActiveUsersRollback", testActiveUsersRollback},
+	{"ActiveUsersNotFound", testActiveUsersNotFound},
 	{"LockTenant", testLockTenant},
 }
 
@@ -635,75 +637,131 @@ func testAddWriteRollback(t *testing.T, s directory.Store) {
 	}
 }
 
+// activeUsers returns the tenant's active-user counter as Usage reports it,
+// and fails the test unless Tx.CountActiveUsers reports the same.
+func activeUsers(t *testing.T, s directory.Store, tenantID string) int64 {
+	t.Helper()
+	n := usage(t, s, tenantID, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)).ActiveUsers
+	var m int64
+	inTx(t, s, func(tx directory.Tx) error {
+		var err error
+		m, err = tx.CountActiveUsers(t.Context(), tenantID)
+		return err
+	})
+	if n != m {
+		t.Errorf("Usage.ActiveUsers %d, but Tx.CountActiveUsers %d", n, m)
+	}
+	return n
+}
+
+// addActiveUsers adds delta to the tenant's counter in a transaction of its
+// own.
+func addActiveUsers(t *testing.T, s directory.Store, tenantID string, delta int64) {
+	t.Helper()
+	inTx(t, s, func(tx directory.Tx) error { return tx.AddActiveUsers(t.Context(), tenantID, delta) })
+}
+
 func testUsageActiveUsers(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	active := func(tenantID string) int64 {
-		t.Helper()
-		n := usage(t, s, tenantID, period).ActiveUsers
-		var m int64
-		inTx(t, s, func(tx directory.Tx) error {
-			var err error
-			m, err = tx.CountActiveUsers(t.Context(), tenantID)
-			return err
-		})
-		if n != m {
-			t.Errorf("Usage.ActiveUsers %d, but Tx.CountActiveUsers %d", n, m)
-		}
-		return n
-	}
-	if got := active(a.ID); got != 0 {
-		t.Errorf("active users of an empty tenant: got %d, want 0", got)
+	if got := activeUsers(t, s, a.ID); got != 0 {
+		t.Errorf("active users of a new tenant: got %d, want 0", got)
 	}
 
-	var us []*directory.User
-	for i, status := range []string{directory.StatusActive, directory.StatusActive, directory.StatusActive,
-		directory.StatusDeactivated, directory.StatusDeleting} {
+	for _, c := range []struct {
+		delta, want int64
+	}{
+		{+1, 1}, {+1, 2}, {+3, 5}, {-1, 4}, {-4, 0}, {+2, 2},
+	} {
+		addActiveUsers(t, s, a.ID, c.delta)
+		if got := activeUsers(t, s, a.ID); got != c.want {
+			t.Errorf("active users after AddActiveUsers(%+d): got %d, want %d", c.delta, got, c.want)
+		}
+	}
+	if got := activeUsers(t, s, b.ID); got != 0 {
+		t.Errorf("active users of the other tenant: got %d, want 0", got)
+	}
+	addActiveUsers(t, s, b.ID, 7)
+	if got, got2 := activeUsers(t, s, a.ID), activeUsers(t, s, b.ID); got != 2 || got2 != 7 {
+		t.Errorf("active users after AddActiveUsers(B, +7): got A %d, B %d, want 2 and 7", got, got2)
+	}
+
+	// The store only stores: users, whatever their status, do not move the
+	// counter; the Service does, with AddActiveUsers.
+	for i, status := range []string{directory.StatusActive, directory.StatusDeactivated, directory.StatusDeleting} {
 		u := newUser(a.ID, "", fmt.Sprintf("user%d", i))
 		u.Status = status
 		createUser(t, s, u)
-		us = append(us, u)
-	}
-	createUser(t, s, newUser(b.ID, "", "other"))
-
-	for _, c := range []struct {
-		user   int
-		status string
-		want   int64
-	}{
-		{-1, "", 3},
-		{0, directory.StatusDeactivated, 2},
-		{3, directory.StatusActive, 3},
-		{1, directory.StatusDeleting, 2},
-		{4, directory.StatusActive, 3}, // restored
-		{2, directory.StatusDeleting, 2},
-	} {
-		if c.user >= 0 {
-			us[c.user] = updateUser(t, s, us[c.user], func(u *directory.User) { u.Status = c.status })
-		}
-		if got := active(a.ID); got != c.want {
-			t.Errorf("active users after user %d became %q: got %d, want %d", c.user, c.status, got, c.want)
+		if status == directory.StatusActive {
+			updateUser(t, s, u, func(u *directory.User) { u.Status = directory.StatusDeactivated })
 		}
 	}
-	if got := active(b.ID); got != 1 {
-		t.Errorf("active users of the other tenant: got %d, want 1", got)
+	if got := activeUsers(t, s, a.ID); got != 2 {
+		t.Errorf("active users after writing users: got %d, want 2: the store must not count them", got)
 	}
 
-	// A transaction counts its own uncommitted users.
+	// A transaction reads its own additions.
 	inTx(t, s, func(tx directory.Tx) error {
-		if err := tx.CreateUser(t.Context(), newUser(b.ID, "", "new")); err != nil {
+		if err := tx.AddActiveUsers(t.Context(), b.ID, -2); err != nil {
 			return err
 		}
 		n, err := tx.CountActiveUsers(t.Context(), b.ID)
 		if err != nil {
 			return err
 		}
-		if n != 2 {
-			t.Errorf("Tx.CountActiveUsers after CreateUser in the same transaction: got %d, want 2", n)
+		if n != 5 {
+			t.Errorf("Tx.CountActiveUsers after AddActiveUsers(-2) in the same transaction: got %d, want 5", n)
 		}
 		return nil
 	})
+
+	// A tenant created in the transaction can be counted in it, as a new
+	// tenant's owner is.
+	fresh := newTenant("Fresh")
+	inTx(t, s, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(t.Context(), fresh); err != nil {
+			return err
+		}
+		return tx.AddActiveUsers(t.Context(), fresh.ID, 1)
+	})
+	if got := activeUsers(t, s, fresh.ID); got != 1 {
+		t.Errorf("active users of a tenant counted in the transaction that created it: got %d, want 1", got)
+	}
+}
+
+func testActiveUsersRollback(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	addActiveUsers(t, s, tn.ID, 3)
+	errAbort := errors.New("abort")
+	for _, delta := range []int64{+1, -1} {
+		err := s.InTx(t.Context(), func(tx directory.Tx) error {
+			if err := tx.AddActiveUsers(t.Context(), tn.ID, delta); err != nil {
+				t.Errorf("AddActiveUsers: %v", err)
+			}
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Fatalf("InTx: got %v, want fn's error", err)
+		}
+		if got := activeUsers(t, s, tn.ID); got != 3 {
+			t.Errorf("active users after a rolled back AddActiveUsers(%+d): got %d, want 3", delta, got)
+		}
+	}
+}
+
+func testActiveUsersNotFound(t *testing.T, s directory.Store) {
+	createTenant(t, s, "Acme")
+	missing := directory.NewID(directory.PrefixTenant, now())
+	err := s.InTx(t.Context(), func(tx directory.Tx) error { return tx.AddActiveUsers(t.Context(), missing, 1) })
+	wantNotFound(t, "AddActiveUsers of a missing tenant", err)
+	err = s.InTx(t.Context(), func(tx directory.Tx) error {
+		_, err := tx.CountActiveUsers(t.Context(), missing)
+		return err
+	})
+	wantNotFound(t, "CountActiveUsers of a missing tenant", err)
+	if got := usage(t, s, missing, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)).ActiveUsers; got != 0 {
+		t.Errorf("Usage.ActiveUsers of a missing tenant: got %d, want 0", got)
+	}
 }
 
 func testLockTenant(t *testing.T, s directory.Store) {

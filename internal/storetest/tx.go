@@ -22,6 +22,7 @@ var concurrencyTests = []test{
 	{"UniqueEmailRace", testConcurrentUniqueEmail},
 	{"ClaimDeliveries", testConcurrentClaims},
 	{"AddWrite", testConcurrentAddWrite},
+	{"AddActiveUsers", testConcurrentAddActiveUsers},
 }
 
 // writeAll creates u and writes its audit entry and event, as the Service
@@ -230,5 +231,33 @@ func testConcurrentUniqueEmail(t *testing.T, s directory.Store) {
 	}
 	if len(users) != 1 {
 		t.Errorf("users with the email: got %d, want 1", len(users))
+	}
+}
+
+// testConcurrentAddActiveUsers moves one tenant's active-user counter from
+// several transactions at once, without LockTenant: no addition is lost.
+func testConcurrentAddActiveUsers(t *testing.T, s directory.Store) {
+	const writers, each = 8, 25
+	tn := createTenant(t, s, "Acme")
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			for range each {
+				err := s.InTx(t.Context(), func(tx directory.Tx) error { return tx.AddActiveUsers(t.Context(), tn.ID, 1) })
+				if err != nil {
+					t.Errorf("writer %d: AddActiveUsers: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got := activeUsers(t, s, tn.ID); got != writers*each {
+		t.Errorf("active users after concurrent AddActiveUsers(+1): got %d, want %d", got, writers*each)
 	}
 }
