@@ -103,7 +103,7 @@ func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts Wr
 			return nil, nil
 		}
 		next.Status, next.PurgeAfter = StatusActive, nil
-		return &write{action: ActionUserRestored, cedar: ActionRestore, activates: true}, nil
+		return &write{action: ActionUserRestored, cedar: ActionRestore}, nil
 	})
 	return u, err
 }
@@ -133,7 +133,7 @@ func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts
 			return nil, nil
 		}
 		next.Status = StatusActive
-		return &write{action: ActionUserReactivated, cedar: ActionReactivate, activates: true}, nil
+		return &write{action: ActionUserReactivated, cedar: ActionReactivate}, nil
 	})
 	return u, err
 }

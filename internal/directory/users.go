@@ -130,7 +130,7 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts W
 	}
 	u := b.user
 	w := &write{
-		t: t, next: u, action: ActionUserCreated, cedar: ActionCreate, activates: true, hook: true,
+		t: t, next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
 		changes: diff(nil, fullDoc(u)), data: map[string]any{"user": PublicDoc(u)},
 		extra: b.pictureWrites(nil),
 	}

@@ -36,10 +36,6 @@ type write struct {
 	cedar   string // the Cedar action
 	changes map[string]Change
 	data    map[string]any // the event's data
-	// activates is set when the write makes a user count as active, so the
-	// active-user quota applies. (It is set exactly when activeDelta is
-	// positive.)
-	activates bool
 	// hook is set when validation webhooks are asked (creates and updates).
 	hook bool
 	// extra writes more rows in the same transaction (pictures, suspensions).
@@ -152,7 +148,7 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 	start, end := billingPeriod(now)
 	delta := activeDelta(w.cur, w.next)
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		if w.activates {
+		if delta > 0 { // the write makes a user active: the quota applies
 			if err := tx.LockTenant(ctx, w.t.ID); err != nil {
 				return err
 			}

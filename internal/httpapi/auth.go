@@ -42,6 +42,11 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 		if r.Header.Get("Authorization") != "" {
 			k, err := authenticate(svc, r)
 			switch {
+			case err != nil && directory.ErrorCode(err) != directory.ECodeUnauthenticated:
+				// The key could not be looked up (the database is
+				// unavailable): no failed authentication to meter per IP.
+				writeProblem(w, r, err)
+				return
 			case err != nil:
 				authErr = err
 			case k.Platform():

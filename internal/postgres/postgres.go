@@ -71,7 +71,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	if s.applied, err = s.migrate(ctx); err != nil {
+	if s.applied, err = s.migrate(withoutDeadline(ctx)); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -99,6 +99,7 @@ func poolConfig(rawURL string) (*pgxpool.Config, error) {
 	if !q.Has("connect_timeout") {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
+	cfg.ConnConfig.Tracer = deadlineTracer{}
 	if !q.Has("application_name") {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "roster"
 	}

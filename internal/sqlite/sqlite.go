@@ -163,8 +163,10 @@ func (s *Store) Close() error {
 // wrapErr turns a driver error into the error the Store contract names:
 // sql.ErrNoRows into directory.ErrNotFound, a unique violation on users'
 // email or username into *directory.UniqueViolation, a lock still held after
-// the busy timeout into directory.ErrUnavailable. Each is wrapped with the
-// operation, op, as is any other error.
+// the busy timeout or a full disk into directory.ErrUnavailable (a write may
+// succeed once the lock is released or space freed, as PostgreSQL's disk
+// full is unavailable too). Each is wrapped with the operation, op, as is
+// any other error.
 func wrapErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -179,7 +181,7 @@ func wrapErr(op string, err error) error {
 			if field := uniqueField(se.Error()); field != "" {
 				return fmt.Errorf("sqlite: %s: %w", op, &directory.UniqueViolation{Field: field})
 			}
-		case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED:
+		case code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED || code&0xff == sqlite3.SQLITE_FULL:
 			return fmt.Errorf("sqlite: %s: %w: %w", op, directory.ErrUnavailable, err)
 		}
 	}
