@@ -97,8 +97,8 @@ func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
 			return nil, &Error{Code: ECodeInvalidRequest, Message: "The JSON Patch is invalid: " + err.Error() + "."}
 		}
 		for _, op := range ops {
-			if readsSecure(op) {
-				return nil, Errorf(ECodeInvalidRequest, "secure_metadata is write-only: a JSON Patch may add, replace or remove it but not test, copy or move it.")
+			if probesSecure(op) {
+				return nil, Errorf(ECodeInvalidRequest, "secure_metadata is write-only: a JSON Patch may add one of its members, or add, replace or remove it whole, but no operation whose outcome depends on what it holds.")
 			}
 		}
 		doc, err := patch.Apply(base, ops)
@@ -119,19 +119,42 @@ func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
 	return nil, fmt.Errorf("unknown body kind %d", kind)
 }
 
-// readsSecure reports whether a JSON Patch operation would read the
-// write-only secure_metadata, which would let a client probe its values.
-func readsSecure(op patch.Op) bool {
-	under := func(p string) bool {
-		return p == "" || p == "/secure_metadata" || len(p) > 17 && p[:17] == "/secure_metadata/"
-	}
+// probesSecure reports whether a JSON Patch operation's outcome would
+// depend on what secure_metadata holds, which would let a client learn a
+// write-only value from the answer: reading it (test, copy and move from it),
+// or writing where success depends on a member existing (remove and replace
+// of a member, add below a member). Adding a member, and adding, replacing
+// or removing the whole object, succeed whatever it holds.
+func probesSecure(op patch.Op) bool {
+	const root = "/secure_metadata"
+	under := func(p string) bool { return p == "" || p == root || strings.HasPrefix(p, root+"/") }
+	member := strings.HasPrefix(op.Path, root+"/")
 	switch op.Op {
 	case "test":
 		return under(op.Path)
 	case "copy", "move":
 		return under(op.From)
+	case "remove", "replace":
+		return member
+	case "add":
+		return member && strings.Contains(op.Path[len(root)+1:], "/")
 	}
 	return false
+}
+
+// touchesSecure reports whether a request writes secure_metadata. Such a
+// request always counts as a change of it: comparing the new value with the
+// stored one and answering "no change" would confirm a guessed secret.
+func touchesSecure(kind BodyKind, body any) bool {
+	if kind == BodyJSONPatch {
+		ops, _ := patch.ParseOps(body)
+		return slices.ContainsFunc(ops, func(op patch.Op) bool {
+			return op.Path == "" || op.Path == "/secure_metadata" || strings.HasPrefix(op.Path, "/secure_metadata/")
+		})
+	}
+	obj, _ := body.(map[string]any)
+	_, ok := obj["secure_metadata"]
+	return ok
 }
 
 // explicitlyVerified reports whether the request itself sets email_verified

@@ -226,6 +226,9 @@ func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind Bod
 		}
 		next := b.user
 		changes := diff(base, fullDoc(next))
+		if touchesSecure(kind, parsed) {
+			changes["secure_metadata"] = Change{From: redacted, To: redacted}
+		}
 		if len(changes) == 0 {
 			return cur, false, nil
 		}

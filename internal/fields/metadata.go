@@ -32,7 +32,8 @@ var (
 //
 // Checks run in that order and the first failure is returned:
 // CodeTooManyKeys, CodeInvalidMetadataKey, CodeInvalidMetadata (a value that
-// is not JSON, such as NaN or a Go channel) or CodeTooLarge.
+// is not JSON, such as NaN or a Go channel, or a number beyond a double's
+// range) or CodeTooLarge.
 func Metadata(m map[string]any, maxKeys int) *Error {
 	if len(m) > maxKeys {
 		return &Error{Code: CodeTooManyKeys, Message: "must have at most " + strconv.Itoa(maxKeys) + " keys"}
@@ -72,6 +73,9 @@ func metadataSize(m map[string]any) *Error {
 	if len(m) == 0 {
 		return nil
 	}
+	if !numbersFit(m) {
+		return &Error{Code: CodeInvalidMetadata, Message: "must hold only numbers that fit an IEEE 754 double (magnitude below about 1.8e308)"}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -83,4 +87,29 @@ func metadataSize(m map[string]any) *Error {
 		return new(errMetadataSize)
 	}
 	return nil
+}
+
+// numbersFit reports whether every number in v fits a double (RFC 7493
+// §2.2). A larger one would be served back in every read of the user, and
+// clients such as Go's encoding/json cannot decode it, while JavaScript
+// reads Infinity. Precision is kept: big integers within range stay exact.
+func numbersFit(v any) bool {
+	switch v := v.(type) {
+	case json.Number:
+		_, err := strconv.ParseFloat(string(v), 64)
+		return err == nil
+	case map[string]any:
+		for _, e := range v {
+			if !numbersFit(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if !numbersFit(e) {
+				return false
+			}
+		}
+	}
+	return true
 }

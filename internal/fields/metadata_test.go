@@ -80,3 +80,18 @@ func TestSecureMetadata(t *testing.T) {
 		})
 	}
 }
+
+func TestMetadataNumbersMustFitADouble(t *testing.T) {
+	for _, n := range []string{"1e999999", "-1e400", "1" + strings.Repeat("0", 400)} {
+		m := map[string]any{"a": []any{map[string]any{"n": json.Number(n)}}}
+		if err := Metadata(m, 16); err == nil || err.Code != CodeInvalidMetadata {
+			t.Errorf("Metadata with %s: %v, want %s", n, err, CodeInvalidMetadata)
+		}
+		if err := SecureMetadata(m); err == nil {
+			t.Errorf("SecureMetadata with %s accepted", n)
+		}
+	}
+	if err := Metadata(map[string]any{"big": json.Number("123456789012345678901234567890")}, 16); err != nil {
+		t.Errorf("a big integer within range refused: %v", err)
+	}
+}

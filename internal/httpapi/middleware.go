@@ -85,7 +85,12 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		id := ulid.Make().String()
 		info := &requestInfo{id: id, logger: log.With(slog.String("requestId", id))}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// API answers are personal data: no cache keeps them unless a
+		// handler says otherwise (pictures do), and no browser sniffs them.
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

@@ -135,6 +135,9 @@ func handleTenantUpdate(svc *directory.Service) http.Handler {
 		}
 		body, err := readBody(w, r)
 		if err != nil {
+			if directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType { // a compressed body
+				w.Header().Set("Accept-Patch", mediaJSON+", "+mediaMergePatch)
+			}
 			writeProblem(w, r, err)
 			return
 		}

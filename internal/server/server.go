@@ -151,6 +151,21 @@ func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
 	return wg.Wait
 }
 
+// HTTPServer returns the http.Server that serves h in production, with the
+// limits that bound slow and oversized requests: headers must arrive within
+// 5 s and weigh at most 64 KiB; a request has 30 s to be read and answered.
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // Close releases the node's connections.
 func (n *Node) Close() error {
 	if n.redis != nil {
