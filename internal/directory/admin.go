@@ -112,8 +112,11 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 		fe.invalid = append(fe.invalid, FieldError{Field: "kind", Code: codeOutOfRange, Message: "must be validation or events"})
 	}
 	for i, ev := range in.Events {
-		if !slices.Contains(EventTypes, ev) {
+		switch {
+		case !slices.Contains(EventTypes, ev):
 			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("events[%d]", i), Code: codeOutOfRange, Message: "must be one of " + strings.Join(EventTypes, ", ")})
+		case slices.Index(in.Events, ev) != i:
+			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("events[%d]", i), Code: "duplicate_event", Message: "must not repeat an event type"})
 		}
 	}
 	if in.TimeoutMS == 0 {

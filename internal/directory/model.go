@@ -7,6 +7,7 @@
 package directory
 
 import (
+	"slices"
 	"time"
 )
 
@@ -114,6 +115,12 @@ type Endpoint struct {
 	TimeoutMS int
 	Secret    string // whsec_…; needed to sign, so stored as is
 	CreatedAt time.Time
+}
+
+// wants reports whether e is an events endpoint that takes events of type
+// typ (an empty list takes them all).
+func (e *Endpoint) wants(typ string) bool {
+	return e.Kind == EndpointEvents && (len(e.Events) == 0 || slices.Contains(e.Events, typ))
 }
 
 // Delivery states.

@@ -188,8 +188,10 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 
 func validateTenant(t *Tenant) error {
 	var fe fieldErrors
-	if _, err := fields.Name(t.Name); err != nil {
+	if name, err := fields.Name(t.Name); err != nil {
 		fe.rule("name", err)
+	} else {
+		t.Name = name // stored as normalized: trimmed, NFC
 	}
 	p, st := t.Plan, t.Settings
 	check := func(ok bool, field, msg string) {

@@ -206,8 +206,15 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 	if err != nil {
 		return err
 	}
-	s.onCommit()
+	if subscribed(endpoints, w.action) {
+		s.onCommit() // a delivery was queued: let the dispatcher send it now
+	}
 	return nil
+}
+
+// subscribed reports whether an events endpoint takes events of type typ.
+func subscribed(endpoints []*Endpoint, typ string) bool {
+	return slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.wants(typ) })
 }
 
 // record writes the audit entry and the outbox event of a change, with one
@@ -224,7 +231,7 @@ func (s *Service) record(ctx context.Context, tx Tx, u *User, action string, cha
 	payload := marshal(map[string]any{"id": evID, "type": action, "timestamp": FormatTime(now), "data": data})
 	var deliveries []*Delivery
 	for _, ep := range endpoints {
-		if ep.Kind != EndpointEvents || (len(ep.Events) > 0 && !slices.Contains(ep.Events, action)) {
+		if !ep.wants(action) {
 			continue
 		}
 		deliveries = append(deliveries, &Delivery{
