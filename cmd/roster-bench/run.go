@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roster-dev/roster/internal/bench"
+)
+
+const usage = `usage: roster-bench [flags]
+
+Starts roster serve on 127.0.0.1 in a child process (built from this
+module), seeds --users users through the store, measures the store's own
+update transaction ("raw"), then PATCH and GET over HTTP, at each
+--concurrency for --duration each, and prints a table (or --json).
+
+With --url and --token it loads a running server instead; users are then
+seeded over HTTP, and the raw rate is measured only if --db names the
+server's database.
+
+flags:
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("roster-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var (
+		cfg     bench.Config
+		conc    string
+		ops     string
+		asJSON  bool
+		jsonOut string
+		quiet   bool
+		explain bool
+	)
+	fs.StringVar(&cfg.DB, "db", "", `database: "sqlite" (a new temporary file, the default), "postgres" (a new database on --postgres, dropped afterwards), or a SQLite path or postgres:// URL to use as is`)
+	fs.StringVar(&cfg.PostgresServer, "postgres", envOr(getenv, "ROSTER_BENCH_POSTGRES", bench.DefaultPostgres), "PostgreSQL server on which --db postgres creates its database (env ROSTER_BENCH_POSTGRES)")
+	fs.StringVar(&cfg.URL, "url", "", "base URL of a running Roster server to load instead of starting one")
+	fs.StringVar(&cfg.Token, "token", envOr(getenv, "ROSTER_BENCH_TOKEN", ""), "with --url: a tenant key with users:read and users:write (env ROSTER_BENCH_TOKEN)")
+	fs.StringVar(&cfg.PlatformToken, "platform-token", envOr(getenv, "ROSTER_BENCH_PLATFORM_TOKEN", ""), "with --url: a platform key, to raise the tenant's plan so limits do not interfere")
+	fs.IntVar(&cfg.Users, "users", 10000, "users to seed")
+	fs.StringVar(&conc, "concurrency", "1,8,64", "comma-separated concurrencies")
+	fs.StringVar(&ops, "ops", "raw,PATCH,GET", "comma-separated operations to measure: raw, PATCH, GET")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement lasts")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded load before each measurement")
+	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations")
+	fs.BoolVar(&explain, "explain", false, "print the query plan of the store's list-by-email query")
+	fs.StringVar(&cfg.RosterBin, "roster-bin", "", "a built roster command (default: go build ./cmd/roster)")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&jsonOut, "json-out", "", "also write the report as JSON to this file")
+	fs.BoolVar(&quiet, "q", false, "do not print progress on standard error")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, s := range strings.Split(conc, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad --concurrency %q", conc)
+		}
+		cfg.Concurrency = append(cfg.Concurrency, c)
+	}
+	for _, op := range strings.Split(ops, ",") {
+		op = strings.TrimSpace(op)
+		if op != "raw" {
+			op = strings.ToUpper(op)
+		}
+		cfg.Ops = append(cfg.Ops, op)
+	}
+	if cfg.URL != "" && cfg.Token == "" {
+		return errors.New("--url needs --token")
+	}
+	if cfg.Duration <= 0 {
+		return errors.New("--duration must be positive")
+	}
+	cfg.Explain = explain
+	if !quiet {
+		cfg.Progress = stderr
+	}
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if jsonOut != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return bench.WriteTable(stdout, rep)
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}

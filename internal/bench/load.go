@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Result is one measurement: one operation at one concurrency.
+type Result struct {
+	Op          string        `json:"op"` // "raw", "PATCH" or "GET"
+	Concurrency int           `json:"concurrency"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	Requests    int           `json:"requests"` // successful ones
+	Errors      int           `json:"errors"`
+	FirstError  string        `json:"first_error,omitempty"`
+	RPS         float64       `json:"requests_per_second"`
+	Latency     Summary       `json:"latency"`
+	// Measured on the server process, HTTP cells of a server this tool
+	// started only: its CPU time per successful request, and its peak
+	// resident set size during the cell (VmHWM, reset before the cell).
+	ServerCPUPerRequest time.Duration `json:"server_cpu_per_request_ns,omitempty"`
+	ServerPeakRSS       int64         `json:"server_peak_rss_bytes,omitempty"`
+}
+
+// Target is a Roster server and the tenant to load.
+type Target struct {
+	URL    string // http://host:port
+	Token  string // a tenant key with users:read and users:write
+	Client *http.Client
+}
+
+// NewClient returns a client that keeps a connection alive per concurrent
+// worker, so a measurement never pays for TCP handshakes.
+func NewClient(maxConc int) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			MaxIdleConns:        2 * maxConc,
+			MaxIdleConnsPerHost: 2 * maxConc,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+		Timeout: 30 * time.Second,
+	}
+}
+
+// LoadHTTP drives op ("PATCH" or "GET") against random users of ids from
+// conc workers, each with its request in flight at all times (a closed
+// loop), for d, and returns every successful request's duration beside the
+// result. A PATCH is application/json and changes one or two fields to
+// values no user had, so every one is an effective write (a no-op PATCH
+// would commit nothing).
+func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, d time.Duration) (Result, Latencies, error) {
+	if op != "PATCH" && op != "GET" {
+		return Result{}, nil, fmt.Errorf("unknown op %q", op)
+	}
+	var (
+		mu       sync.Mutex
+		all      Latencies
+		errCount int
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := range conc {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
+			lat := make(Latencies, 0, 1024)
+			var body bytes.Buffer
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				id := ids[rng.IntN(len(ids))]
+				var payload []byte // nil for a GET
+				if op == "PATCH" {
+					body.Reset()
+					patchBody(&body, patchSeq.Add(1))
+					payload = body.Bytes()
+				}
+				t0 := time.Now()
+				status, msg, err := t.do(ctx, op, id, payload)
+				elapsed := time.Since(t0)
+				if err == nil && status != http.StatusOK {
+					err = fmt.Errorf("%s %s: status %d: %s", op, id, status, msg)
+				}
+				if err != nil {
+					mu.Lock()
+					errCount++
+					if firstErr == "" && ctx.Err() == nil {
+						firstErr = err.Error()
+					}
+					mu.Unlock()
+					continue
+				}
+				lat = append(lat, elapsed)
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	r := Result{Op: op, Concurrency: conc, Elapsed: time.Since(start), Requests: len(all), Errors: errCount, FirstError: firstErr}
+	r.finish(all)
+	return r, all, ctx.Err()
+}
+
+// patchSeq makes every PATCH value new.
+var patchSeq atomic.Int64
+
+// finish sets the rate and the latency summary from the requests' durations.
+func (r *Result) finish(lat Latencies) {
+	if r.Elapsed > 0 {
+		r.RPS = float64(r.Requests) / r.Elapsed.Seconds()
+	}
+	r.Latency = lat.Summarize()
+}
+
+// merge adds the measurement r, of the same operation and concurrency, to
+// acc; lat and accLat are their requests' durations.
+func merge(acc *Result, accLat *Latencies, r Result, lat Latencies) {
+	acc.Op, acc.Concurrency = r.Op, r.Concurrency
+	acc.Elapsed += r.Elapsed
+	acc.Requests += r.Requests
+	acc.Errors += r.Errors
+	if acc.FirstError == "" {
+		acc.FirstError = r.FirstError
+	}
+	*accLat = append(*accLat, lat...)
+	acc.finish(*accLat)
+}
+
+// patchBody writes a PATCH body that changes one or two fields, which
+// alternate, to values made unique by n.
+func patchBody(b *bytes.Buffer, n int64) {
+	s := strconv.FormatInt(n, 10)
+	switch n % 3 {
+	case 0:
+		b.WriteString(`{"name": "Load ` + s + `"}`)
+	case 1:
+		b.WriteString(`{"company": "Company ` + s + `", "given_name": "Given ` + s + `"}`)
+	default:
+		b.WriteString(`{"bio": "Bio ` + s + `", "metadata": {"seq": ` + s + `}}`)
+	}
+}
+
+// do sends one request and reads the whole answer; msg is the start of the
+// body of an answer other than 200.
+func (t Target) do(ctx context.Context, op, id string, body []byte) (status int, msg string, err error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, op, t.URL+"/v1/users/"+id, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+t.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, "", err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return resp.StatusCode, string(b), nil
+}

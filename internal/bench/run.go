@@ -1,0 +1,467 @@
+// Package bench is Roster's load test: it seeds users, measures the storage
+// layer's own update transaction, drives PATCH and GET against a real
+// `roster serve` process over loopback HTTP, and reports throughput,
+// latency percentiles, the server's CPU per request and peak memory.
+// cmd/roster-bench is its command line; docs/performance.md its results.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/sqlite"
+)
+
+// DefaultPostgres is the server on which --db postgres makes its database.
+const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Config says what to measure.
+type Config struct {
+	// DB is "sqlite" (a new file in a temporary directory), "postgres" (a
+	// new database on PostgresServer, dropped afterwards), or a SQLite path,
+	// sqlite: DSN or postgres:// URL to use as it is.
+	DB             string
+	PostgresServer string
+	// URL and Token target a server that is already running instead of
+	// starting one; Token is a tenant key with users:read and users:write.
+	// Users are then seeded over HTTP, and the raw store rate is measured
+	// only if DB names the server's database.
+	URL, Token string
+	// PlatformToken, with URL, raises the tenant's plan so that rate limits
+	// and quotas cannot interfere; without it the plan is left as it is.
+	PlatformToken string
+
+	Users       int
+	Concurrency []int
+	Duration    time.Duration // of each measurement
+	Warmup      time.Duration // unrecorded, before each measurement
+	// Rounds splits each measurement into turns taken with the other
+	// operations at the same concurrency; at least 1.
+	Rounds  int
+	Ops     []string // of "raw", "PATCH", "GET"
+	Explain bool
+	// RosterBin is a built roster command; "" builds one.
+	RosterBin string
+	// Progress receives a line as each step starts; nil discards them.
+	Progress io.Writer
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Machine     string          `json:"machine"`
+	Backend     string          `json:"backend"`
+	Users       int             `json:"users"`
+	Duration    time.Duration   `json:"duration_per_cell_ns"`
+	Rounds      int             `json:"rounds"`
+	SeedTime    time.Duration   `json:"seed_ns"`
+	Results     []Result        `json:"results"`
+	Ratios      map[int]float64 `json:"patch_to_raw_ratio,omitempty"` // by concurrency
+	PeakRSS     int64           `json:"server_peak_rss_bytes,omitempty"`
+	Explain     string          `json:"explain,omitempty"`
+	TenantID    string          `json:"tenant_id"`
+	ServerURL   string          `json:"server_url"`
+	Durability  string          `json:"durability"`
+	StartedAt   time.Time       `json:"started_at"`
+	ElapsedTime time.Duration   `json:"elapsed_ns"`
+}
+
+// generousPlan keeps rate limits and quotas out of the measurement.
+const generousPlan = `{"plan": {"rate_limit_rps": 1000000, "rate_limit_burst": 1000000, "writes_per_period": 1000000000000, "max_active_users": 1000000000}}`
+
+// Run carries out the measurements cfg describes.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.Users <= 0 {
+		return nil, errors.New("need at least one user")
+	}
+	if len(cfg.Concurrency) == 0 {
+		return nil, errors.New("need at least one concurrency")
+	}
+	for _, op := range cfg.Ops {
+		if op != "raw" && op != "PATCH" && op != "GET" {
+			return nil, fmt.Errorf("unknown operation %q: want raw, PATCH or GET", op)
+		}
+	}
+	rep := &Report{Machine: Machine(), Users: cfg.Users, Duration: cfg.Duration, Rounds: max(cfg.Rounds, 1), StartedAt: time.Now().UTC()}
+	maxConc := 0
+	for _, c := range cfg.Concurrency {
+		maxConc = max(maxConc, c)
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(cfg.Progress, format+"\n", args...) }
+
+	work, err := os.MkdirTemp("", "roster-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// The database.
+	db := cfg.DB
+	switch db {
+	case "", "sqlite":
+		db = filepath.Join(work, "roster.db")
+	case "postgres":
+		server := cfg.PostgresServer
+		if server == "" {
+			server = DefaultPostgres
+		}
+		var drop func()
+		db, drop, err = createDatabase(ctx, server)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+	}
+	if cfg.URL != "" && cfg.DB == "" {
+		db = "" // no database access: HTTP only
+	}
+	switch {
+	case db == "":
+		rep.Backend = "(remote server)"
+	case isPostgres(db):
+		rep.Backend = "postgres"
+		rep.Durability = "PostgreSQL defaults: fsync on, synchronous_commit on (every commit waits for its WAL flush)"
+	default:
+		rep.Backend = "sqlite"
+		rep.Durability = "SQLite WAL, synchronous=FULL (every commit fsyncs the WAL)"
+	}
+
+	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc)}
+	var (
+		bin      string
+		tenantID string
+		ids      []string
+		platform = cfg.PlatformToken
+	)
+	start := time.Now()
+	if cfg.URL == "" {
+		// Our own server: make the tenant and keys with the CLI, seed
+		// through the store, then start `roster serve` on the same database.
+		bin = cfg.RosterBin
+		if bin == "" {
+			say("building roster")
+			if bin, err = BuildRoster(ctx, work); err != nil {
+				return nil, err
+			}
+		}
+		var tenant struct {
+			Tenant struct{ ID string } `json:"tenant"`
+			Token  string              `json:"token"`
+		}
+		if err := CLI(ctx, bin, &tenant, "tenants", "create", "--db", db, "--name", "Bench", "--owner-email", "owner@bench.example"); err != nil {
+			return nil, err
+		}
+		var key struct{ Token string }
+		if err := CLI(ctx, bin, &key, "keys", "create", "--db", db, "--platform"); err != nil {
+			return nil, err
+		}
+		tenantID, target.Token, platform = tenant.Tenant.ID, tenant.Token, key.Token
+	}
+	if db != "" && tenantID == "" {
+		// A running server with access to its database: find the tenant of
+		// the token from the store.
+		store, err := openStore(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		k, err := store.KeyByHash(ctx, directory.HashToken(target.Token))
+		store.Close()
+		if err != nil {
+			return nil, fmt.Errorf("find the token's tenant: %w", err)
+		}
+		tenantID = k.TenantID
+	}
+	rep.TenantID = tenantID
+
+	// Seed and explain through the store, before the server starts.
+	var store directory.Store
+	if db != "" {
+		if store, err = openStore(ctx, db); err != nil {
+			return nil, err
+		}
+		defer store.Close()
+		say("seeding %d users through the store", cfg.Users)
+		t0 := time.Now()
+		if ids, err = SeedUsers(ctx, store, tenantID, cfg.Users, 5000); err != nil {
+			return nil, err
+		}
+		rep.SeedTime = time.Since(t0)
+		say("seeded in %s", rep.SeedTime.Round(time.Millisecond))
+		if cfg.Explain {
+			if rep.Explain, err = Explain(ctx, db, tenantID, directory.EmailKey("user0000042@bench.example")); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	var srv *Server
+	if cfg.URL == "" {
+		say("starting roster serve")
+		if srv, err = StartServer(ctx, bin, db); err != nil {
+			return nil, err
+		}
+		defer srv.Stop()
+		target.URL = srv.URL
+	}
+	rep.ServerURL = target.URL
+	if platform != "" && tenantID != "" {
+		if err := target.send(ctx, "PATCH", "/v1/tenants/"+tenantID, platform, generousPlan); err != nil {
+			return nil, fmt.Errorf("raise the tenant's plan: %w", err)
+		}
+	}
+	if db == "" {
+		say("seeding %d users over HTTP", cfg.Users)
+		t0 := time.Now()
+		if ids, err = seedHTTP(ctx, target, cfg.Users, maxConc); err != nil {
+			return nil, err
+		}
+		rep.SeedTime = time.Since(t0)
+	}
+
+	// Measure. At each concurrency the operations take turns, in rounds,
+	// so that a drift of the machine (the disk's fsync time varies on a
+	// shared host) weighs on all of them alike and the PATCH/raw ratio
+	// compares like with like. The raw transactions run in this process on
+	// its own store while the server idles.
+	rounds := max(cfg.Rounds, 1)
+	slice := cfg.Duration / time.Duration(rounds)
+	for _, c := range cfg.Concurrency {
+		type acc struct {
+			r   Result
+			lat Latencies
+			cpu time.Duration
+		}
+		cells := map[string]*acc{}
+		var order []string
+		for round := range rounds {
+			for _, op := range []string{"raw", "PATCH", "GET"} {
+				if !has(cfg.Ops, op) || (op == "raw" && store == nil) {
+					continue
+				}
+				a := cells[op]
+				if a == nil {
+					a = &acc{}
+					cells[op], order = a, append(order, op)
+				}
+				say("%s, concurrency %d, round %d of %d", op, c, round+1, rounds)
+				var (
+					r    Result
+					lat  Latencies
+					err  error
+					cpu0 time.Duration
+				)
+				if op == "raw" {
+					if round == 0 && cfg.Warmup > 0 {
+						if _, _, err := RawUpdates(ctx, store, tenantID, ids, c, cfg.Warmup); err != nil {
+							return nil, err
+						}
+					}
+					r, lat, err = RawUpdates(ctx, store, tenantID, ids, c, slice)
+				} else {
+					if round == 0 && cfg.Warmup > 0 {
+						if _, _, err := LoadHTTP(ctx, target, op, ids, c, cfg.Warmup); err != nil {
+							return nil, err
+						}
+					}
+					if srv != nil {
+						_ = ResetPeakRSS(srv.Pid())
+						cpu0, _ = CPUTime(srv.Pid())
+					}
+					r, lat, err = LoadHTTP(ctx, target, op, ids, c, slice)
+					if srv != nil {
+						cpu1, _ := CPUTime(srv.Pid())
+						a.cpu += cpu1 - cpu0
+						rss, _ := PeakRSS(srv.Pid())
+						a.r.ServerPeakRSS = max(a.r.ServerPeakRSS, rss)
+						rep.PeakRSS = max(rep.PeakRSS, rss)
+					}
+				}
+				if err != nil {
+					return nil, err
+				}
+				merge(&a.r, &a.lat, r, lat)
+			}
+		}
+		for _, op := range order {
+			a := cells[op]
+			if a.cpu > 0 && a.r.Requests > 0 {
+				a.r.ServerCPUPerRequest = a.cpu / time.Duration(a.r.Requests)
+			}
+			rep.Results = append(rep.Results, a.r)
+		}
+	}
+	if srv != nil {
+		if rss, err := PeakRSS(srv.Pid()); err == nil {
+			rep.PeakRSS = max(rep.PeakRSS, rss)
+		}
+	}
+
+	rep.Ratios = map[int]float64{}
+	for _, r := range rep.Results {
+		if r.Op != "PATCH" {
+			continue
+		}
+		for _, raw := range rep.Results {
+			if raw.Op == "raw" && raw.Concurrency == r.Concurrency && raw.RPS > 0 {
+				rep.Ratios[r.Concurrency] = r.RPS / raw.RPS
+			}
+		}
+	}
+	rep.ElapsedTime = time.Since(start)
+	return rep, nil
+}
+
+func has(ops []string, op string) bool {
+	for _, o := range ops {
+		if strings.EqualFold(o, op) {
+			return true
+		}
+	}
+	return false
+}
+
+func openStore(ctx context.Context, db string) (directory.Store, error) {
+	if isPostgres(db) {
+		return postgres.Open(ctx, db)
+	}
+	return sqlite.Open(ctx, db)
+}
+
+// createDatabase makes an empty database on the PostgreSQL server and
+// returns its URL and a function that drops it. It keeps the server's
+// durability settings: unlike the test helper pgtest, it does not turn
+// synchronous_commit off.
+func createDatabase(ctx context.Context, server string) (string, func(), error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", nil, fmt.Errorf("bad PostgreSQL URL: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	name := "roster_bench_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		conn.Close(ctx)
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = conn.Exec(ctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
+		conn.Close(ctx)
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+// send makes one request with a JSON body and wants a 2xx answer.
+func (t Target) send(ctx context.Context, method, path, token, body string) error {
+	_, err := t.sendFor(ctx, method, path, token, body)
+	return err
+}
+
+func (t Target) sendFor(ctx context.Context, method, path, token, body string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, t.URL+path, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := t.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return b, nil
+}
+
+// seedHTTP creates n users through POST /v1/users with conc workers, for a
+// server whose database this tool cannot reach.
+func seedHTTP(ctx context.Context, t Target, n, conc int) ([]string, error) {
+	run := fmt.Sprintf("%x", time.Now().UnixNano())
+	ids := make([]string, n)
+	next := make(chan int)
+	errc := make(chan error, conc)
+	for range conc {
+		go func() {
+			for i := range next {
+				b, err := t.sendFor(ctx, "POST", "/v1/users", t.Token,
+					fmt.Sprintf(`{"email": "user%07d-%s@bench.example", "name": "Bench User %d"}`, i, run, i))
+				if err != nil {
+					errc <- err
+					for range next {
+					}
+					return
+				}
+				var u struct{ ID string }
+				if err := json.Unmarshal(b, &u); err != nil {
+					errc <- err
+					for range next {
+					}
+					return
+				}
+				ids[i] = u.ID
+			}
+			errc <- nil
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	var errs []error
+	for range conc {
+		errs = append(errs, <-errc)
+	}
+	return ids, errors.Join(errs...)
+}
+
+// Machine describes the machine the measurements ran on.
+func Machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB RAM", float64(kb)/(1<<20))
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs (%s)%s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model, mem, runtime.Version())
+}

@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteTable writes the report as a table a person reads.
+func WriteTable(w io.Writer, rep *Report) error {
+	fmt.Fprintf(w, "Roster load test, %s\n", rep.StartedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "machine:    %s\n", rep.Machine)
+	fmt.Fprintf(w, "backend:    %s\n", rep.Backend)
+	if rep.Durability != "" {
+		fmt.Fprintf(w, "durability: %s\n", rep.Durability)
+	}
+	fmt.Fprintf(w, "users:      %d in one tenant (seeded in %s)\n", rep.Users, rep.SeedTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "each cell:  %s in %d rounds, closed loop, keep-alive connections\n\n", rep.Duration, max(rep.Rounds, 1))
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\tconc\treq/s\tp50\tp99\tp99.9\tmax\terrors\tsrv CPU/req\tsrv peak RSS\t")
+	rs := slices.Clone(rep.Results)
+	order := map[string]int{"raw": 0, "PATCH": 1, "GET": 2}
+	slices.SortStableFunc(rs, func(a, b Result) int {
+		if a.Concurrency != b.Concurrency {
+			return a.Concurrency - b.Concurrency
+		}
+		return order[a.Op] - order[b.Op]
+	})
+	for _, r := range rs {
+		cpu, rss := "-", "-"
+		if r.ServerCPUPerRequest > 0 {
+			cpu = fmt.Sprintf("%d µs", r.ServerCPUPerRequest.Microseconds())
+		}
+		if r.ServerPeakRSS > 0 {
+			rss = mib(r.ServerPeakRSS)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Op, r.Concurrency, r.RPS,
+			ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.P999), ms(r.Latency.Max), r.Errors, cpu, rss)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.Ratios) > 0 {
+		var parts []string
+		for _, c := range sortedKeys(rep.Ratios) {
+			parts = append(parts, fmt.Sprintf("c=%d %.0f%%", c, 100*rep.Ratios[c]))
+		}
+		fmt.Fprintf(w, "\nPATCH/raw throughput: %s\n", strings.Join(parts, ", "))
+	}
+	if rep.PeakRSS > 0 {
+		fmt.Fprintf(w, "server peak RSS (VmHWM) over the run: %s\n", mib(rep.PeakRSS))
+	}
+	for _, r := range rep.Results {
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "first error of %s c=%d: %s\n", r.Op, r.Concurrency, r.FirstError)
+		}
+	}
+	if rep.Explain != "" {
+		fmt.Fprintf(w, "\nquery plan of the list-by-email query:\n%s\n", rep.Explain)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func sortedKeys(m map[int]float64) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

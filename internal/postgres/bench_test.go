@@ -1,0 +1,113 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
+)
+
+// TestListByEmailUsesIndex checks that listing a tenant's users by email
+// (GET /v1/users?email=…) is one scan of the users_email_key index and no
+// sequential scan of users. It runs the store's own query (ListUsers with
+// an email filter) on a tenant of a few thousand users with fresh
+// statistics, and reads which scans it made from the server's per-index and
+// per-table counters, so it checks the very query the store sends.
+func TestListByEmailUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	s := open(t, url)
+	now := directory.Now()
+	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	err := s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tenant); err != nil {
+			return err
+		}
+		for i := range 3000 {
+			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
+				Email: fmt.Sprintf("user%d@example.com", i), Status: directory.StatusActive, AuthProvider: "local",
+				Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `ANALYZE users`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `EXPLAIN SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.email_key = $2 ORDER BY u.id DESC LIMIT $3`,
+		tenant.ID, "user42@example.com", 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan of the same predicate:\n%s", strings.Join(plan, "\n"))
+
+	// Scans counted so far; the server publishes a backend's counters
+	// within about a second of its transaction.
+	counters := func() (idx, seq int64) {
+		t.Helper()
+		err := conn.QueryRow(ctx, `SELECT
+				(SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'users_email_key'),
+				(SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'users')`).Scan(&idx, &seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idx, seq
+	}
+	settle := func(idx, seq int64) (int64, int64) {
+		// Wait until the counters stop moving.
+		for range 30 {
+			time.Sleep(200 * time.Millisecond)
+			if _, err := conn.Exec(ctx, `SELECT pg_stat_clear_snapshot()`); err != nil {
+				t.Fatal(err)
+			}
+			i, s := counters()
+			if i == idx && s == seq {
+				return i, s
+			}
+			idx, seq = i, s
+		}
+		return idx, seq
+	}
+	idx0, seq0 := settle(counters())
+	users, err := s.ListUsers(ctx, tenant.ID, directory.UserFilter{EmailKey: directory.EmailKey("user42@example.com"), Limit: 101})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 {
+		t.Fatalf("listed %d users, want 1", len(users))
+	}
+	s.Close() // the pool's connections end, and publish their counters
+	var idx1, seq1 int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if idx1, seq1 = settle(counters()); idx1 > idx0 {
+			break
+		}
+	}
+	if idx1 != idx0+1 {
+		t.Errorf("users_email_key scans: %d, want 1", idx1-idx0)
+	}
+	if seq1 != seq0 {
+		t.Errorf("sequential scans of users: %d, want 0", seq1-seq0)
+	}
+}

@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// TestListByEmailUsesIndex checks that listing a tenant's users by email
+// (GET /v1/users?email=…) is one search of the users_email_key index, with
+// no scan of the tenant's users, however many there are: the plan of
+// ListUsers' query, as it builds it for an email filter, on a tenant of a
+// few thousand users with fresh statistics.
+func TestListByEmailUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := directory.Now()
+	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	err = s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tenant); err != nil {
+			return err
+		}
+		for i := range 3000 {
+			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
+				Email: fmt.Sprintf("user%d@example.com", i), Status: directory.StatusActive, AuthProvider: "local",
+				Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	// ListUsers with UserFilter{EmailKey: …, Limit: 101}.
+	q := `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ? AND email_key = ? ORDER BY id DESC LIMIT ?`
+	rows, err := s.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, tenant.ID, "user42@example.com", 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH users USING INDEX users_email_key (tenant_id=? AND email_key=?)") {
+		t.Errorf("the users are not found by a search of users_email_key; plan:\n%s", strings.Join(plan, "\n"))
+	}
+	// Only the correlated subqueries that read a found user's suspensions
+	// may follow; nothing scans or sorts the users.
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN users") || step == "USE TEMP B-TREE FOR ORDER BY" {
+			t.Errorf("the plan scans or sorts the users: %q", step)
+		}
+	}
+}
