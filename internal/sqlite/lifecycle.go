@@ -83,15 +83,23 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 	return wrapErr("delete picture", err)
 }
 
+// usageSQL reads a tenant's writes in a period and its active-user counter;
+// addWriteSQL counts one write and returns the period's count.
+const (
+	usageSQL = `SELECT
+		coalesce((SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?), 0),
+		coalesce((SELECT active_users FROM tenants WHERE id = ?), 0)`
+	addWriteSQL = `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?, ?, 1)
+		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = writes + 1
+		RETURNING writes`
+)
+
 // Usage returns the tenant's writes in the period starting at periodStart
 // (0 if none was counted) and its active-user counter, both read in one
 // statement, so of one moment. A missing tenant has none of either.
 func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Time) (*directory.Usage, error) {
 	u := &directory.Usage{PeriodStart: fromMillis(millis(periodStart))}
-	err := s.read.QueryRowContext(ctx, `SELECT
-			coalesce((SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?), 0),
-			coalesce((SELECT active_users FROM tenants WHERE id = ?), 0)`,
-		tenantID, millis(periodStart), tenantID).Scan(&u.Writes, &u.ActiveUsers)
+	err := s.stmts.readUsage.QueryRowContext(ctx, tenantID, millis(periodStart), tenantID).Scan(&u.Writes, &u.ActiveUsers)
 	if err != nil {
 		return nil, wrapErr("usage", err)
 	}
@@ -120,9 +128,7 @@ func (t *tx) AddActiveUsers(ctx context.Context, tenantID string, delta int64) e
 // periodStart and returns the period's count.
 func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error) {
 	var n int64
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?, ?, 1)
-		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = writes + 1
-		RETURNING writes`, tenantID, millis(periodStart)).Scan(&n)
+	err := t.stmt(ctx, t.s.stmts.addWrite).QueryRowContext(ctx, tenantID, millis(periodStart)).Scan(&n)
 	if err != nil {
 		return 0, wrapErr("add write", err)
 	}

@@ -36,8 +36,16 @@ func TestMigrateActiveUsers(t *testing.T) {
 	if _, err := old.applyMigrations(ctx, ms[:i]); err != nil {
 		t.Fatalf("migrations 1–2: %v", err)
 	}
-	if err := old.stmts.prepare(ctx, old.write, old.write); err != nil {
-		t.Fatal(err)
+	// The statements this schema allows: those that read the active-user
+	// counter of 0003 stay nil, and the writes below do not use them.
+	for _, p := range old.stmts.specs(old.write, old.write) {
+		stmt, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			t.Logf("not prepared at migration 2: %v", err)
+			continue
+		}
+		*p.dst = stmt
+		old.stmts.all = append(old.stmts.all, stmt)
 	}
 	now := directory.Now()
 	tenant := func(name string) *directory.Tenant {

@@ -54,6 +54,7 @@ type Store struct {
 	read    *sql.DB // query-only connections
 	applied []int
 	stmts   statements
+	group   committer // runs InTx's transactions
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -151,8 +152,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools. Transactions in progress are rolled back.
+// Close closes both pools. The transactions of InTx already queued run
+// first; InTx then fails. Other transactions in progress are rolled back.
 func (s *Store) Close() error {
+	s.group.close()
 	err := s.stmts.close()
 	if s.read != nil {
 		err = errors.Join(err, s.read.Close())

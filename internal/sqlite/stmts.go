@@ -7,8 +7,9 @@ import (
 )
 
 // statements are the queries of the hot paths, prepared once per connection:
-// reading a user and a key, and the writes of a user update (the user, its
-// audit entry, its event and the event's deliveries). The others are
+// reading a user, a key, a tenant, its endpoints and its usage, and the
+// writes of a user update (the user, its audit entry, its event and the
+// event's deliveries, the usage counter). The others are
 // prepared per call, which costs little next to their own work.
 type statements struct {
 	readGetUser   *sql.Stmt
@@ -23,15 +24,24 @@ type statements struct {
 
 	insertDelivery *sql.Stmt
 
+	readGetTenant     *sql.Stmt
+	readListEndpoints *sql.Stmt
+	readUsage         *sql.Stmt
+	addWrite          *sql.Stmt
+
 	all []*sql.Stmt
 }
 
-func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
-	for _, p := range []struct {
-		dst   **sql.Stmt
-		db    *sql.DB
-		query string
-	}{
+// stmtSpec is a statement to prepare: its query, the pool to prepare it on
+// and where to keep it.
+type stmtSpec struct {
+	dst   **sql.Stmt
+	db    *sql.DB
+	query string
+}
+
+func (st *statements) specs(write, read *sql.DB) []stmtSpec {
+	return []stmtSpec{
 		{&st.readGetUser, read, getUserSQL},
 		{&st.readKeyByHash, read, keyByHashSQL},
 		{&st.getUser, write, getUserSQL},
@@ -41,7 +51,15 @@ func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
 		{&st.insertAudit, write, insertAuditSQL},
 		{&st.insertEvent, write, insertEventSQL},
 		{&st.insertDelivery, write, insertDeliverySQL},
-	} {
+		{&st.readGetTenant, read, getTenantSQL},
+		{&st.readListEndpoints, read, listEndpointsSQL},
+		{&st.readUsage, read, usageSQL},
+		{&st.addWrite, write, addWriteSQL},
+	}
+}
+
+func (st *statements) prepare(ctx context.Context, write, read *sql.DB) error {
+	for _, p := range st.specs(write, read) {
 		stmt, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return wrapErr("prepare", err)

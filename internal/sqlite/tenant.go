@@ -7,11 +7,14 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-const tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
+const (
+	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
+	getTenantSQL  = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
+)
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, error) {
-	row := s.read.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = ?`, id)
+	row := s.stmts.readGetTenant.QueryRowContext(ctx, id)
 	t, err := scanTenant(row)
 	if err != nil {
 		return nil, wrapErr("get tenant", err)

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -12,52 +14,374 @@ import (
 
 // InTx runs fn in one write transaction on the write connection: everything
 // fn writes commits together, or nothing does when fn returns an error or
-// panics. fn's error is returned as is. Transactions run one at a time: a
-// caller waits for the connection, then for another process's write lock,
-// at most the busy timeout (5 s) in all, and past it InTx returns an error
-// wrapping directory.ErrUnavailable.
+// panics. fn's error is returned as is, and its panic is raised again in the
+// caller. Transactions run one at a time: a caller waits for the connection,
+// then for another process's write lock, at most the busy timeout (5 s) in
+// all, and past it InTx returns an error wrapping directory.ErrUnavailable.
+// If ctx is done before fn starts, InTx returns ctx's error (wrapped); once fn
+// has started, ctx no longer cancels the statements of the transaction (see
+// group commit below), and InTx reports what became of it.
 //
-// fn must not call InTx: the nested call would wait for the connection its
-// caller holds.
+// fn must not call InTx: the nested call would wait for the transaction its
+// caller is in, and fail after the busy timeout.
+//
+// # Group commit
+//
+// The transactions of concurrent callers are run by one goroutine, the
+// committer, in batches: one BEGIN IMMEDIATE, then each caller's fn in a
+// SAVEPOINT of its own (released when fn succeeds, rolled back to when it
+// fails or panics, so that a failing fn undoes only its own writes), then one
+// COMMIT, hence one fsync, for the whole batch. A batch is what is queued
+// when the committer is free, at most maxBatch transactions: a lone caller
+// waits for no timer.
+//
+// Durability is unchanged: every caller is answered only after the COMMIT
+// that contains its writes has returned, and with synchronous=FULL that COMMIT
+// returns after the WAL is fsynced. A caller told success has its writes on
+// disk, as before; a COMMIT that fails fails every caller of its batch, so no
+// caller is told success for writes that were not committed.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
-	sqlTx, release, err := s.begin(ctx)
-	if err != nil {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	if err := ctx.Err(); err != nil {
 		return wrapErr("begin", err)
 	}
-	defer release()
-	// After a commit this is a no-op; after an error or a panic in fn it
-	// frees the connection for the next transaction.
-	defer sqlTx.Rollback()
-	if err := fn(&tx{s: s, tx: sqlTx}); err != nil {
+	r := &txRequest{ctx: ctx, fn: fn, deadline: deadline, done: make(chan txResult, 1)}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	if err := s.group.enqueue(s, r, timer.C); err != nil {
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
-		return wrapErr("commit", err)
+	var res txResult
+	select {
+	case res = <-r.done:
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return wrapErr("begin", ctx.Err())
+		}
+		res = <-r.done // fn has started: wait for what becomes of it
+	case <-timer.C:
+		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+			return wrapErr("begin", errBusy)
+		}
+		res = <-r.done
 	}
+	if res.panicked {
+		panic(res.panicVal)
+	}
+	return res.err
+}
+
+// maxBatch bounds the transactions committed together.
+const maxBatch = 64
+
+// errBusy is the error of a caller that waited the busy timeout for its
+// transaction to start.
+var errBusy = fmt.Errorf("%w: the write connection stayed busy for %d ms", directory.ErrUnavailable, busyTimeout)
+
+// errClosed is the error of InTx on a closed Store.
+var errClosed = errors.New("the store is closed")
+
+// The states of a txRequest: the committer moves a queued request to
+// running before it runs fn; the caller moves it to abandoned when its ctx
+// is done or its deadline passes first. Whoever moves it answers it.
+const (
+	reqQueued int32 = iota
+	reqRunning
+	reqAbandoned
+)
+
+// txRequest is a caller's transaction waiting for the committer.
+type txRequest struct {
+	ctx      context.Context
+	fn       func(directory.Tx) error
+	deadline time.Time // of the wait for the transaction to start
+	state    atomic.Int32
+	done     chan txResult // buffered: the committer never waits for the caller
+}
+
+// txResult is what became of a txRequest.
+type txResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+// claim moves r to running; false if its caller has gone.
+func (r *txRequest) claim() bool { return r.state.CompareAndSwap(reqQueued, reqRunning) }
+
+// committer queues the transactions of InTx for the goroutine that runs
+// them. It starts with the first InTx; Close stops it.
+type committer struct {
+	mu      sync.RWMutex // held to send on queue, and to close it
+	closed  bool
+	once    sync.Once
+	queue   chan *txRequest
+	stopped chan struct{}
+
+	// beforeCommit, if set (by tests), runs on the batch's transaction
+	// before its COMMIT.
+	beforeCommit func(*sql.Tx) error
+}
+
+// enqueue hands r to the committer, starting it if needed. It gives up with
+// ErrUnavailable if the queue stays full until expired fires.
+func (c *committer) enqueue(s *Store, r *txRequest, expired <-chan time.Time) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return wrapErr("begin", errClosed)
+	}
+	c.once.Do(func() {
+		c.queue = make(chan *txRequest, 4*maxBatch)
+		c.stopped = make(chan struct{})
+		go s.commitLoop()
+	})
+	select {
+	case c.queue <- r:
+		return nil
+	case <-r.ctx.Done():
+		return wrapErr("begin", r.ctx.Err())
+	case <-expired:
+		return wrapErr("begin", errBusy)
+	}
+}
+
+// close stops the committer once it has run the transactions queued.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.once.Do(func() {}) // no committer starts after this
+	if c.queue != nil {
+		close(c.queue)
+		<-c.stopped
+	}
+}
+
+// commitLoop is the committer: it runs what is queued in batches until the
+// queue is closed.
+func (s *Store) commitLoop() {
+	c := &s.group
+	drained := false
+	defer func() {
+		if drained { // not ended by a runtime.Goexit in runBatch
+			close(c.stopped)
+		}
+	}()
+	for first := range c.queue {
+		batch := []*txRequest{first}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		for len(batch) > 0 {
+			batch = s.runBatch(batch)
+		}
+	}
+	drained = true
+}
+
+// runBatch runs the requests of batch in one transaction and answers them.
+// If the transaction breaks before every request has run (a statement's
+// error rolled it back), it answers the requests that ran and returns the
+// others, to run in a new transaction.
+func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
+	// The wait for the write lock lasts until the latest deadline of the
+	// batch; the callers whose deadline comes earlier give up on their own.
+	var deadline time.Time
+	for _, r := range batch {
+		if r.deadline.After(deadline) {
+			deadline = r.deadline
+		}
+	}
+	// Requests answered at the end, with the batch's outcome.
+	var committed []*txRequest // fn succeeded: told the COMMIT's outcome
+	var own []*txRequest       // fn failed or panicked: told its own result
+	var results []txResult     // of own, in order
+	answered := false
+	var current *txRequest // claimed, its fn running
+	answerAll := func(commitErr error) {
+		for _, r := range committed {
+			r.done <- txResult{err: commitErr}
+		}
+		for i, r := range own {
+			r.done <- results[i]
+		}
+		answered = true
+	}
+	// A runtime.Goexit in an fn (t.FailNow in a test) ends this goroutine:
+	// answer everyone and start a new committer.
+	defer func() {
+		if !answered {
+			if current != nil {
+				current.done <- txResult{err: wrapErr("commit", errors.New("the transaction ended its goroutine"))}
+			}
+			answerAll(wrapErr("commit", errors.New("a transaction of the batch ended its goroutine")))
+			for _, r := range rest {
+				if r.claim() {
+					r.done <- txResult{err: wrapErr("begin", errors.New("a transaction of the batch ended its goroutine"))}
+				}
+			}
+			go s.commitLoop() // replaces this one
+		}
+	}()
+	rest = batch
+
+	sqlTx, conn, err := s.beginBy(context.Background(), deadline)
+	if err != nil {
+		err = wrapErr("begin", err)
+		for _, r := range batch {
+			if r.claim() {
+				r.done <- txResult{err: err}
+			}
+		}
+		rest, answered = nil, true
+		return nil
+	}
+	defer conn.Close()
+	defer sqlTx.Rollback() // after a COMMIT, a no-op
+
+	broken := false
+	for len(rest) > 0 && !broken {
+		r := rest[0]
+		rest = rest[1:]
+		if !r.claim() {
+			continue // its caller has gone
+		}
+		if err := r.ctx.Err(); err != nil {
+			own, results = append(own, r), append(results, txResult{err: wrapErr("begin", err)})
+			continue
+		}
+		if _, err := sqlTx.Exec(`SAVEPOINT intx`); err != nil {
+			own, results = append(own, r), append(results, txResult{err: wrapErr("savepoint", err)})
+			broken = true
+			break
+		}
+		current = r
+		res := runFn(r, &tx{s: s, tx: txConn{sqlTx}})
+		current = nil
+		if res.err == nil && !res.panicked {
+			if _, err := sqlTx.Exec(`RELEASE intx`); err != nil {
+				own, results = append(own, r), append(results, txResult{err: wrapErr("release savepoint", err)})
+				broken = true
+				break
+			}
+			committed = append(committed, r)
+			continue
+		}
+		own, results = append(own, r), append(results, res)
+		_, err := sqlTx.Exec(`ROLLBACK TO intx`)
+		if err == nil {
+			_, err = sqlTx.Exec(`RELEASE intx`)
+		}
+		if err != nil {
+			broken = true
+		}
+	}
+	if broken {
+		// The transaction is gone (a statement's error rolled it back): the
+		// writes of the requests that succeeded in it are lost with it.
+		// Nothing of the batch commits; the requests not yet run run anew.
+		answerAll(wrapErr("commit", errors.New("the transaction was rolled back by an error of another caller's statement")))
+		return rest
+	}
+	err = nil
+	if c := s.group.beforeCommit; c != nil {
+		err = c(sqlTx)
+	}
+	if err == nil {
+		err = sqlTx.Commit()
+	}
+	if err != nil {
+		// A failed COMMIT may leave the transaction open on the connection;
+		// end it before the connection goes back to the pool.
+		_ = sqlTx.Rollback()
+		_, _ = conn.ExecContext(context.Background(), `ROLLBACK`)
+	}
+	answerAll(wrapErr("commit", err))
 	return nil
+}
+
+// runFn runs r's fn on t, catching a panic to raise it again in r's caller.
+func runFn(r *txRequest, t *tx) (res txResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = txResult{panicked: true, panicVal: v}
+		}
+	}()
+	return txResult{err: r.fn(t)}
 }
 
 // tx is a directory.Tx.
 type tx struct {
 	s  *Store
-	tx *sql.Tx
+	tx txConn
 }
 
 var _ directory.Tx = (*tx)(nil)
 
 // stmt returns the prepared statement st bound to the transaction.
-func (t *tx) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+func (t *tx) stmt(ctx context.Context, st *sql.Stmt) txStmt {
 	return t.tx.StmtContext(ctx, st)
+}
+
+// txConn is the transaction of a batch as one caller's fn sees it. Its
+// statements ignore the cancellation of the caller's ctx (its values stay):
+// SQLite's interrupt of a write rolls back the whole transaction, with the
+// other callers' writes in it.
+type txConn struct{ tx *sql.Tx }
+
+func (c txConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return c.tx.ExecContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (c txConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return c.tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (c txConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return c.tx.QueryRowContext(context.WithoutCancel(ctx), q, args...)
+}
+
+func (c txConn) StmtContext(ctx context.Context, st *sql.Stmt) txStmt {
+	return txStmt{c.tx.StmtContext(context.WithoutCancel(ctx), st)}
+}
+
+// txStmt is a prepared statement of a txConn, also deaf to cancellation.
+type txStmt struct{ st *sql.Stmt }
+
+func (s txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return s.st.ExecContext(context.WithoutCancel(ctx), args...)
+}
+
+func (s txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(context.WithoutCancel(ctx), args...)
+}
+
+func (s txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return s.st.QueryRowContext(context.WithoutCancel(ctx), args...)
 }
 
 // writeTx runs fn in a write transaction of the store's own, for the Store
 // methods that write outside InTx. Its errors are not wrapped.
 func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	sqlTx, release, err := s.begin(ctx)
+	sqlTx, conn, err := s.beginBy(ctx, time.Now().Add(busyTimeout*time.Millisecond))
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer conn.Close()
 	defer sqlTx.Rollback()
 	if err := fn(sqlTx); err != nil {
 		return err
@@ -65,22 +389,21 @@ func (s *Store) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return sqlTx.Commit()
 }
 
-// begin takes the write connection and begins an IMMEDIATE transaction on
-// it, waiting at most the busy timeout in all: for the transactions of this
+// beginBy takes the write connection and begins an IMMEDIATE transaction on
+// it, waiting at most until deadline in all: for the transactions of this
 // Store queued before it, then for another process's lock. Past it, it
 // returns an error wrapping directory.ErrUnavailable, so that writes queued
 // behind a lock held elsewhere fail as the first one does instead of each
-// waiting a busy timeout more than the one before. Call release once the
+// waiting a busy timeout more than the one before. Close conn once the
 // transaction has ended. It leaves the connection's busy_timeout at what was
 // left of the wait, so every write transaction starts here.
-func (s *Store) begin(ctx context.Context) (tx *sql.Tx, release func(), err error) {
-	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+func (s *Store) beginBy(ctx context.Context, deadline time.Time) (tx *sql.Tx, conn *sql.Conn, err error) {
 	wctx, cancel := context.WithDeadline(ctx, deadline)
-	conn, err := s.write.Conn(wctx)
+	conn, err = s.write.Conn(wctx)
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("%w: the write connection stayed busy for %d ms", directory.ErrUnavailable, busyTimeout)
+			err = errBusy
 		}
 		return nil, nil, err
 	}
@@ -94,5 +417,5 @@ func (s *Store) begin(ctx context.Context) (tx *sql.Tx, release func(), err erro
 		conn.Close()
 		return nil, nil, err
 	}
-	return tx, func() { conn.Close() }, nil
+	return tx, conn, nil
 }

@@ -10,7 +10,8 @@ import (
 )
 
 const (
-	endpointColumns = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at`
+	endpointColumns  = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at`
+	listEndpointsSQL = `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id`
 
 	deliveryColumns = `id, tenant_id, endpoint_id, event_id, user_id, status, attempts, next_attempt_at,
 		created_at, delivered_at, last_status, last_error`
@@ -59,7 +60,7 @@ func (s *Store) GetEndpoint(ctx context.Context, tenantID, id string) (*director
 
 // ListEndpoints lists all of a tenant's endpoints, oldest first.
 func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*directory.Endpoint, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id`, tenantID)
+	rows, err := s.stmts.readListEndpoints.QueryContext(ctx, tenantID)
 	if err != nil {
 		return nil, wrapErr("list endpoints", err)
 	}
