@@ -214,7 +214,7 @@ func TestUniqueViolationMapping(t *testing.T) {
 	s := pgtest.Open(t)
 	ctx := t.Context()
 	tn := newTenant()
-	u := newUser(tn.ID, "Alice@Example.com", "alice")
+	u := storetest.NewUser(tn.ID, "Alice@Example.com", "alice")
 	if err := s.InTx(ctx, func(tx directory.Tx) error {
 		if err := tx.CreateTenant(ctx, tn); err != nil {
 			return err
@@ -228,10 +228,10 @@ func TestUniqueViolationMapping(t *testing.T) {
 		user  *directory.User
 		field string // "": not a UniqueViolation
 	}{
-		{"email", newUser(tn.ID, "alice@example.COM", "other"), "email"},
-		{"username", newUser(tn.ID, "other@example.com", "alice"), "username"},
-		{"both", newUser(tn.ID, "alice@example.com", "alice"), "any"},
-		{"id", func() *directory.User { v := newUser(tn.ID, "new@example.com", "new"); v.ID = u.ID; return v }(), ""},
+		{"email", storetest.NewUser(tn.ID, "alice@example.COM", "other"), "email"},
+		{"username", storetest.NewUser(tn.ID, "other@example.com", "alice"), "username"},
+		{"both", storetest.NewUser(tn.ID, "alice@example.com", "alice"), "any"},
+		{"id", func() *directory.User { v := storetest.NewUser(tn.ID, "new@example.com", "new"); v.ID = u.ID; return v }(), ""},
 	} {
 		err := s.InTx(ctx, func(tx directory.Tx) error { return tx.CreateUser(ctx, c.user) })
 		uv, ok := errors.AsType[*directory.UniqueViolation](err)
@@ -321,7 +321,7 @@ func TestLockTenantSerializesCounts(t *testing.T) {
 			if err := tx.LockTenant(ctx, tn.ID); err != nil {
 				return err
 			}
-			if err := tx.CreateUser(ctx, newUser(tn.ID, "alice@example.com", "alice")); err != nil {
+			if err := tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice")); err != nil {
 				return err
 			}
 			if err := tx.AddActiveUsers(ctx, tn.ID, 1); err != nil {
@@ -386,7 +386,7 @@ func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	err := nodes[1].InTx(wctx, func(tx directory.Tx) error {
-		u := newUser(tn.ID, "bob@example.com", "bob")
+		u := storetest.NewUser(tn.ID, "bob@example.com", "bob")
 		if err := tx.CreateUser(wctx, u); err != nil {
 			return err
 		}
@@ -667,16 +667,16 @@ func TestAbortedTransactionNotCommitted(t *testing.T) {
 		if err := tx.CreateTenant(ctx, tn); err != nil {
 			return err
 		}
-		return tx.CreateUser(ctx, newUser(tn.ID, "alice@example.com", "alice"))
+		return tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice"))
 	}); err != nil {
 		t.Fatalf("InTx: %v", err)
 	}
-	bob := newUser(tn.ID, "bob@example.com", "bob")
+	bob := storetest.NewUser(tn.ID, "bob@example.com", "bob")
 	err := s.InTx(ctx, func(tx directory.Tx) error {
 		if err := tx.CreateUser(ctx, bob); err != nil {
 			return err
 		}
-		_ = tx.CreateUser(ctx, newUser(tn.ID, "alice@example.com", "alice2")) // ignored
+		_ = tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice2")) // ignored
 		return nil
 	})
 	if err == nil {
@@ -698,7 +698,7 @@ func TestDeliveryOfAnotherTenantsEndpoint(t *testing.T) {
 	at := directory.Now()
 	theirs := &directory.Endpoint{ID: directory.NewID(directory.PrefixEndpoint, at), TenantID: b.ID, URL: "https://b.example.com/",
 		Kind: directory.EndpointEvents, TimeoutMS: 1000, Secret: "whsec_x", CreatedAt: at}
-	u := newUser(a.ID, "alice@example.com", "alice")
+	u := storetest.NewUser(a.ID, "alice@example.com", "alice")
 	if err := s.InTx(ctx, func(tx directory.Tx) error {
 		for _, tn := range []*directory.Tenant{a, b} {
 			if err := tx.CreateTenant(ctx, tn); err != nil {
@@ -740,22 +740,5 @@ func newTenant() *directory.Tenant {
 		Roles:     directory.DefaultRoles(),
 		CreatedAt: at,
 		UpdatedAt: at,
-	}
-}
-
-func newUser(tenantID, email, username string) *directory.User {
-	at := directory.Now()
-	return &directory.User{
-		ID:           directory.NewID(directory.PrefixUser, at),
-		TenantID:     tenantID,
-		Email:        email,
-		Username:     username,
-		Roles:        []string{"member"},
-		Metadata:     map[string]any{},
-		Status:       directory.StatusActive,
-		AuthProvider: "local",
-		CreatedAt:    at,
-		UpdatedAt:    at,
-		Version:      1,
 	}
 }

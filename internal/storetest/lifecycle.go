@@ -50,7 +50,7 @@ func updateUser(t *testing.T, s directory.Store, u *directory.User, edit func(u 
 func testStatusAndPurgeAfter(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	purge := time.Date(2026, 12, 24, 18, 30, 0, 1_000_000, time.FixedZone("UTC+1", 3600))
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	u.Status, u.PurgeAfter = directory.StatusDeleting, &purge
 	createUser(t, s, u)
 	checkEqual(t, "GetUser of a user being deleted", getUser(t, s, tn.ID, u.ID), stored(u))
@@ -93,7 +93,7 @@ func liftSuspension(t *testing.T, s directory.Store, u *directory.User, id strin
 func testSuspensions(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	u := fullUser(tn.ID)
-	other := newUser(tn.ID, "bob@example.com", "bob")
+	other := NewUser(tn.ID, "bob@example.com", "bob")
 	createUser(t, s, u)
 	createUser(t, s, other)
 
@@ -139,7 +139,7 @@ func testSuspensions(t *testing.T, s directory.Store) {
 
 func testSuspensionsInTx(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 	sus := newSuspension(now(), "abuse", nil)
 	inTx(t, s, func(tx directory.Tx) error {
@@ -166,9 +166,9 @@ func testSuspensionsInTx(t *testing.T, s directory.Store) {
 func testLiftSuspensionNotFound(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
-	v := newUser(a.ID, "bob@example.com", "bob")
-	w := newUser(b.ID, "carol@example.com", "carol")
+	u := NewUser(a.ID, "alice@example.com", "alice")
+	v := NewUser(a.ID, "bob@example.com", "bob")
+	w := NewUser(b.ID, "carol@example.com", "carol")
 	for _, x := range []*directory.User{u, v, w} {
 		createUser(t, s, x)
 	}
@@ -222,8 +222,8 @@ func pngBytes(tag string) []byte {
 
 func testPicture(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
-	v := newUser(tn.ID, "bob@example.com", "bob")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
+	v := NewUser(tn.ID, "bob@example.com", "bob")
 	createUser(t, s, u)
 	createUser(t, s, v)
 
@@ -253,7 +253,7 @@ func testPicture(t *testing.T, s directory.Store) {
 func testPictureOtherTenant(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 	p := &directory.Picture{ContentType: "image/gif", Data: []byte("GIF89a..."), ETag: `"x"`, UpdatedAt: now()}
 	putPicture(t, s, u, p)
@@ -271,7 +271,7 @@ func testUsersHoldingRoles(t *testing.T, s directory.Store) {
 	// Names that break LIKE patterns, JSON text searches and quoting.
 	odd := []string{`a"b`, `50%_off`, `back\slash`, `it's`, "Ünïcødé ✓", "with space", "[x]", "<&>"}
 	mk := func(tenantID, username, status string, roles ...string) {
-		u := newUser(tenantID, "", username)
+		u := NewUser(tenantID, "", username)
 		u.Roles, u.Status = roles, status
 		createUser(t, s, u)
 	}
@@ -313,7 +313,7 @@ func testDuePurges(t *testing.T, s directory.Store) {
 	b := createTenant(t, s, "B")
 	at := now()
 	mk := func(tenantID, username, status string, purgeAfter *time.Time) directory.UserRef {
-		u := newUser(tenantID, "", username)
+		u := NewUser(tenantID, "", username)
 		u.Status, u.PurgeAfter = status, purgeAfter
 		createUser(t, s, u)
 		return directory.UserRef{TenantID: tenantID, ID: u.ID}
@@ -353,7 +353,7 @@ func testDuePurges(t *testing.T, s directory.Store) {
 func testPurgeUser(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	u := fullUser(tn.ID)
-	bystander := newUser(tn.ID, "bob@example.com", "bob")
+	bystander := NewUser(tn.ID, "bob@example.com", "bob")
 	ep := newEndpoint(tn.ID, directory.EndpointEvents)
 	createEndpoint(t, s, ep)
 
@@ -474,7 +474,7 @@ func testPurgeUser(t *testing.T, s directory.Store) {
 
 	checkEqual(t, "the other user after PurgeUser", getUser(t, s, tn.ID, bystander.ID), stored(bystander))
 	// The email and username are free again.
-	if err := tryCreateUser(t, s, newUser(tn.ID, u.Email, u.Username)); err != nil {
+	if err := tryCreateUser(t, s, NewUser(tn.ID, u.Email, u.Username)); err != nil {
 		t.Errorf("CreateUser with the purged user's email and username: got %v, want nil", err)
 	}
 }
@@ -499,7 +499,7 @@ func noScrub(*directory.Event) []byte { return []byte(`{}`) }
 func testPurgeUserNotFound(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 	purge := func(tenantID, userID string) error {
 		return s.InTx(t.Context(), func(tx directory.Tx) error { return tx.PurgeUser(t.Context(), tenantID, userID, noScrub) })
@@ -515,7 +515,7 @@ func testPurgeUserNotFound(t *testing.T, s directory.Store) {
 
 func testPurgeUserRollback(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	a := newAudit(u, directory.ActionUserCreated)
 	e := newEvent(u, directory.ActionUserCreated)
 	inTx(t, s, func(tx directory.Tx) error {
@@ -689,7 +689,7 @@ func testUsageActiveUsers(t *testing.T, s directory.Store) {
 	// The store only stores: users, whatever their status, do not move the
 	// counter; the Service does, with AddActiveUsers.
 	for i, status := range []string{directory.StatusActive, directory.StatusDeactivated, directory.StatusDeleting} {
-		u := newUser(a.ID, "", fmt.Sprintf("user%d", i))
+		u := NewUser(a.ID, "", fmt.Sprintf("user%d", i))
 		u.Status = status
 		createUser(t, s, u)
 		if status == directory.StatusActive {

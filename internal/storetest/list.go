@@ -63,11 +63,11 @@ func testListUsers(t *testing.T, s directory.Store) {
 	b := createTenant(t, s, "B")
 	var us []*directory.User // oldest first
 	for i := range 5 {
-		u := newUser(a.ID, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("user%d", i))
+		u := NewUser(a.ID, fmt.Sprintf("user%d@example.com", i), fmt.Sprintf("user%d", i))
 		createUser(t, s, u)
 		us = append(us, u)
 	}
-	createUser(t, s, newUser(b.ID, "user0@example.com", "user0"))
+	createUser(t, s, NewUser(b.ID, "user0@example.com", "user0"))
 
 	list := func(f directory.UserFilter) []string {
 		t.Helper()
@@ -101,7 +101,7 @@ func testListUsersFilters(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
 	mk := func(tenantID, email, username, status string) *directory.User {
-		u := newUser(tenantID, email, username)
+		u := NewUser(tenantID, email, username)
 		u.Status = status
 		createUser(t, s, u)
 		return u
@@ -140,9 +140,9 @@ func testListUsersFilters(t *testing.T, s directory.Store) {
 func testListAudit(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
-	v := newUser(a.ID, "bob@example.com", "bob")
-	w := newUser(b.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
+	v := NewUser(a.ID, "bob@example.com", "bob")
+	w := NewUser(b.ID, "alice@example.com", "alice")
 	var entries []*directory.AuditEntry // u's, oldest first
 	inTx(t, s, func(tx directory.Tx) error {
 		for _, x := range []*directory.User{u, v, w} {
@@ -201,7 +201,7 @@ func testListAudit(t *testing.T, s directory.Store) {
 
 func testAuditRoundTrip(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "A")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	at := time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.FixedZone("UTC+9", 9*3600))
 	e := &directory.AuditEntry{
 		ID:       directory.NewID(directory.PrefixAudit, at),
@@ -245,8 +245,8 @@ func testAuditRoundTrip(t *testing.T, s directory.Store) {
 func testListEvents(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
-	w := newUser(b.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
+	w := NewUser(b.ID, "alice@example.com", "alice")
 	var events []*directory.Event // a's, oldest first
 	inTx(t, s, func(tx directory.Tx) error {
 		for _, x := range []*directory.User{u, w} {

@@ -113,8 +113,9 @@ func createTenant(t *testing.T, s directory.Store, name string) *directory.Tenan
 	return tn
 }
 
-// newUser returns an active user of the tenant, at version 1.
-func newUser(tenantID, email, username string) *directory.User {
+// NewUser returns an active user of the tenant, at version 1, for tests of
+// a Store beyond this suite.
+func NewUser(tenantID, email, username string) *directory.User {
 	at := now()
 	return &directory.User{
 		ID:           directory.NewID(directory.PrefixUser, at),

@@ -61,7 +61,7 @@ func countAll(t *testing.T, s directory.Store, u *directory.User) (users, audit,
 
 func testTxCommit(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	inTx(t, s, func(tx directory.Tx) error { return writeAll(t, tx, u) })
 	users, audit, events := countAll(t, s, u)
 	if users != 1 || audit != 1 || events != 1 {
@@ -71,7 +71,7 @@ func testTxCommit(t *testing.T, s directory.Store) {
 
 func testTxRollbackOnError(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	errAbort := errors.New("abort")
 	err := s.InTx(t.Context(), func(tx directory.Tx) error {
 		if err := writeAll(t, tx, u); err != nil {
@@ -88,13 +88,13 @@ func testTxRollbackOnError(t *testing.T, s directory.Store) {
 	}
 
 	// The store is still usable, and the email is free.
-	v := newUser(tn.ID, "alice@example.com", "alice")
+	v := NewUser(tn.ID, "alice@example.com", "alice")
 	inTxAfterRollback(t, s, func(tx directory.Tx) error { return writeAll(t, tx, v) })
 }
 
 func testTxRollbackOnPanic(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	func() {
 		defer func() {
 			if p := recover(); p != "boom" {
@@ -112,7 +112,7 @@ func testTxRollbackOnPanic(t *testing.T, s directory.Store) {
 	if users+audit+events != 0 {
 		t.Errorf("after a panic in InTx: got %d users, %d audit entries, %d events; want none", users, audit, events)
 	}
-	v := newUser(tn.ID, "alice@example.com", "alice")
+	v := NewUser(tn.ID, "alice@example.com", "alice")
 	inTxAfterRollback(t, s, func(tx directory.Tx) error { return writeAll(t, tx, v) })
 }
 
@@ -134,7 +134,7 @@ func inTxAfterRollback(t *testing.T, s directory.Store, fn func(tx directory.Tx)
 func testConcurrentUpdates(t *testing.T, s directory.Store) {
 	const n = 20
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 
 	var (
@@ -205,7 +205,7 @@ func testConcurrentUniqueEmail(t *testing.T, s directory.Store) {
 		if i%2 == 1 {
 			email = "Race@Example.COM"
 		}
-		u := newUser(tn.ID, email, fmt.Sprintf("racer%d", i))
+		u := NewUser(tn.ID, email, fmt.Sprintf("racer%d", i))
 		wg.Go(func() {
 			<-start
 			errs[i] = tryCreateUser(t, s, u)

@@ -118,7 +118,7 @@ func testUserRoundTripMinimal(t *testing.T, s directory.Store) {
 		UpdatedAt: at,
 		Version:   1,
 	}
-	v := newUser(tn.ID, "carol@example.com", "")
+	v := NewUser(tn.ID, "carol@example.com", "")
 	v.Roles = []string{}
 	v.SecureMetadata = map[string]any{}
 	createUser(t, s, u)
@@ -130,7 +130,7 @@ func testUserRoundTripMinimal(t *testing.T, s directory.Store) {
 
 func testUserGetInOwnTx(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	inTx(t, s, func(tx directory.Tx) error {
 		if err := tx.CreateUser(t.Context(), u); err != nil {
 			return err
@@ -147,7 +147,7 @@ func testUserGetInOwnTx(t *testing.T, s directory.Store) {
 
 func testUserGetMissing(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	createUser(t, s, newUser(tn.ID, "alice@example.com", "alice"))
+	createUser(t, s, NewUser(tn.ID, "alice@example.com", "alice"))
 	missing := directory.NewID(directory.PrefixUser, now())
 
 	_, err := s.GetUser(t.Context(), tn.ID, missing)
@@ -162,7 +162,7 @@ func testUserGetMissing(t *testing.T, s directory.Store) {
 func testUserGetOtherTenant(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 
 	_, err := s.GetUser(t.Context(), b.ID, u.ID)
@@ -176,11 +176,11 @@ func testUserGetOtherTenant(t *testing.T, s directory.Store) {
 
 func testUserUniqueEmail(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	createUser(t, s, newUser(tn.ID, "Alice@Example.com", "alice"))
+	createUser(t, s, NewUser(tn.ID, "Alice@Example.com", "alice"))
 
-	err := tryCreateUser(t, s, newUser(tn.ID, "alice@example.com", "alice2"))
+	err := tryCreateUser(t, s, NewUser(tn.ID, "alice@example.com", "alice2"))
 	wantUnique(t, "CreateUser with an email differing only in case", err, "email")
-	err = tryCreateUser(t, s, newUser(tn.ID, "Alice@Example.com", ""))
+	err = tryCreateUser(t, s, NewUser(tn.ID, "Alice@Example.com", ""))
 	wantUnique(t, "CreateUser with the same email", err, "email")
 
 	users, lerr := s.ListUsers(t.Context(), tn.ID, directory.UserFilter{Limit: 10})
@@ -194,19 +194,19 @@ func testUserUniqueEmail(t *testing.T, s directory.Store) {
 
 func testUserUniqueUsername(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	createUser(t, s, newUser(tn.ID, "alice@example.com", "alice"))
+	createUser(t, s, NewUser(tn.ID, "alice@example.com", "alice"))
 
-	err := tryCreateUser(t, s, newUser(tn.ID, "other@example.com", "alice"))
+	err := tryCreateUser(t, s, NewUser(tn.ID, "other@example.com", "alice"))
 	wantUnique(t, "CreateUser with a taken username", err, "username")
-	err = tryCreateUser(t, s, newUser(tn.ID, "", "alice"))
+	err = tryCreateUser(t, s, NewUser(tn.ID, "", "alice"))
 	wantUnique(t, "CreateUser with a taken username and no email", err, "username")
 }
 
 func testUserSameEmailOtherTenant(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	createUser(t, s, newUser(a.ID, "alice@example.com", "alice"))
-	if err := tryCreateUser(t, s, newUser(b.ID, "alice@example.com", "alice")); err != nil {
+	createUser(t, s, NewUser(a.ID, "alice@example.com", "alice"))
+	if err := tryCreateUser(t, s, NewUser(b.ID, "alice@example.com", "alice")); err != nil {
 		t.Errorf("CreateUser with another tenant's email and username: got %v, want nil", err)
 	}
 }
@@ -214,10 +214,10 @@ func testUserSameEmailOtherTenant(t *testing.T, s directory.Store) {
 func testUserEmptyEmailUsername(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	for _, u := range []*directory.User{
-		newUser(tn.ID, "", "alice"),
-		newUser(tn.ID, "", "bob"),
-		newUser(tn.ID, "carol@example.com", ""),
-		newUser(tn.ID, "dave@example.com", ""),
+		NewUser(tn.ID, "", "alice"),
+		NewUser(tn.ID, "", "bob"),
+		NewUser(tn.ID, "carol@example.com", ""),
+		NewUser(tn.ID, "dave@example.com", ""),
 	} {
 		if err := tryCreateUser(t, s, u); err != nil {
 			t.Errorf("CreateUser(email %q, username %q): got %v, want nil", u.Email, u.Username, err)
@@ -229,7 +229,7 @@ func testUserUpdate(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	u := fullUser(tn.ID)
 	createUser(t, s, u)
-	bystander := newUser(tn.ID, "bob@example.com", "bob")
+	bystander := NewUser(tn.ID, "bob@example.com", "bob")
 	createUser(t, s, bystander)
 
 	up := *u
@@ -255,14 +255,14 @@ func testUserUpdate(t *testing.T, s directory.Store) {
 	checkEqual(t, "another user after UpdateUser", getUser(t, s, tn.ID, bystander.ID), stored(bystander))
 
 	// The cleared username is free again.
-	if err := tryCreateUser(t, s, newUser(tn.ID, "", u.Username)); err != nil {
+	if err := tryCreateUser(t, s, NewUser(tn.ID, "", u.Username)); err != nil {
 		t.Errorf("CreateUser with the username UpdateUser cleared: got %v, want nil", err)
 	}
 }
 
 func testUserUpdateStaleVersion(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	u := newUser(tn.ID, "alice@example.com", "alice")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
 	u.Version = 3
 	createUser(t, s, u)
 
@@ -284,8 +284,8 @@ func testUserUpdateStaleVersion(t *testing.T, s directory.Store) {
 
 func testUserUpdateMissing(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	createUser(t, s, newUser(tn.ID, "alice@example.com", "alice"))
-	ghost := newUser(tn.ID, "ghost@example.com", "ghost")
+	createUser(t, s, NewUser(tn.ID, "alice@example.com", "alice"))
+	ghost := NewUser(tn.ID, "ghost@example.com", "ghost")
 	err := s.InTx(t.Context(), func(tx directory.Tx) error { return tx.UpdateUser(t.Context(), ghost, 1) })
 	wantNotFound(t, "UpdateUser of a missing user", err)
 	if errors.Is(err, directory.ErrVersionConflict) {
@@ -298,7 +298,7 @@ func testUserUpdateMissing(t *testing.T, s directory.Store) {
 func testUserUpdateOtherTenant(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")
 	b := createTenant(t, s, "B")
-	u := newUser(a.ID, "alice@example.com", "alice")
+	u := NewUser(a.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 
 	up := *u
@@ -312,8 +312,8 @@ func testUserUpdateOtherTenant(t *testing.T, s directory.Store) {
 
 func testUserUpdateTaken(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	alice := newUser(tn.ID, "Alice@Example.com", "alice")
-	bob := newUser(tn.ID, "bob@example.com", "bob")
+	alice := NewUser(tn.ID, "Alice@Example.com", "alice")
+	bob := NewUser(tn.ID, "bob@example.com", "bob")
 	createUser(t, s, alice)
 	createUser(t, s, bob)
 
@@ -336,7 +336,7 @@ func testUserUpdateTaken(t *testing.T, s directory.Store) {
 
 func testUserUpdateFreesEmail(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
-	alice := newUser(tn.ID, "alice@example.com", "alice")
+	alice := NewUser(tn.ID, "alice@example.com", "alice")
 	createUser(t, s, alice)
 
 	up := *alice
@@ -344,9 +344,9 @@ func testUserUpdateFreesEmail(t *testing.T, s directory.Store) {
 	up.Version = 2
 	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateUser(t.Context(), &up, 1) })
 
-	if err := tryCreateUser(t, s, newUser(tn.ID, "Alice@example.com", "")); err != nil {
+	if err := tryCreateUser(t, s, NewUser(tn.ID, "Alice@example.com", "")); err != nil {
 		t.Errorf("CreateUser with the email alice gave up: got %v, want nil", err)
 	}
-	err := tryCreateUser(t, s, newUser(tn.ID, "ALICE@elsewhere.example", ""))
+	err := tryCreateUser(t, s, NewUser(tn.ID, "ALICE@elsewhere.example", ""))
 	wantUnique(t, "CreateUser with alice's new email", err, "email")
 }

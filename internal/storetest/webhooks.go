@@ -83,7 +83,7 @@ func emit(t *testing.T, s directory.Store, u *directory.User, due time.Time, eps
 // subjects of events, so nothing else about them matters.
 func userAt(t *testing.T, s directory.Store, tenantID, username string) *directory.User {
 	t.Helper()
-	u := newUser(tenantID, "", username)
+	u := NewUser(tenantID, "", username)
 	createUser(t, s, u)
 	return u
 }
