@@ -40,12 +40,19 @@ const busyTimeout = 5000
 // purged user's data (§8) does not linger in free space of the file once the
 // WAL is checkpointed. FAST would cost no extra I/O but leaves whole freed
 // pages, such as a deleted picture's, as they were.
+// temp_store(MEMORY): the savepoint journal of group commit (each caller's
+// transaction runs in a SAVEPOINT) and temporary tables live in memory
+// rather than in temporary files; they only ever undo work of a transaction
+// still open, so durability does not depend on them. Measured with
+// roster-bench: the raw store rate at c=64 rose from 6,854 to 9,204
+// transactions/s, its CPU per transaction fell from 190 to 141 µs.
 var pragmas = []string{
 	fmt.Sprintf("busy_timeout(%d)", busyTimeout),
 	"journal_mode(WAL)",
 	"synchronous(FULL)",
 	"foreign_keys(ON)",
 	"secure_delete(ON)",
+	"temp_store(MEMORY)",
 }
 
 // Store is a directory.Store on a SQLite file. It is safe for concurrent use.
