@@ -57,6 +57,9 @@ type Config struct {
 	Rounds  int
 	Ops     []string // of "raw", "PATCH", "GET"
 	Explain bool
+	// Client is the load generator's HTTP client: "wire" (its own lean
+	// HTTP/1.1 client, the default) or "net/http".
+	Client string
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
 	// Progress receives a line as each step starts; nil discards them.
@@ -78,6 +81,7 @@ type Report struct {
 	TenantID    string          `json:"tenant_id"`
 	ServerURL   string          `json:"server_url"`
 	Durability  string          `json:"durability"`
+	Client      string          `json:"client"`
 	StartedAt   time.Time       `json:"started_at"`
 	ElapsedTime time.Duration   `json:"elapsed_ns"`
 }
@@ -101,7 +105,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("unknown operation %q: want raw, PATCH or GET", op)
 		}
 	}
-	rep := &Report{Machine: Machine(), Users: cfg.Users, Duration: cfg.Duration, Rounds: max(cfg.Rounds, 1), StartedAt: time.Now().UTC()}
+	switch cfg.Client {
+	case "":
+		cfg.Client = "wire"
+	case "wire", "net/http":
+	default:
+		return nil, fmt.Errorf("unknown client %q: want wire or net/http", cfg.Client)
+	}
+	rep := &Report{Machine: Machine(), Users: cfg.Users, Duration: cfg.Duration, Rounds: max(cfg.Rounds, 1), StartedAt: time.Now().UTC(), Client: cfg.Client}
 	maxConc := 0
 	for _, c := range cfg.Concurrency {
 		maxConc = max(maxConc, c)
@@ -145,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Durability = "SQLite WAL, synchronous=FULL (every commit fsyncs the WAL)"
 	}
 
-	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc)}
+	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc), Wire: cfg.Client == "wire"}
 	var (
 		bin      string
 		tenantID string
@@ -246,9 +257,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	slice := cfg.Duration / time.Duration(rounds)
 	for _, c := range cfg.Concurrency {
 		type acc struct {
-			r   Result
-			lat Latencies
-			cpu time.Duration
+			r    Result
+			lat  Latencies
+			cpu  time.Duration // the server's
+			tool time.Duration // this process's
 		}
 		cells := map[string]*acc{}
 		var order []string
@@ -269,12 +281,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					err  error
 					cpu0 time.Duration
 				)
+				tool0, _ := CPUTime(os.Getpid())
 				if op == "raw" {
 					if round == 0 && cfg.Warmup > 0 {
 						if _, _, err := RawUpdates(ctx, store, tenantID, ids, c, cfg.Warmup); err != nil {
 							return nil, err
 						}
 					}
+					tool0, _ = CPUTime(os.Getpid())
 					r, lat, err = RawUpdates(ctx, store, tenantID, ids, c, slice)
 				} else {
 					if round == 0 && cfg.Warmup > 0 {
@@ -286,6 +300,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						_ = ResetPeakRSS(srv.Pid())
 						cpu0, _ = CPUTime(srv.Pid())
 					}
+					tool0, _ = CPUTime(os.Getpid())
 					r, lat, err = LoadHTTP(ctx, target, op, ids, c, slice)
 					if srv != nil {
 						cpu1, _ := CPUTime(srv.Pid())
@@ -298,6 +313,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if err != nil {
 					return nil, err
 				}
+				tool1, _ := CPUTime(os.Getpid())
+				a.tool += tool1 - tool0
 				merge(&a.r, &a.lat, r, lat)
 			}
 		}
@@ -305,6 +322,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			a := cells[op]
 			if a.cpu > 0 && a.r.Requests > 0 {
 				a.r.ServerCPUPerRequest = a.cpu / time.Duration(a.r.Requests)
+			}
+			if a.tool > 0 && a.r.Requests > 0 {
+				a.r.ToolCPUPerRequest = a.tool / time.Duration(a.r.Requests)
 			}
 			rep.Results = append(rep.Results, a.r)
 		}

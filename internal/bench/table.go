@@ -18,10 +18,10 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "durability: %s\n", rep.Durability)
 	}
 	fmt.Fprintf(w, "users:      %d in one tenant (seeded in %s)\n", rep.Users, rep.SeedTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "each cell:  %s in %d rounds, closed loop, keep-alive connections\n\n", rep.Duration, max(rep.Rounds, 1))
+	fmt.Fprintf(w, "each cell:  %s in %d rounds, closed loop, keep-alive connections, %s client\n\n", rep.Duration, max(rep.Rounds, 1), rep.Client)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tconc\treq/s\tp50\tp99\tp99.9\tmax\terrors\tsrv CPU/req\tsrv peak RSS\t")
+	fmt.Fprintln(tw, "op\tconc\treq/s\tp50\tp99\tp99.9\tmax\terrors\tsrv CPU/req\ttool CPU/req\tsrv peak RSS\t")
 	rs := slices.Clone(rep.Results)
 	order := map[string]int{"raw": 0, "PATCH": 1, "GET": 2}
 	slices.SortStableFunc(rs, func(a, b Result) int {
@@ -31,15 +31,18 @@ func WriteTable(w io.Writer, rep *Report) error {
 		return order[a.Op] - order[b.Op]
 	})
 	for _, r := range rs {
-		cpu, rss := "-", "-"
+		cpu, tool, rss := "-", "-", "-"
 		if r.ServerCPUPerRequest > 0 {
 			cpu = fmt.Sprintf("%d µs", r.ServerCPUPerRequest.Microseconds())
+		}
+		if r.ToolCPUPerRequest > 0 {
+			tool = fmt.Sprintf("%d µs", r.ToolCPUPerRequest.Microseconds())
 		}
 		if r.ServerPeakRSS > 0 {
 			rss = mib(r.ServerPeakRSS)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", r.Op, r.Concurrency, r.RPS,
-			ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.P999), ms(r.Latency.Max), r.Errors, cpu, rss)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.Op, r.Concurrency, r.RPS,
+			ms(r.Latency.P50), ms(r.Latency.P99), ms(r.Latency.P999), ms(r.Latency.Max), r.Errors, cpu, tool, rss)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
