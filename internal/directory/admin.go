@@ -128,7 +128,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 	if in.Kind == EndpointValidation {
 		// Validation hooks run one after another inside a write: their
 		// number bounds how long a write may wait on them.
-		eps, err := s.store.ListEndpoints(ctx, t.ID)
+		eps, err := s.store.ListEndpoints(ctx, t.ID) // not the cache: the limit must hold
 		if err != nil {
 			return nil, fmt.Errorf("list endpoints: %w", err)
 		}
@@ -156,7 +156,14 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 	if ep.Events == nil {
 		ep.Events = []string{}
 	}
-	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.CreateEndpoint(ctx, ep) }); err != nil {
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.CreateEndpoint(ctx, ep); err != nil {
+			return err
+		}
+		return tx.BumpConfigVersion(ctx, t.ID)
+	})
+	s.cache.forget(t.ID)
+	if err != nil {
 		return nil, fmt.Errorf("create endpoint: %w", err)
 	}
 	return ep, nil
@@ -180,7 +187,14 @@ func (s *Service) DeleteEndpoint(ctx context.Context, t *Tenant, id string) erro
 	if !ValidID(PrefixEndpoint, id) {
 		return ErrNotFound
 	}
-	return s.store.InTx(ctx, func(tx Tx) error { return tx.DeleteEndpoint(ctx, t.ID, id) })
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.DeleteEndpoint(ctx, t.ID, id); err != nil {
+			return err
+		}
+		return tx.BumpConfigVersion(ctx, t.ID)
+	})
+	s.cache.forget(t.ID)
+	return err
 }
 
 // Deliveries lists an endpoint's deliveries newest first, with their

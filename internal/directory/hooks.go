@@ -45,7 +45,10 @@ type Authorizer interface {
 // HookRequest is a write offered to the tenant's validation webhooks (§7).
 // Before and After are public documents (PublicDoc): never secure_metadata.
 type HookRequest struct {
-	Tenant        *Tenant
+	Tenant *Tenant
+	// Endpoints are the tenant's webhook endpoints, of every kind, as of
+	// Tenant.ConfigVersion; nil lets the hook list them itself.
+	Endpoints     []*Endpoint
 	Action        string         // one of the Action… constants
 	Before        map[string]any // nil on create
 	After         map[string]any

@@ -21,7 +21,16 @@ type transition func(cur *User, next *User, now time.Time) (*write, error)
 // suspend, unsuspend) with the same preconditions, retries and commit as an
 // update.
 // Only a restore (whileDeleting) applies to a user being deleted.
-func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, bool, error) {
+func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (u *User, changed bool, err error) {
+	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
+		u, changed, err = s.lifecycleOn(ctx, t, id, opts, whileDeleting, fn)
+		return err
+	})
+	return u, changed, err
+}
+
+// lifecycleOn decides and commits a lifecycle write on t's configuration.
+func (s *Service) lifecycleOn(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, bool, error) {
 	if err := requireIfMatch(t, opts); err != nil {
 		return nil, false, err
 	}

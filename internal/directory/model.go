@@ -98,6 +98,14 @@ type Usage struct {
 	ActiveUsers int64 // users neither deactivated nor deleting
 }
 
+// Counters are a tenant's figures as a write transaction leaves them, read
+// by Tx.AddWrite in the statement that counts the write.
+type Counters struct {
+	Writes        int64 // in the billing period, this write included
+	ActiveUsers   int64 // the active-user counter, this transaction's moves included
+	ConfigVersion int64 // the tenant's Tenant.ConfigVersion as committed
+}
+
 // Webhook endpoint kinds (§7).
 const (
 	EndpointValidation = "validation"
@@ -175,9 +183,14 @@ type Tenant struct {
 	Settings Settings
 	Roles    []string // the role catalog
 	// Policies is the tenant's Cedar policy text; "" means the default set.
-	Policies  string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Policies string
+	// ConfigVersion grows by one with every change of the tenant's
+	// configuration: the fields above and its webhook endpoints. The store
+	// moves it (Tx.UpdateTenant, Tx.BumpConfigVersion); writes check it
+	// (Counters).
+	ConfigVersion int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Plan holds a tenant's commercial limits (§8).

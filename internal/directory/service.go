@@ -21,6 +21,7 @@ type Service struct {
 	hook     ValidationHook
 	now      func() time.Time
 	onCommit func()
+	cache    *configCache
 }
 
 // Options are the collaborators of a Service; zero values are sensible.
@@ -38,11 +39,20 @@ type Options struct {
 	OnCommit func()
 	// Now is the clock; nil is the real one.
 	Now func() time.Time
+	// ConfigTTL is how long API keys and tenants' configurations are kept
+	// in memory (see configCache); 0 is DefaultConfigTTL, negative keeps
+	// nothing.
+	ConfigTTL time.Duration
 }
 
 // NewService returns a Service over store.
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, authz: opts.Authorizer, hook: opts.Hook, now: opts.Now, onCommit: opts.OnCommit, checkURL: opts.CheckURL}
+	ttl := opts.ConfigTTL
+	if ttl == 0 {
+		ttl = DefaultConfigTTL
+	}
+	s.cache = newConfigCache(ttl)
 	s.policies, _ = opts.Authorizer.(PolicyEngine)
 	if s.checkURL == nil {
 		s.checkURL = func(_ context.Context, u string) error {
@@ -87,6 +97,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 		return nil, Errorf(ECodeUnauthenticated, "An API key is required: send Authorization: Bearer <token>.")
 	}
 	hash := HashToken(token)
+	if k := s.cache.key(hash); k != nil {
+		return k, nil // cached by hash after the check below
+	}
 	k, err := s.store.KeyByHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(ECodeUnauthenticated, "The API key is not valid.")
@@ -99,6 +112,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 {
 		return nil, Errorf(ECodeUnauthenticated, "The API key is not valid.")
 	}
+	s.cache.putKey(k)
 	return k, nil
 }
 
@@ -157,6 +171,10 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	if withKey {
 		out.Key, out.Token = s.newKey(t.ID, "owner", []string{ScopeAdmin}, now)
 	}
+	var rec *record
+	if owner != nil {
+		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": PublicDoc(owner)}, nil)
+	}
 	// The tenant, its owner and its key are made by the operator, outside
 	// any tenant's policies and quotas: they are written directly.
 	err := s.store.InTx(ctx, func(tx Tx) error {
@@ -170,8 +188,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 			if err := tx.AddActiveUsers(ctx, t.ID, activeDelta(nil, owner)); err != nil {
 				return err
 			}
-			data := map[string]any{"user": PublicDoc(owner)}
-			if err := s.record(ctx, tx, owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, data, nil); err != nil {
+			if err := rec.write(ctx, tx); err != nil {
 				return err
 			}
 		}
@@ -231,12 +248,21 @@ func (s *Service) newKey(tenantID, name string, scopes []string, now time.Time) 
 	return &Key{ID: NewID(PrefixKey, now), TenantID: tenantID, Name: name, Scopes: scopes, Hash: hash, Created: now}, token
 }
 
-// GetTenant returns ErrNotFound if the tenant does not exist.
+// GetTenant returns ErrNotFound if the tenant does not exist. The tenant
+// may come from the cache (see configCache): callers must not modify it.
 func (s *Service) GetTenant(ctx context.Context, id string) (*Tenant, error) {
 	if !ValidID(PrefixTenant, id) {
 		return nil, ErrNotFound
 	}
-	return s.store.GetTenant(ctx, id)
+	if t := s.cache.tenant(id); t != nil {
+		return t, nil
+	}
+	t, err := s.store.GetTenant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putTenant(t)
+	return t, nil
 }
 
 // ListTenants lists tenants newest first.
@@ -250,7 +276,10 @@ func (s *Service) CountTenants(ctx context.Context) (int, error) { return s.stor
 // UpdateTenant applies fn to a copy of the tenant and stores the result if it
 // is valid. It returns ErrNotFound if the tenant does not exist.
 func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) error) (*Tenant, error) {
-	t, err := s.GetTenant(ctx, id)
+	if !ValidID(PrefixTenant, id) {
+		return nil, ErrNotFound
+	}
+	t, err := s.store.GetTenant(ctx, id) // not the cache: this is a read-modify-write
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +291,9 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, fn func(*Tenant) 
 		return nil, err
 	}
 	next.UpdatedAt = s.now()
-	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.UpdateTenant(ctx, &next) }); err != nil {
+	err = s.store.InTx(ctx, func(tx Tx) error { return tx.UpdateTenant(ctx, &next) })
+	s.cache.forget(id) // also after a failed commit, whose outcome may be unknown
+	if err != nil {
 		return nil, fmt.Errorf("update tenant: %w", err)
 	}
 	return &next, nil

@@ -87,8 +87,14 @@ type Store interface {
 type Tx interface {
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	CreateTenant(ctx context.Context, t *Tenant) error
-	// UpdateTenant returns ErrNotFound if the tenant does not exist.
+	// UpdateTenant stores everything of t but its creation time and its
+	// ConfigVersion, which it increments atomically and sets in t to the
+	// new value. ErrNotFound if the tenant does not exist.
 	UpdateTenant(ctx context.Context, t *Tenant) error
+	// BumpConfigVersion increments the tenant's ConfigVersion, for a change
+	// of its configuration stored elsewhere (its webhook endpoints).
+	// ErrNotFound if the tenant does not exist.
+	BumpConfigVersion(ctx context.Context, tenantID string) error
 	CreateKey(ctx context.Context, k *Key) error
 	// CreateUser returns *UniqueViolation if the email or username is taken.
 	CreateUser(ctx context.Context, u *User) error
@@ -120,8 +126,10 @@ type Tx interface {
 	// ErrNotFound if the tenant does not exist.
 	AddActiveUsers(ctx context.Context, tenantID string, delta int64) error
 	// AddWrite counts one write in the period starting at periodStart and
-	// returns the period's count including it.
-	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error)
+	// returns, read by the same statement, the period's count including it,
+	// the tenant's active-user counter and its ConfigVersion. ErrNotFound if
+	// the tenant does not exist.
+	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (Counters, error)
 
 	// PutPicture stores (or replaces) a user's picture.
 	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -118,13 +119,24 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts W
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The body must be a JSON object describing the user.")
 	}
+	var u *User
+	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
+		u, err = s.createUser(ctx, t, obj, explicitlyVerified(BodyCreate, parsed), opts)
+		return err
+	})
+	return u, err
+}
+
+// createUser decides and commits a create on t's configuration.
+func (s *Service) createUser(ctx context.Context, t *Tenant, obj map[string]any, verified bool, opts WriteOptions) (*User, error) {
 	if _, ok := obj["roles"]; !ok && slices.Contains(t.Roles, "member") {
+		obj = maps.Clone(obj)
 		obj["roles"] = []any{"member"} // a new user is a member unless told otherwise
 	}
 	now := s.now()
 	template := &User{}
 	s.initUser(template, t, now)
-	b, err := build(t, template, nil, obj, BodyCreate, explicitlyVerified(BodyCreate, parsed), now)
+	b, err := build(t, template, nil, obj, BodyCreate, verified, now)
 	if err != nil {
 		return nil, err
 	}
@@ -189,15 +201,24 @@ func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error 
 // invalid_request, unknown_field, read_only_field, validation_failed,
 // invalid_role, patch_conflict, email_taken, username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
-func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*User, bool, error) {
-	if err := requireIfMatch(t, opts); err != nil {
-		return nil, false, err
-	}
+func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (u *User, changed bool, err error) {
 	// The body is parsed once, but its errors are reported only once the
 	// user is found: the order of checks is find, then parse (§4).
 	parsed, parseErr := parseBody(body)
 	if _, empty := parsed.(emptyBody); parseErr == nil && kind == BodyReplace && empty {
 		parseErr = Errorf(ECodeInvalidRequest, "A PUT body must be the whole user as a JSON object.")
+	}
+	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
+		u, changed, err = s.updateUser(ctx, t, id, kind, parsed, parseErr, opts)
+		return err
+	})
+	return u, changed, err
+}
+
+// updateUser decides and commits an update on t's configuration.
+func (s *Service) updateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, parsed any, parseErr error, opts WriteOptions) (*User, bool, error) {
+	if err := requireIfMatch(t, opts); err != nil {
+		return nil, false, err
 	}
 	verified := explicitlyVerified(kind, parsed)
 	for attempt := 1; ; attempt++ {

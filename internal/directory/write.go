@@ -73,8 +73,8 @@ func requireIfMatch(t *Tenant, opts WriteOptions) error {
 }
 
 // authorize asks the policies (§6) and, for creates and updates, the
-// validation webhooks (§7) whether w may happen.
-func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions) error {
+// validation webhooks (§7) whether w may happen; endpoints are the tenant's.
+func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions, endpoints []*Endpoint) error {
 	var acting *User
 	if id := opts.Actor.ActingUserID; id != "" {
 		u, err := s.GetUser(ctx, w.t.ID, id)
@@ -99,7 +99,7 @@ func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions) er
 	if err != nil || !w.hook {
 		return err
 	}
-	req := HookRequest{Tenant: w.t, Action: w.cedar, After: PublicDoc(w.next)}
+	req := HookRequest{Tenant: w.t, Endpoints: endpoints, Action: w.cedar, After: PublicDoc(w.next)}
 	if w.cur != nil {
 		req.Before = PublicDoc(w.cur)
 	}
@@ -132,21 +132,35 @@ func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) 
 
 // commit authorizes w and, unless this is a dry run, writes it with its
 // audit entry and event in one transaction, counting it against the
-// tenant's quotas and moving the tenant's active-user counter with it.
+// tenant's quotas and moving the tenant's active-user counter with it. It
+// returns errConfigChanged when the tenant's configuration is no longer the
+// one w was decided on (w.t may come from the cache): the caller decides
+// the write again on the tenant as stored.
 func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error {
-	if err := s.authorize(ctx, w, opts); err != nil {
+	endpoints, err := s.tenantEndpoints(ctx, w.t)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(ctx, w, opts, endpoints); err != nil {
 		return err
 	}
 	if opts.DryRun {
+		// Nothing is written, so no transaction checks the version: a read
+		// does.
+		stored, err := s.store.GetTenant(ctx, w.t.ID)
+		if err != nil {
+			return fmt.Errorf("get tenant: %w", err)
+		}
+		if stored.ConfigVersion != w.t.ConfigVersion {
+			return errConfigChanged
+		}
 		return nil
-	}
-	endpoints, err := s.store.ListEndpoints(ctx, w.t.ID)
-	if err != nil {
-		return fmt.Errorf("list endpoints: %w", err)
 	}
 	now := w.next.UpdatedAt
 	start, end := billingPeriod(now)
 	delta := activeDelta(w.cur, w.next)
+	rec := newRecord(w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints)
+	var counters Counters
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		if delta > 0 { // the write makes a user active: the quota applies
 			if err := tx.LockTenant(ctx, w.t.ID); err != nil {
@@ -186,26 +200,34 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 				return err
 			}
 		}
-		if err := s.record(ctx, tx, w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints); err != nil {
+		if err := rec.write(ctx, tx); err != nil {
 			return err
 		}
 		// Counted last: on PostgreSQL the tenant's counter row stays locked
 		// until the commit, so every write of the tenant waits on it only
 		// for the commit itself. Over the quota, the whole write rolls back,
 		// its move of the active-user counter included.
-		n, err := tx.AddWrite(ctx, w.t.ID, start)
+		c, err := tx.AddWrite(ctx, w.t.ID, start)
 		if err != nil {
 			return err
 		}
-		if n > w.t.Plan.WritesPerPeriod {
+		if c.ConfigVersion != w.t.ConfigVersion {
+			return errConfigChanged // rolls back; the caller decides again
+		}
+		counters = c
+		if c.Writes > w.t.Plan.WritesPerPeriod {
 			return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
 				Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
 		}
 		return nil
 	})
+	if errors.Is(err, errConfigChanged) {
+		s.cache.forget(w.t.ID)
+	}
 	if err != nil {
 		return err
 	}
+	reportUsage(ctx, w.t, &Usage{PeriodStart: start, PeriodEnd: end, Writes: counters.Writes, ActiveUsers: counters.ActiveUsers})
 	if subscribed(endpoints, w.action) {
 		s.onCommit() // a delivery was queued: let the dispatcher send it now
 	}
@@ -217,29 +239,46 @@ func subscribed(endpoints []*Endpoint, typ string) bool {
 	return slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.wants(typ) })
 }
 
-// record writes the audit entry and the outbox event of a change, with one
-// delivery per events endpoint subscribed to its type.
-func (s *Service) record(ctx context.Context, tx Tx, u *User, action string, changes map[string]Change, actor Actor, now time.Time, data map[string]any, endpoints []*Endpoint) error {
-	a := &AuditEntry{
-		ID: NewID(PrefixAudit, now), TenantID: u.TenantID, UserID: u.ID, Action: action,
-		Actor: actor, RequestID: actor.RequestID, At: now, Changes: changes,
+// record is the audit entry and the outbox event of a change, with one
+// delivery per events endpoint subscribed to its type. It is made before
+// the transaction, so the payload's JSON encoding is not done while the
+// database's write lock is held (on SQLite, by the one writer of every
+// transaction).
+type record struct {
+	audit      *AuditEntry
+	event      *Event
+	deliveries []*Delivery
+}
+
+func newRecord(u *User, action string, changes map[string]Change, actor Actor, now time.Time, data map[string]any, endpoints []*Endpoint) *record {
+	evID := NewID(PrefixEvent, now)
+	r := &record{
+		audit: &AuditEntry{
+			ID: NewID(PrefixAudit, now), TenantID: u.TenantID, UserID: u.ID, Action: action,
+			Actor: actor, RequestID: actor.RequestID, At: now, Changes: changes,
+		},
+		event: &Event{
+			ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: action, CreatedAt: now,
+			Payload: marshal(map[string]any{"id": evID, "type": action, "timestamp": FormatTime(now), "data": data}),
+		},
 	}
-	if err := tx.InsertAudit(ctx, a); err != nil {
+	for _, ep := range endpoints {
+		if ep.wants(action) {
+			r.deliveries = append(r.deliveries, &Delivery{
+				ID: NewID(PrefixDelivery, now), TenantID: u.TenantID, EndpointID: ep.ID, EventID: evID, UserID: u.ID,
+				Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now,
+			})
+		}
+	}
+	return r
+}
+
+// write inserts the record's rows in tx.
+func (r *record) write(ctx context.Context, tx Tx) error {
+	if err := tx.InsertAudit(ctx, r.audit); err != nil {
 		return err
 	}
-	evID := NewID(PrefixEvent, now)
-	payload := marshal(map[string]any{"id": evID, "type": action, "timestamp": FormatTime(now), "data": data})
-	var deliveries []*Delivery
-	for _, ep := range endpoints {
-		if !ep.wants(action) {
-			continue
-		}
-		deliveries = append(deliveries, &Delivery{
-			ID: NewID(PrefixDelivery, now), TenantID: u.TenantID, EndpointID: ep.ID, EventID: evID, UserID: u.ID,
-			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now,
-		})
-	}
-	return tx.InsertEvent(ctx, &Event{ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: action, Payload: payload, CreatedAt: now}, deliveries)
+	return tx.InsertEvent(ctx, r.event, r.deliveries)
 }
 
 // writeError turns store errors into client errors where they are the
@@ -254,6 +293,28 @@ func (s *Service) writeError(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// usageReportKey is the context key of a UsageReport.
+type usageReportKey struct{}
+
+// UsageReport receives the tenant a write was decided on and the quota
+// figures it left when it committed, so that its response can report them
+// without reading them again.
+type UsageReport struct {
+	Tenant *Tenant
+	Usage  *Usage // nil unless the write committed
+}
+
+// WithUsageReport returns a context in which a committed write fills r.
+func WithUsageReport(ctx context.Context, r *UsageReport) context.Context {
+	return context.WithValue(ctx, usageReportKey{}, r)
+}
+
+func reportUsage(ctx context.Context, t *Tenant, u *Usage) {
+	if r, ok := ctx.Value(usageReportKey{}).(*UsageReport); ok {
+		r.Tenant, r.Usage = t, u
+	}
 }
 
 // Usage returns the tenant's quota figures for the current billing period.

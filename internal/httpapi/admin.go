@@ -12,7 +12,11 @@ type policiesBody struct {
 
 func handlePoliciesGet(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t := tenantFrom(r.Context())
+		t, err := svc.StoredTenant(r.Context(), tenantFrom(r.Context()).ID)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"object": "policies", "policies": svc.Policies(t), "default": t.Policies == ""})
 	})
 }
@@ -42,9 +46,14 @@ type rolesBody struct {
 	Roles []string `json:"roles"`
 }
 
-func handleRolesGet() http.Handler {
+func handleRolesGet(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"object": "roles", "roles": tenantFrom(r.Context()).Roles})
+		t, err := svc.StoredTenant(r.Context(), tenantFrom(r.Context()).ID)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "roles", "roles": t.Roles})
 	})
 }
 

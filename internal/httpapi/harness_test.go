@@ -105,6 +105,9 @@ type envOptions struct {
 	// production node does; tests' receivers are on loopback, so the
 	// default allows them.
 	strictWebhooks bool
+	// configTTL is how long the node caches keys and tenants; 0: the
+	// default.
+	configTTL time.Duration
 }
 
 // generous is a plan no test reaches by accident.
@@ -123,11 +126,29 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	if o.plan == nil {
 		o.plan = &generous
 	}
-	node, err := server.New(ctx, server.Config{
+	node, srv := startNode(t, store, o, logs)
+	svc := node.Service
+	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test", Plan: o.plan}, true, directory.Actor{})
+	if err != nil {
+		t.Fatalf("create tenant: %v", err)
+	}
+	_, platform, err := svc.CreateKey(ctx, "", "platform", nil)
+	if err != nil {
+		t.Fatalf("create platform key: %v", err)
+	}
+	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
+}
+
+// startNode starts a node on store, with its workers and an HTTP server,
+// all stopped when the test ends.
+func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer) (*server.Node, *httptest.Server) {
+	t.Helper()
+	node, err := server.New(context.Background(), server.Config{
 		Store: store, AllowPrivateWebhooks: !o.strictWebhooks, Anonymous: o.anonymous,
 		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
 		Dispatcher:    webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		PurgeInterval: time.Hour, // tests purge when they choose, with PurgeDue
+		ConfigTTL:     o.configTTL,
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)
@@ -141,16 +162,19 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 		wait()
 		node.Close()
 	})
-	svc := node.Service
-	out, err := svc.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test", Plan: o.plan}, true, directory.Actor{})
-	if err != nil {
-		t.Fatalf("create tenant: %v", err)
-	}
-	_, platform, err := svc.CreateKey(ctx, "", "platform", nil)
-	if err != nil {
-		t.Fatalf("create platform key: %v", err)
-	}
-	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
+	return node, srv
+}
+
+// secondNode starts another node on e's database, as another server process
+// would be, with caches of its own kept for ttl, and returns an env whose
+// requests go to it (same tenant, same keys).
+func (e *env) secondNode(t testing.TB, ttl time.Duration) *env {
+	t.Helper()
+	o := envOptions{anonymous: generous, configTTL: ttl}
+	node, srv := startNode(t, e.store, o, e.logs)
+	other := *e
+	other.srv, other.svc = srv, node.Service
+	return &other
 }
 
 // newTenant makes another tenant and returns its ID and admin token.

@@ -9,25 +9,35 @@ import (
 )
 
 // quotaHeaders adds the X-Quota-* headers of §8 to every response of a write
-// route, with the figures as they are after the write.
+// route, with the figures as they are after the write: those the write's
+// own transaction read when it committed one, else (an error, a no-op, a
+// dry run) read now.
 func quotaHeaders(svc *directory.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&quotaWriter{ResponseWriter: w, ctx: r.Context(), svc: svc}, r)
+		q := &quotaWriter{ResponseWriter: w, ctx: r.Context(), svc: svc}
+		next.ServeHTTP(q, r.WithContext(directory.WithUsageReport(r.Context(), &q.report)))
 	})
 }
 
 type quotaWriter struct {
 	http.ResponseWriter
-	ctx  context.Context
-	svc  *directory.Service
-	done bool
+	ctx    context.Context
+	svc    *directory.Service
+	report directory.UsageReport
+	done   bool
 }
 
 func (q *quotaWriter) WriteHeader(code int) {
 	if !q.done {
 		q.done = true
-		t := tenantFrom(q.ctx)
-		if u, err := q.svc.Usage(q.ctx, t); err == nil {
+		t, u, err := q.report.Tenant, q.report.Usage, error(nil)
+		if t == nil {
+			t = tenantFrom(q.ctx)
+		}
+		if u == nil {
+			u, err = q.svc.Usage(q.ctx, t)
+		}
+		if err == nil {
 			h := q.Header()
 			h.Set("X-Quota-Writes-Used", strconv.FormatInt(u.Writes, 10))
 			h.Set("X-Quota-Writes-Limit", strconv.FormatInt(t.Plan.WritesPerPeriod, 10))

@@ -71,7 +71,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/users/{id}/picture", read(handlePicture(svc)))
 	mux.Handle("GET /v1/users/{id}/history", read(handleUserHistory(svc)))
 
-	mux.Handle("GET /v1/roles", read(handleRolesGet()))
+	mux.Handle("GET /v1/roles", read(handleRolesGet(svc)))
 	mux.Handle("PUT /v1/roles", admin(handleRolesPut(svc)))
 	mux.Handle("GET /v1/policies", admin(handlePoliciesGet(svc)))
 	mux.Handle("PUT /v1/policies", admin(handlePoliciesPut(svc)))

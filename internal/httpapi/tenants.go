@@ -89,7 +89,7 @@ func overlay(raw json.RawMessage, name string, dst any) error {
 
 func handleTenantGet(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := svc.GetTenant(r.Context(), r.PathValue("id"))
+		t, err := svc.StoredTenant(r.Context(), r.PathValue("id"))
 		if err != nil {
 			writeProblem(w, r, err)
 			return

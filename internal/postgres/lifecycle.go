@@ -99,14 +99,28 @@ func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Tim
 }
 
 // AddWrite counts one write in the period starting at periodStart and
-// returns the period's count including it. The upsert is atomic, so
-// concurrent writers never lose a count, even without LockTenant.
-func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error) {
-	var n int64
+// returns the period's count including it, with the tenant's active-user
+// counter and config version, in one round trip. The upsert is atomic, so
+// concurrent writers never lose a count, even without LockTenant. The
+// tenant's figures are those committed when the statement started (READ
+// COMMITTED), with this transaction's own moves of the counter.
+func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (directory.Counters, error) {
+	var (
+		c               directory.Counters
+		active, version *int64
+	)
 	err := t.tx.QueryRow(ctx, `INSERT INTO usage (tenant_id, period_start, writes) VALUES ($1, $2, 1)
 		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = usage.writes + 1
-		RETURNING writes`, tenantID, ts(periodStart)).Scan(&n)
-	return n, wrapErr("add write", err)
+		RETURNING writes, (SELECT active_users FROM tenants WHERE id = $1), (SELECT config_version FROM tenants WHERE id = $1)`,
+		tenantID, ts(periodStart)).Scan(&c.Writes, &active, &version)
+	if err == nil && version == nil {
+		err = directory.ErrNotFound
+	}
+	if err != nil {
+		return c, wrapErr("add write", err)
+	}
+	c.ActiveUsers, c.ConfigVersion = *active, *version
+	return c, nil
 }
 
 // AddActiveUsers adds delta to the tenant's active-user counter. It returns

@@ -19,11 +19,16 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-const tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
+// tenantColumns are those a new tenant is inserted with; config_version
+// starts at its default, 1.
+const (
+	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
+	tenantSelect  = tenantColumns + `, config_version`
+)
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
 func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, error) {
-	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantSelect+` FROM tenants WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrapErr("get tenant", err)
 	}
@@ -35,9 +40,9 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, er
 func (s *Store) ListTenants(ctx context.Context, before string, n int) ([]*directory.Tenant, error) {
 	// Two statements, not one with "$1 = '' OR id < $1": a cached plan
 	// would have to serve both and could not start the index scan at before.
-	q, args := `SELECT `+tenantColumns+` FROM tenants ORDER BY id DESC LIMIT $1`, []any{limit(n)}
+	q, args := `SELECT `+tenantSelect+` FROM tenants ORDER BY id DESC LIMIT $1`, []any{limit(n)}
 	if before != "" {
-		q, args = `SELECT `+tenantColumns+` FROM tenants WHERE id < $1 ORDER BY id DESC LIMIT $2`, []any{before, limit(n)}
+		q, args = `SELECT `+tenantSelect+` FROM tenants WHERE id < $1 ORDER BY id DESC LIMIT $2`, []any{before, limit(n)}
 	}
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
@@ -64,23 +69,35 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		tn.ID, tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.CreatedAt), ts(tn.UpdatedAt))
+	if err == nil {
+		tn.ConfigVersion = 1
+	}
 	return wrapErr("create tenant", err)
 }
 
-// UpdateTenant stores everything of tn but its creation time. It returns an
+// UpdateTenant stores everything of tn but its creation time, increments
+// its config version and sets tn.ConfigVersion to the new one. It returns an
 // error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 	plan, settings, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("postgres: update tenant: %w", err)
 	}
-	tag, err := t.tx.Exec(ctx, `UPDATE tenants SET name = $1, plan = $2, settings = $3, roles = $4, policies = $5, updated_at = $6
-		WHERE id = $7`, tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.UpdatedAt), tn.ID)
+	err = t.tx.QueryRow(ctx, `UPDATE tenants SET name = $1, plan = $2, settings = $3, roles = $4, policies = $5, updated_at = $6,
+		config_version = config_version + 1 WHERE id = $7 RETURNING config_version`,
+		tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.UpdatedAt), tn.ID).Scan(&tn.ConfigVersion)
+	return wrapErr("update tenant", err)
+}
+
+// BumpConfigVersion increments the tenant's config version. It returns an
+// error wrapping directory.ErrNotFound if the tenant does not exist.
+func (t *tx) BumpConfigVersion(ctx context.Context, tenantID string) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE tenants SET config_version = config_version + 1 WHERE id = $1`, tenantID)
 	if err != nil {
-		return wrapErr("update tenant", err)
+		return wrapErr("bump config version", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: update tenant: %w", directory.ErrNotFound)
+		return fmt.Errorf("postgres: bump config version: %w", directory.ErrNotFound)
 	}
 	return nil
 }
@@ -119,7 +136,7 @@ func scanTenant(row pgx.Row) (*directory.Tenant, error) {
 		plan, settings []byte
 		created, upd   time.Time
 	)
-	if err := row.Scan(&t.ID, &t.Name, &plan, &settings, &t.Roles, &t.Policies, &created, &upd); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &plan, &settings, &t.Roles, &t.Policies, &created, &upd, &t.ConfigVersion); err != nil {
 		return nil, err
 	}
 	if err := decodeJSON(plan, &t.Plan); err != nil {

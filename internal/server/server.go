@@ -46,7 +46,10 @@ type Config struct {
 	Dispatcher webhook.DispatcherOptions
 	// PurgeInterval is how often due deletions are purged; default 1 s.
 	PurgeInterval time.Duration
-	Logger        *slog.Logger
+	// ConfigTTL is how long API keys and tenants' configurations are kept
+	// in memory; 0 is directory.DefaultConfigTTL.
+	ConfigTTL time.Duration
+	Logger    *slog.Logger
 }
 
 // OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
@@ -103,7 +106,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		CheckURL: func(ctx context.Context, u string) error {
 			return webhook.CheckURL(ctx, u, cfg.AllowPrivateWebhooks)
 		},
-		OnCommit: n.Dispatcher.Kick,
+		OnCommit:  n.Dispatcher.Kick,
+		ConfigTTL: cfg.ConfigTTL,
 	})
 
 	var limiter ratelimit.Limiter // nil: httpapi keeps buckets in memory

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -84,14 +85,17 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 }
 
 // usageSQL reads a tenant's writes in a period and its active-user counter;
-// addWriteSQL counts one write and returns the period's count.
+// addWriteSQL counts one write and returns the period's count, the
+// tenant's active-user counter and its config version (NULL for a tenant
+// that does not exist).
 const (
 	usageSQL = `SELECT
 		coalesce((SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?), 0),
 		coalesce((SELECT active_users FROM tenants WHERE id = ?), 0)`
-	addWriteSQL = `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?, ?, 1)
+	addWriteSQL = `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?1, ?2, 1)
 		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = writes + 1
-		RETURNING writes`
+		RETURNING writes, (SELECT active_users FROM tenants WHERE id = ?1),
+			(SELECT config_version FROM tenants WHERE id = ?1)`
 )
 
 // Usage returns the tenant's writes in the period starting at periodStart
@@ -125,14 +129,22 @@ func (t *tx) AddActiveUsers(ctx context.Context, tenantID string, delta int64) e
 }
 
 // AddWrite counts one write of the tenant in the period starting at
-// periodStart and returns the period's count.
-func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (int64, error) {
-	var n int64
-	err := t.stmt(ctx, t.s.stmts.addWrite).QueryRowContext(ctx, tenantID, millis(periodStart)).Scan(&n)
-	if err != nil {
-		return 0, wrapErr("add write", err)
+// periodStart and returns the period's count with the tenant's active-user
+// counter and config version, read by the same statement.
+func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (directory.Counters, error) {
+	var (
+		c               directory.Counters
+		active, version sql.NullInt64
+	)
+	err := t.stmt(ctx, t.s.stmts.addWrite).QueryRowContext(ctx, tenantID, millis(periodStart)).Scan(&c.Writes, &active, &version)
+	if err == nil && !version.Valid {
+		err = directory.ErrNotFound
 	}
-	return n, nil
+	if err != nil {
+		return c, wrapErr("add write", err)
+	}
+	c.ActiveUsers, c.ConfigVersion = active.Int64, version.Int64
+	return c, nil
 }
 
 // DuePurges lists the users, of every tenant, whose status is deleting and

@@ -8,8 +8,11 @@ import (
 )
 
 const (
+	// tenantColumns are those a new tenant is inserted with; config_version
+	// starts at its default, 1.
 	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
-	getTenantSQL  = `SELECT ` + tenantColumns + ` FROM tenants WHERE id = ?`
+	tenantSelect  = tenantColumns + `, config_version`
+	getTenantSQL  = `SELECT ` + tenantSelect + ` FROM tenants WHERE id = ?`
 )
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
@@ -25,9 +28,9 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*directory.Tenant, er
 // ListTenants lists tenants newest first, those whose ID sorts below before
 // ("" = from the newest), at most limit of them (all when limit <= 0).
 func (s *Store) ListTenants(ctx context.Context, before string, n int) ([]*directory.Tenant, error) {
-	q, args := `SELECT `+tenantColumns+` FROM tenants ORDER BY id DESC LIMIT ?`, []any{limit(n)}
+	q, args := `SELECT `+tenantSelect+` FROM tenants ORDER BY id DESC LIMIT ?`, []any{limit(n)}
 	if before != "" {
-		q, args = `SELECT `+tenantColumns+` FROM tenants WHERE id < ? ORDER BY id DESC LIMIT ?`, []any{before, limit(n)}
+		q, args = `SELECT `+tenantSelect+` FROM tenants WHERE id < ? ORDER BY id DESC LIMIT ?`, []any{before, limit(n)}
 	}
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -65,27 +68,31 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		tn.ID, tn.Name, plan, settings, roles, tn.Policies, millis(tn.CreatedAt), millis(tn.UpdatedAt))
+	if err == nil {
+		tn.ConfigVersion = 1
+	}
 	return wrapErr("create tenant", err)
 }
 
-// UpdateTenant stores everything of tn but its creation time. It returns an
+// UpdateTenant stores everything of tn but its creation time, increments
+// its config version and sets tn.ConfigVersion to the new one. It returns an
 // error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 	plan, settings, roles, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("sqlite: update tenant: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, policies = ?, updated_at = ? WHERE id = ?`,
-		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), tn.ID)
-	if err != nil {
-		return wrapErr("update tenant", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrapErr("update tenant", err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlite: update tenant: %w", directory.ErrNotFound)
-	}
-	return nil
+	err = t.tx.QueryRowContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, policies = ?, updated_at = ?,
+		config_version = config_version + 1 WHERE id = ? RETURNING config_version`,
+		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), tn.ID).Scan(&tn.ConfigVersion)
+	return wrapErr("update tenant", err)
+}
+
+// BumpConfigVersion increments the tenant's config version. It returns an
+// error wrapping directory.ErrNotFound if the tenant does not exist.
+func (t *tx) BumpConfigVersion(ctx context.Context, tenantID string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET config_version = config_version + 1 WHERE id = ?`, tenantID)
+	return wrapErr("bump config version", oneRow(res, err))
 }
 
 func encodeTenant(t *directory.Tenant) (plan, settings, roles string, err error) {
@@ -107,7 +114,7 @@ func scanTenant(sc scanner) (*directory.Tenant, error) {
 		plan, settings, roles string
 		created, updated      int64
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &t.Policies, &created, &updated); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &t.Policies, &created, &updated, &t.ConfigVersion); err != nil {
 		return nil, err
 	}
 	if err := decodeJSON(plan, &t.Plan); err != nil {

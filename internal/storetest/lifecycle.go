@@ -30,6 +30,7 @@ var lifecycleTests = []test{
 var usageTests = []test{
 	{"AddWrite", testAddWrite},
 	{"AddWriteRollback", testAddWriteRollback},
+	{"AddWriteCounters", testAddWriteCounters},
 	{"ActiveUsers", testUsageActiveUsers},
 	{"ActiveUsersRollback", testActiveUsersRollback},
 	{"ActiveUsersNotFound", testActiveUsersNotFound},
@@ -549,13 +550,13 @@ func testPurgeUserRollback(t *testing.T, s directory.Store) {
 // addWrite counts a write in its own transaction and returns the count.
 func addWrite(t *testing.T, s directory.Store, tenantID string, period time.Time) int64 {
 	t.Helper()
-	var n int64
+	var c directory.Counters
 	inTx(t, s, func(tx directory.Tx) error {
 		var err error
-		n, err = tx.AddWrite(t.Context(), tenantID, period)
+		c, err = tx.AddWrite(t.Context(), tenantID, period)
 		return err
 	})
-	return n
+	return c.Writes
 }
 
 func usage(t *testing.T, s directory.Store, tenantID string, period time.Time) *directory.Usage {
@@ -589,12 +590,12 @@ func testAddWrite(t *testing.T, s directory.Store) {
 	// Several writes in one transaction each count.
 	inTx(t, s, func(tx directory.Tx) error {
 		for want := int64(2); want <= 3; want++ {
-			n, err := tx.AddWrite(t.Context(), b.ID, nov)
+			c, err := tx.AddWrite(t.Context(), b.ID, nov)
 			if err != nil {
 				return err
 			}
-			if n != want {
-				t.Errorf("AddWrite in one transaction: got %d, want %d", n, want)
+			if c.Writes != want {
+				t.Errorf("AddWrite in one transaction: got %d, want %d", c.Writes, want)
 			}
 		}
 		return nil
@@ -612,6 +613,55 @@ func testAddWrite(t *testing.T, s directory.Store) {
 		got := usage(t, s, c.tenant, c.period)
 		want := &directory.Usage{PeriodStart: c.period, Writes: c.want}
 		checkEqual(t, fmt.Sprintf("Usage(%s, %s)", c.tenant, c.period), got, want)
+	}
+}
+
+// testAddWriteCounters checks the figures AddWrite reads beside the count:
+// the active-user counter with this transaction's own moves, and the config
+// version as UpdateTenant and BumpConfigVersion move it.
+func testAddWriteCounters(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if tn.ConfigVersion != 1 {
+		t.Errorf("ConfigVersion of a new tenant: got %d, want 1", tn.ConfigVersion)
+	}
+	inTx(t, s, func(tx directory.Tx) error {
+		if err := tx.AddActiveUsers(t.Context(), tn.ID, 3); err != nil {
+			return err
+		}
+		c, err := tx.AddWrite(t.Context(), tn.ID, period)
+		if err != nil {
+			return err
+		}
+		checkEqual(t, "AddWrite's counters", c, directory.Counters{Writes: 1, ActiveUsers: 3, ConfigVersion: 1})
+		return nil
+	})
+	up := *tn
+	up.Name = "Acme 2"
+	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), &up) })
+	if up.ConfigVersion != 2 {
+		t.Errorf("ConfigVersion set by UpdateTenant: got %d, want 2", up.ConfigVersion)
+	}
+	inTx(t, s, func(tx directory.Tx) error { return tx.BumpConfigVersion(t.Context(), tn.ID) })
+	got, err := s.GetTenant(t.Context(), tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ConfigVersion != 3 {
+		t.Errorf("ConfigVersion after UpdateTenant and BumpConfigVersion: got %d, want 3", got.ConfigVersion)
+	}
+	inTx(t, s, func(tx directory.Tx) error {
+		c, err := tx.AddWrite(t.Context(), tn.ID, period)
+		if err != nil {
+			return err
+		}
+		checkEqual(t, "AddWrite's counters after the changes", c, directory.Counters{Writes: 2, ActiveUsers: 3, ConfigVersion: 3})
+		return nil
+	})
+	missing := directory.NewID(directory.PrefixTenant, time.Now())
+	err = s.InTx(t.Context(), func(tx directory.Tx) error { return tx.BumpConfigVersion(t.Context(), missing) })
+	if !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("BumpConfigVersion of a missing tenant: got %v, want ErrNotFound", err)
 	}
 }
 

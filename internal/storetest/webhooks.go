@@ -769,7 +769,8 @@ func testConcurrentAddWrite(t *testing.T, s directory.Store) {
 						return err
 					}
 					var err error
-					n, err = tx.AddWrite(t.Context(), tn.ID, period)
+					c, err := tx.AddWrite(t.Context(), tn.ID, period)
+					n = c.Writes
 					return err
 				})
 				if err != nil {

@@ -121,9 +121,12 @@ func (v *Validator) Validate(ctx context.Context, r directory.HookRequest) error
 	if r.Tenant == nil {
 		return errors.New("validation hook: no tenant")
 	}
-	all, err := v.endpoints(ctx, r.Tenant.ID)
-	if err != nil {
-		return fmt.Errorf("list validation endpoints: %w", err)
+	all := r.Endpoints
+	if all == nil {
+		var err error
+		if all, err = v.endpoints(ctx, r.Tenant.ID); err != nil {
+			return fmt.Errorf("list validation endpoints: %w", err)
+		}
 	}
 	var eps []*directory.Endpoint
 	for _, e := range all {
