@@ -140,7 +140,7 @@ func rawUpdate(ctx context.Context, store directory.Store, u *directory.User, na
 	evID := directory.NewID(directory.PrefixEvent, now)
 	payload, err := json.Marshal(map[string]any{
 		"id": evID, "type": directory.ActionUserUpdated, "timestamp": directory.FormatTime(now),
-		"data": map[string]any{"user": directory.PublicDoc(&next), "changed_fields": []string{"name"}, "previous": map[string]any{"name": u.Name}},
+		"data": map[string]any{"user": json.RawMessage(directory.MarshalPublic(&next)), "changed_fields": []string{"name"}, "previous": map[string]any{"name": u.Name}},
 	})
 	if err != nil {
 		return nil, err

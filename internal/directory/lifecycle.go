@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,7 +64,7 @@ func (s *Service) lifecycleOn(ctx context.Context, t *Tenant, id string, opts Wr
 		if w.data == nil {
 			w.data = map[string]any{}
 		}
-		w.data["user"] = PublicDoc(&next)
+		w.data["user"] = json.RawMessage(MarshalPublic(&next))
 		err = s.commit(ctx, w, opts)
 		if errors.Is(err, ErrVersionConflict) && opts.IfMatch == nil && attempt < maxUpdateAttempts {
 			continue

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -173,7 +174,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	}
 	var rec *record
 	if owner != nil {
-		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": PublicDoc(owner)}, nil)
+		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": json.RawMessage(MarshalPublic(owner))}, nil)
 	}
 	// The tenant, its owner and its key are made by the operator, outside
 	// any tenant's policies and quotas: they are written directly.

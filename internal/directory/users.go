@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -143,7 +144,7 @@ func (s *Service) createUser(ctx context.Context, t *Tenant, obj map[string]any,
 	u := b.user
 	w := &write{
 		t: t, next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
-		changes: diff(nil, fullDoc(u)), data: map[string]any{"user": PublicDoc(u)},
+		changes: diff(nil, fullDoc(u)), data: map[string]any{"user": json.RawMessage(MarshalPublic(u))},
 		extra: b.pictureWrites(nil),
 	}
 	if err := s.commit(ctx, w, opts); err != nil {
@@ -288,5 +289,5 @@ func updatedData(u *User, before map[string]any, changes map[string]Change) map[
 		}
 	}
 	slices.Sort(names)
-	return map[string]any{"user": PublicDoc(u), "changed_fields": names, "previous": prev}
+	return map[string]any{"user": json.RawMessage(MarshalPublic(u)), "changed_fields": names, "previous": prev}
 }

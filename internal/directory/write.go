@@ -96,8 +96,8 @@ func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions, en
 		Tenant: w.t, Key: opts.Actor.Key, ActingUser: acting, Action: w.cedar,
 		Resource: resource, ChangedFields: changed, RolesAfter: w.next.Roles,
 	})
-	if err != nil || !w.hook {
-		return err
+	if err != nil || !w.hook || !slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation }) {
+		return err // no validation endpoint to ask: spare building its request
 	}
 	req := HookRequest{Tenant: w.t, Endpoints: endpoints, Action: w.cedar, After: PublicDoc(w.next)}
 	if w.cur != nil {

@@ -119,6 +119,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		panic(fmt.Sprintf("httpapi: encode response: %v", err)) // observe turns it into a 500
 	}
+	writeBody(w, status, body)
+}
+
+// writeBody answers body, which is JSON.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,7 +12,7 @@ import (
 // writeUser answers a user with its ETag.
 func writeUser(w http.ResponseWriter, status int, u *directory.User) {
 	w.Header().Set("ETag", directory.ETag(u))
-	writeJSON(w, status, directory.PublicDoc(u))
+	writeBody(w, status, directory.MarshalPublic(u))
 }
 
 // writeOptions reads the request-level options of a write: actor, If-Match
@@ -131,7 +132,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, page(users, limit,
 			func(u *directory.User) string { return u.ID },
-			func(u *directory.User) any { return directory.PublicDoc(u) }))
+			func(u *directory.User) any { return json.RawMessage(directory.MarshalPublic(u)) }))
 	})
 }
 

@@ -29,6 +29,9 @@ type statements struct {
 	readUsage         *sql.Stmt
 	addWrite          *sql.Stmt
 
+	// The savepoint of each caller of a group-commit batch.
+	savepoint, release, rollbackTo *sql.Stmt
+
 	all []*sql.Stmt
 }
 
@@ -55,6 +58,9 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 		{&st.readListEndpoints, read, listEndpointsSQL},
 		{&st.readUsage, read, usageSQL},
 		{&st.addWrite, write, addWriteSQL},
+		{&st.savepoint, write, `SAVEPOINT intx`},
+		{&st.release, write, `RELEASE intx`},
+		{&st.rollbackTo, write, `ROLLBACK TO intx`},
 	}
 }
 

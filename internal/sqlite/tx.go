@@ -264,7 +264,7 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 			own, results = append(own, r), append(results, txResult{err: wrapErr("begin", err)})
 			continue
 		}
-		if _, err := sqlTx.Exec(`SAVEPOINT intx`); err != nil {
+		if _, err := sqlTx.Stmt(s.stmts.savepoint).Exec(); err != nil {
 			own, results = append(own, r), append(results, txResult{err: wrapErr("savepoint", err)})
 			broken = true
 			break
@@ -273,7 +273,7 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 		res := runFn(r, &tx{s: s, tx: txConn{sqlTx}})
 		current = nil
 		if res.err == nil && !res.panicked {
-			if _, err := sqlTx.Exec(`RELEASE intx`); err != nil {
+			if _, err := sqlTx.Stmt(s.stmts.release).Exec(); err != nil {
 				own, results = append(own, r), append(results, txResult{err: wrapErr("release savepoint", err)})
 				broken = true
 				break
@@ -282,9 +282,9 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 			continue
 		}
 		own, results = append(own, r), append(results, res)
-		_, err := sqlTx.Exec(`ROLLBACK TO intx`)
+		_, err := sqlTx.Stmt(s.stmts.rollbackTo).Exec()
 		if err == nil {
-			_, err = sqlTx.Exec(`RELEASE intx`)
+			_, err = sqlTx.Stmt(s.stmts.release).Exec()
 		}
 		if err != nil {
 			broken = true
