@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,7 +90,7 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Time) (*directory.Usage, error) {
 	u := directory.Usage{PeriodStart: ts(periodStart).UTC()}
 	err := s.pool.QueryRow(ctx, `SELECT
-			coalesce((SELECT writes FROM usage WHERE tenant_id = $1 AND period_start = $2), 0),
+			coalesce((SELECT sum(writes) FROM usage WHERE tenant_id = $1 AND period_start = $2), 0)::bigint,
 			coalesce((SELECT active_users FROM tenants WHERE id = $1), 0)`,
 		tenantID, ts(periodStart)).Scan(&u.Writes, &u.ActiveUsers)
 	if err != nil {
@@ -98,21 +99,36 @@ func (s *Store) Usage(ctx context.Context, tenantID string, periodStart time.Tim
 	return &u, nil
 }
 
-// AddWrite counts one write in the period starting at periodStart and
-// returns the period's count including it, with the tenant's active-user
-// counter and config version, in one round trip. The upsert is atomic, so
-// concurrent writers never lose a count, even without LockTenant. The
-// tenant's figures are those committed when the statement started (READ
-// COMMITTED), with this transaction's own moves of the counter.
+// writeShards is how many rows a tenant's write count of a period is split
+// over (see migration 0004).
+const writeShards = 16
+
+// AddWrite counts one write in the period starting at periodStart, in a
+// shard picked at random, and returns, in one round trip, the period's
+// count including it with the tenant's active-user counter and config
+// version. The upsert is atomic, so concurrent writers never lose a count,
+// even without LockTenant.
+//
+// The count is this write's shard as updated plus the other shards as
+// committed when the statement started (READ COMMITTED), this transaction's
+// own earlier counts included. Writes of the same tenant in flight at once
+// in other shards are not in it, so at the quota's boundary writes in
+// flight together may pass it by at most their number (bounded by the
+// nodes' connection pools); a write that starts after they commit sees
+// them all. SQLite, whose writes never overlap, counts exactly.
 func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (directory.Counters, error) {
 	var (
 		c               directory.Counters
 		active, version *int64
 	)
-	err := t.tx.QueryRow(ctx, `INSERT INTO usage (tenant_id, period_start, writes) VALUES ($1, $2, 1)
-		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = usage.writes + 1
-		RETURNING writes, (SELECT active_users FROM tenants WHERE id = $1), (SELECT config_version FROM tenants WHERE id = $1)`,
-		tenantID, ts(periodStart)).Scan(&c.Writes, &active, &version)
+	err := t.tx.QueryRow(ctx, `WITH bump AS (
+			INSERT INTO usage (tenant_id, period_start, shard, writes) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (tenant_id, period_start, shard) DO UPDATE SET writes = usage.writes + 1
+			RETURNING writes)
+		SELECT (SELECT writes FROM bump)
+				+ coalesce((SELECT sum(writes) FROM usage WHERE tenant_id = $1 AND period_start = $2 AND shard <> $3), 0)::bigint,
+			(SELECT active_users FROM tenants WHERE id = $1), (SELECT config_version FROM tenants WHERE id = $1)`,
+		tenantID, ts(periodStart), rand.IntN(writeShards)).Scan(&c.Writes, &active, &version)
 	if err == nil && version == nil {
 		err = directory.ErrNotFound
 	}
