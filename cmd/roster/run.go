@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -42,6 +44,7 @@ type config struct {
 	LogLevel             string
 	AllowPrivateWebhooks bool
 	DeliveryLease        time.Duration
+	CPUProfile           string
 }
 
 // env returns the environment variable's value, or def when it is unset.
@@ -118,8 +121,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fs.DurationVar(&cfg.DeliveryLease, "delivery-lease", lease,
 		"how long a node holds an event delivery before another node may retry it (env ROSTER_DELIVERY_LEASE)")
+	fs.StringVar(&cfg.CPUProfile, "cpu-profile", env(getenv, "ROSTER_CPU_PROFILE", ""),
+		"diagnostics: write a CPU profile of the whole run to this file, for go tool pprof (env ROSTER_CPU_PROFILE)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	log, err := newLogger(cfg.LogLevel, stderr)
 	if err != nil {
@@ -163,6 +175,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process's CPU into the file at path until
+// stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // bootstrap creates a default tenant with an admin key on the first start of

@@ -46,13 +46,14 @@ func runCmd(t *testing.T, args ...string) []byte {
 
 // serve starts `roster serve` on a free loopback port and returns its base
 // URL, its stdout, and a stop function that waits for a clean shutdown.
-func serve(t *testing.T, db string) (string, *lockedBuffer, func()) {
+func serve(t *testing.T, db string, extra ...string) (string, *lockedBuffer, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"roster", "serve", "--db", db, "--addr", "127.0.0.1:0"}, noEnv, stdout, stderr)
+		args := append([]string{"roster", "serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)
+		done <- run(ctx, args, noEnv, stdout, stderr)
 	}()
 	addr := regexp.MustCompile(`"addr":"(http://127\.0\.0\.1:\d+)"`)
 	deadline := time.Now().Add(10 * time.Second)
@@ -94,6 +95,25 @@ func call(t *testing.T, method, url, token, body string, headers ...string) (int
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// TestServeCPUProfile checks that --cpu-profile leaves a CPU profile
+// (gzipped protocol buffers) once the server has stopped.
+func TestServeCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "cpu.pprof")
+	base, _, stop := serve(t, filepath.Join(dir, "roster.db"), "--cpu-profile", profile)
+	if status, _ := call(t, "GET", base+"/healthz", "", ""); status != http.StatusOK {
+		t.Fatalf("healthz: %d", status)
+	}
+	stop()
+	b, err := os.ReadFile(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("the profile is not gzipped pprof data: % x", b[:min(len(b), 8)])
+	}
 }
 
 func TestServeBootstrapsAndServes(t *testing.T) {

@@ -60,6 +60,9 @@ type Config struct {
 	// Client is the load generator's HTTP client: "wire" (its own lean
 	// HTTP/1.1 client, the default) or "net/http".
 	Client string
+	// ServerCPUProfile, if set, is where the server it starts writes a CPU
+	// profile of its whole run (roster serve --cpu-profile).
+	ServerCPUProfile string
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
 	// Progress receives a line as each step starts; nil discards them.
@@ -227,7 +230,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var srv *Server
 	if cfg.URL == "" {
 		say("starting roster serve")
-		if srv, err = StartServer(ctx, bin, db); err != nil {
+		var extra []string
+		if cfg.ServerCPUProfile != "" {
+			abs, err := filepath.Abs(cfg.ServerCPUProfile)
+			if err != nil {
+				return nil, err
+			}
+			extra = append(extra, "--cpu-profile", abs)
+		}
+		if srv, err = StartServer(ctx, bin, db, extra...); err != nil {
 			return nil, err
 		}
 		defer srv.Stop()

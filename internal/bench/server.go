@@ -60,11 +60,11 @@ type Server struct {
 
 var listening = regexp.MustCompile(`"msg":"listening".*"addr":"(http://127\.0\.0\.1:\d+)"`)
 
-// StartServer runs `bin serve --db db --addr 127.0.0.1:0` and waits until it
-// listens. It logs at the default level, info, as in production: one line
-// per request, read here and dropped, but for the last few.
-func StartServer(ctx context.Context, bin, db string) (*Server, error) {
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", "127.0.0.1:0")
+// StartServer runs `bin serve --db db --addr 127.0.0.1:0 extra...` and waits
+// until it listens. It logs at the default level, info, as in production:
+// one line per request, read here and dropped, but for the last few.
+func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
