@@ -7,7 +7,10 @@
 -- concurrent writes rarely meet. The count is the sum of the shards.
 --
 -- Existing counts become shard 0. Changing the primary key rewrites only
--- the index of this small table.
+-- the index of this small table. A node of an earlier release cannot count
+-- writes once this has run (its upsert names the old key): stop the old
+-- nodes before the first new one starts, rather than upgrading them one at
+-- a time.
 
 ALTER TABLE usage ADD COLUMN shard smallint NOT NULL DEFAULT 0;
 ALTER TABLE usage DROP CONSTRAINT usage_pkey;
