@@ -223,7 +223,7 @@ func BenchmarkGetUser(b *testing.B) {
 
 // benchStore returns a store with a tenant of 1000 users with typical
 // profiles.
-func benchStore(b *testing.B) (*sqlite.Store, *directory.Tenant, []*directory.User) {
+func benchStore(b testing.TB) (*sqlite.Store, *directory.Tenant, []*directory.User) {
 	b.Helper()
 	s := open(b)
 	ctx := b.Context()

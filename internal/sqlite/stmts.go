@@ -28,6 +28,7 @@ type statements struct {
 	readListEndpoints *sql.Stmt
 	readUsage         *sql.Stmt
 	addWrite          *sql.Stmt
+	counters          *sql.Stmt
 
 	// The savepoint of each caller of a group-commit batch.
 	savepoint, release, rollbackTo *sql.Stmt
@@ -58,6 +59,7 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 		{&st.readListEndpoints, read, listEndpointsSQL},
 		{&st.readUsage, read, usageSQL},
 		{&st.addWrite, write, addWriteSQL},
+		{&st.counters, write, countersSQL},
 		{&st.savepoint, write, `SAVEPOINT intx`},
 		{&st.release, write, `RELEASE intx`},
 		{&st.rollbackTo, write, `ROLLBACK TO intx`},
