@@ -158,10 +158,13 @@ const maxConfigAttempts = 4
 // onStoredConfig runs write, a write decided on the tenant t, which may come
 // from the cache, and runs it again on the tenant as stored when t proves out
 // of date: when the write's transaction found another configuration version
-// (errConfigChanged), or when the write was refused (any error: a refusal may
-// come from a plan, policy set, role catalog, setting or validation endpoint
-// changed since) and one read of the stored tenant shows another version.
-// Accepted writes cost no read: their transaction checked the version.
+// (errConfigChanged), or when the write was refused (a client error: a
+// refusal may come from a plan, policy set, role catalog, setting or
+// validation endpoint changed since) and one read of the stored tenant shows
+// another version. Accepted writes cost no read: their transaction checked
+// the version. Nor do failures of the database or of the request itself
+// (unavailable, a deadline, a canceled request): the write was not decided,
+// and a read would only wait on the same database again.
 func (s *Service) onStoredConfig(ctx context.Context, t *Tenant, write func(t *Tenant) error) error {
 	for attempt := 1; ; attempt++ {
 		reportUsage(ctx, t, nil) // the tenant of the answer's quota limits
@@ -170,6 +173,9 @@ func (s *Service) onStoredConfig(ctx context.Context, t *Tenant, write func(t *T
 			return nil
 		}
 		changed := errors.Is(err, errConfigChanged)
+		if !changed && !isRefusal(err) {
+			return err
+		}
 		stored, serr := s.store.GetTenant(ctx, t.ID)
 		switch {
 		case serr != nil && changed:
@@ -183,6 +189,13 @@ func (s *Service) onStoredConfig(ctx context.Context, t *Tenant, write func(t *T
 		s.cache.putTenant(stored)
 		t = stored
 	}
+}
+
+// isRefusal reports whether err is a write refused by a decision (a client
+// error), rather than a failure to reach one.
+func isRefusal(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code != ECodeUnavailable
 }
 
 // tenantEndpoints returns the tenant's webhook endpoints, as of its

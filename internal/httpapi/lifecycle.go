@@ -34,7 +34,13 @@ func (q *quotaWriter) WriteHeader(code int) {
 		if t == nil {
 			t = tenantFrom(q.ctx)
 		}
-		if u == nil {
+		switch {
+		case u != nil: // from the write's own transaction
+		case requestInfoFrom(q.ctx).problem == directory.ECodeUnavailable:
+			// The database did not answer the request: asking it for the
+			// figures would only make the client wait for it once more.
+			err = directory.ErrUnavailable
+		default:
 			u, err = q.svc.Usage(q.ctx, t)
 		}
 		if err == nil {

@@ -23,6 +23,7 @@ type requestInfo struct {
 	key      *directory.Key
 	tenant   *directory.Tenant // the key's tenant, read once by gate
 	tenantID string
+	problem  string // the code of the problem answered, if one was
 }
 
 type ctxKey struct{}

@@ -82,6 +82,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(e.RetryAfter.Seconds())), 10))
 	}
 	info := requestInfoFrom(r.Context())
+	info.problem = e.Code
 	if st.status >= 500 {
 		info.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		if st.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
