@@ -61,22 +61,24 @@ func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Ten
 		err.(*Error).Code = ECodeValidationFailed
 		return nil, err
 	}
-	var removed []string
-	for _, r := range t.Roles {
-		if !slices.Contains(roles, r) {
-			removed = append(removed, r)
-		}
-	}
-	if len(removed) > 0 {
-		held, err := s.store.UsersHoldingRoles(ctx, t.ID, removed)
-		if err != nil {
-			return nil, fmt.Errorf("roles in use: %w", err)
-		}
-		if len(held) > 0 {
-			return nil, Errorf(ECodeRoleInUse, "Users still hold the roles %s: take the roles away from them first.", strings.Join(held, ", "))
-		}
-	}
+	// The roles removed are those of the catalog as stored (t may be a
+	// cached copy, a second old).
 	return s.UpdateTenant(ctx, t.ID, func(t *Tenant) error {
+		var removed []string
+		for _, r := range t.Roles {
+			if !slices.Contains(roles, r) {
+				removed = append(removed, r)
+			}
+		}
+		if len(removed) > 0 {
+			held, err := s.store.UsersHoldingRoles(ctx, t.ID, removed)
+			if err != nil {
+				return fmt.Errorf("roles in use: %w", err)
+			}
+			if len(held) > 0 {
+				return Errorf(ECodeRoleInUse, "Users still hold the roles %s: take the roles away from them first.", strings.Join(held, ", "))
+			}
+		}
 		t.Roles = roles
 		return nil
 	})

@@ -48,6 +48,16 @@ func TestConfigChangesDecideTheNextWriteOnEveryNode(t *testing.T) {
 		}
 	})
 
+	t.Run("role in use", func(t *testing.T) {
+		roles := []string{"member", "admin", "viewer", "support"}
+		a.must(t, 200, req{method: "PUT", path: "/v1/roles", body: map[string]any{"roles": append(roles, "auditor")}})
+		a.must(t, 200, req{method: "PATCH", path: path, body: map[string]any{"roles": []string{"auditor"}}})
+		// b's copy of the catalog has no auditor: the check must use the
+		// stored one.
+		problem(t, b.do(t, req{method: "PUT", path: "/v1/roles", body: map[string]any{"roles": roles}}), http.StatusConflict, "role_in_use")
+		a.must(t, 200, req{method: "PATCH", path: path, body: map[string]any{"roles": []string{"member"}}})
+	})
+
 	t.Run("settings, dry run", func(t *testing.T) {
 		a.must(t, 200, req{method: "PATCH", path: "/v1/tenants/" + a.tenant, token: a.platform,
 			body: map[string]any{"settings": map[string]any{"require_if_match": true}}})

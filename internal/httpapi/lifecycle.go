@@ -175,7 +175,11 @@ func handlePicture(svc *directory.Service) http.Handler {
 
 func handleUsage(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t := tenantFrom(r.Context())
+		t, err := svc.StoredTenant(r.Context(), tenantFrom(r.Context()).ID) // the limits as stored
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 		u, err := svc.Usage(r.Context(), t)
 		if err != nil {
 			writeProblem(w, r, err)
