@@ -15,12 +15,14 @@ type statements struct {
 	readGetUser   *sql.Stmt
 	readKeyByHash *sql.Stmt
 
-	getUser     *sql.Stmt
-	createUser  *sql.Stmt
-	updateUser  *sql.Stmt
-	userExists  *sql.Stmt
-	insertAudit *sql.Stmt
-	insertEvent *sql.Stmt
+	getUser    *sql.Stmt
+	createUser *sql.Stmt
+	updateUser *sql.Stmt
+	// updateUserKeepingKeys is tried before updateUser.
+	updateUserKeepingKeys *sql.Stmt
+	userExists            *sql.Stmt
+	insertAudit           *sql.Stmt
+	insertEvent           *sql.Stmt
 
 	insertDelivery *sql.Stmt
 
@@ -51,6 +53,7 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 		{&st.getUser, write, getUserSQL},
 		{&st.createUser, write, createUserSQL},
 		{&st.updateUser, write, updateUserSQL},
+		{&st.updateUserKeepingKeys, write, updateUserKeepingKeysSQL},
 		{&st.userExists, write, userExistsSQL},
 		{&st.insertAudit, write, insertAuditSQL},
 		{&st.insertEvent, write, insertEventSQL},

@@ -31,6 +31,16 @@ const (
 	updateUserSQL = `UPDATE users SET email = ?, email_key = ?, username = ?, status = ?, is_owner = ?, auth_provider = ?,
 		profile = ?, secure_metadata = ?, purge_after = ?, updated_at = ?, version = ?
 		WHERE tenant_id = ? AND id = ? AND version = ?`
+	// updateUserKeepingKeysSQL is updateUserSQL for the usual update, one
+	// that leaves every indexed column as it is: it sets none of them, and
+	// matches only while they hold the values given. SQLite rewrites the
+	// entries of every index whose columns an UPDATE sets, equal values or
+	// not: a batch of 26 updates of random users wrote 80 WAL frames with
+	// updateUserSQL and 26 with this one.
+	updateUserKeepingKeysSQL = `UPDATE users SET email = ?, is_owner = ?, auth_provider = ?, profile = ?, secure_metadata = ?,
+		updated_at = ?, version = ?
+		WHERE tenant_id = ? AND id = ? AND version = ?
+		AND email_key IS ? AND username IS ? AND status = ? AND purge_after IS ?`
 	userExistsSQL = `SELECT count(*) FROM users WHERE tenant_id = ? AND id = ?`
 )
 
@@ -280,7 +290,19 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	if err != nil {
 		return fmt.Errorf("sqlite: update user: %w", err)
 	}
-	res, err := t.stmt(ctx, t.s.stmts.updateUser).ExecContext(ctx,
+	// Most updates change no indexed column: try that first.
+	res, err := t.stmt(ctx, t.s.stmts.updateUserKeepingKeys).ExecContext(ctx,
+		r.email, u.IsOwner, u.AuthProvider, r.profile, r.secure, millis(u.UpdatedAt), u.Version,
+		u.TenantID, u.ID, prevVersion, r.emailKey, r.username, u.Status, r.purgeAfter)
+	if err != nil {
+		return wrapErr("update user", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrapErr("update user", err)
+	} else if n == 1 {
+		return nil
+	}
+	res, err = t.stmt(ctx, t.s.stmts.updateUser).ExecContext(ctx,
 		r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
 		r.profile, r.secure, r.purgeAfter, millis(u.UpdatedAt), u.Version,
 		u.TenantID, u.ID, prevVersion)
