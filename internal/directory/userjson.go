@@ -117,6 +117,9 @@ func appendField(b []byte, name, s string) []byte {
 // appendString appends s as a JSON string escaped as encoding/json escapes
 // it: HTML-safe (<, > and & as \u003c, \u003e, \u0026), U+2028 and U+2029
 // escaped, invalid UTF-8 as U+FFFD.
+// internal/patch has its own string encoder for patch values, on another
+// contract: it refuses invalid UTF-8 and does not escape HTML. This one must
+// reproduce encoding/json, which every user answer was written with.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')

@@ -1,10 +1,7 @@
 package sqlite
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -16,25 +13,12 @@ import (
 // tripled the WAL written per batch of updates (80 frames for 26 random
 // users, against 26).
 func TestUpdateLeavesIndexesAlone(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "roster.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	now := directory.Now()
-	tn := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
-		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	ctx := t.Context()
+	s, tn := groupStore(t)
 	users := make([]*directory.User, 10000)
-	err = s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
+	err := s.InTx(ctx, func(tx directory.Tx) error {
 		for i := range users {
-			users[i] = &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tn.ID,
-				Email: fmt.Sprintf("user%05d@example.com", i), Username: fmt.Sprintf("user%05d", i), Name: "N", Roles: []string{"member"},
-				Status: directory.StatusActive, AuthProvider: "local", CreatedAt: now, UpdatedAt: now, Version: 1}
+			users[i] = groupUser(tn.ID, i)
 			if err := tx.CreateUser(ctx, users[i]); err != nil {
 				return err
 			}
@@ -49,14 +33,9 @@ func TestUpdateLeavesIndexesAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.write.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 1000`)
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	walFrames := func(mode string) int {
 		var busy, log, done int
-		if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &log, &done); err != nil {
+		if err := s.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &log, &done); err != nil {
 			t.Fatal(err)
 		}
 		return log
@@ -96,5 +75,8 @@ func TestUpdateLeavesIndexesAlone(t *testing.T) {
 	got, err := s.ListUsers(ctx, tn.ID, directory.UserFilter{EmailKey: directory.EmailKey("new@example.com")})
 	if err != nil || len(got) != 1 || got[0].Username != "renamed" {
 		t.Errorf("the user by its new email: %v %v", got, err)
+	}
+	if got, err := s.ListUsers(ctx, tn.ID, directory.UserFilter{Username: u.Username}); err != nil || len(got) != 0 {
+		t.Errorf("the user by its old username: %v %v", got, err)
 	}
 }
