@@ -185,8 +185,7 @@ func (s *Service) onStoredConfig(ctx context.Context, t *Tenant, write func(t *T
 		case attempt == maxConfigAttempts:
 			return Errorf(ECodeUnavailable, "The tenant's configuration is changing; retry.")
 		}
-		s.cache.forget(t.ID)
-		s.cache.putTenant(stored)
+		s.cache.putTenant(stored) // replaces the entry of the older version
 		t = stored
 	}
 }

@@ -221,9 +221,6 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 		}
 		return nil
 	})
-	if errors.Is(err, errConfigChanged) {
-		s.cache.forget(w.t.ID)
-	}
 	if err != nil {
 		return err
 	}
