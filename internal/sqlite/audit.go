@@ -26,7 +26,7 @@ func (t *tx) InsertAudit(ctx context.Context, a *directory.AuditEntry) error {
 	if requestID == "" {
 		requestID = a.Actor.RequestID
 	}
-	_, err = t.stmt(ctx, t.s.stmts.insertAudit).ExecContext(ctx,
+	_, err = t.stmt(t.s.stmts.insertAudit).ExecContext(ctx,
 		a.TenantID, a.ID, a.UserID, a.Action, a.Actor.KeyID, a.Actor.ActingUserID, requestID, millis(a.At), changes)
 	return wrapErr("insert audit", err)
 }
@@ -79,7 +79,7 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 	if payload == nil {
 		payload = []byte{} // the driver binds a nil slice as NULL
 	}
-	_, err := t.stmt(ctx, t.s.stmts.insertEvent).ExecContext(ctx,
+	_, err := t.stmt(t.s.stmts.insertEvent).ExecContext(ctx,
 		e.ID, e.TenantID, e.UserID, e.Type, payload, millis(e.CreatedAt))
 	if err != nil {
 		return wrapErr("insert event", err)
@@ -87,7 +87,7 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 	if len(deliveries) == 0 {
 		return nil
 	}
-	stmt := t.stmt(ctx, t.s.stmts.insertDelivery)
+	stmt := t.stmt(t.s.stmts.insertDelivery)
 	for _, d := range deliveries {
 		for _, f := range []struct {
 			dst  *string

@@ -426,3 +426,96 @@ func TestGroupCommitBrokenTx(t *testing.T) {
 		t.Errorf("user of the caller after the break: %v", err)
 	}
 }
+
+// TestGroupCommitCountsWrites runs one batch of transactions that count
+// writes, some also moving the active-user counter and the config version,
+// some failing after that:
+// each sees the counts of the successful transactions before it plus its
+// own, and only the successful ones' writes and moves are stored, by one
+// COMMIT.
+func TestGroupCommitCountsWrites(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, tn := groupStore(t)
+	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	wait, release := holdCommitter(t, s)
+	commits := countCommits(s)
+
+	const n = 15
+	errFail := errors.New("fail")
+	got := make([]directory.Counters, n)
+	want := make([]directory.Counters, n)
+	writes, active, version := int64(0), int64(0), tn.ConfigVersion // as stored by the successful transactions
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		moves, bumps, fails := int64(0), int64(0), false
+		switch i % 5 { // each after one that read the counters
+		case 1:
+			bumps = 1
+		case 2:
+			fails = true
+		case 3:
+			moves = 1
+		case 4:
+			moves, fails = 5, true
+		}
+		want[i] = directory.Counters{Writes: writes + 1, ActiveUsers: active + moves, ConfigVersion: version + bumps}
+		if !fails {
+			writes, active, version = writes+1, active+moves, version+bumps
+		}
+		wg.Go(func() {
+			errs[i] = s.InTx(ctx, func(tx directory.Tx) error {
+				if moves != 0 {
+					if err := tx.AddActiveUsers(ctx, tn.ID, moves); err != nil {
+						return err
+					}
+				}
+				if bumps != 0 {
+					if err := tx.BumpConfigVersion(ctx, tn.ID); err != nil {
+						return err
+					}
+				}
+				c, err := tx.AddWrite(ctx, tn.ID, period)
+				if err != nil {
+					return err
+				}
+				got[i] = c
+				if fails {
+					return errFail
+				}
+				return nil
+			})
+		})
+		wait(i + 1)
+	}
+	release()
+	wg.Wait()
+
+	if *commits != 2 {
+		t.Errorf("%d commits, want 2: the queued transactions were not committed together", *commits)
+	}
+	for i := range n {
+		if fails := i%5 == 2 || i%5 == 4; fails != errors.Is(errs[i], errFail) || !fails && errs[i] != nil {
+			t.Errorf("caller %d: got %v", i, errs[i])
+		}
+		if got[i] != want[i] {
+			t.Errorf("caller %d: AddWrite got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	u, err := s.Usage(ctx, tn.ID, period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Writes != writes || u.ActiveUsers != active {
+		t.Errorf("stored: %d writes, %d active users; want %d, %d", u.Writes, u.ActiveUsers, writes, active)
+	}
+	// The next batch starts from what the last one stored.
+	var c directory.Counters
+	if err := s.InTx(ctx, func(tx directory.Tx) error { c, err = tx.AddWrite(ctx, tn.ID, period); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Writes != writes+1 {
+		t.Errorf("next batch: AddWrite got %d writes, want %d", c.Writes, writes+1)
+	}
+}

@@ -83,19 +83,18 @@ func (t *tx) DeletePicture(ctx context.Context, tenantID, userID string) error {
 	return wrapErr("delete picture", err)
 }
 
-// usageSQL reads a tenant's writes in a period and its active-user counter;
-// addWriteSQL counts one write, after which countersSQL reads the period's
-// count with the tenant's active-user counter and config version. Two
-// statements cost less than one upsert with RETURNING, for which SQLite
-// builds a temporary table (BenchmarkAddWrite: 14–16 µs, now 10–12 µs).
+// usageSQL reads a tenant's writes in a period and its active-user counter.
+// countersSQL reads the same, stored, count with the tenant's active-user
+// counter and config version, or no row if the tenant does not exist.
+// addWritesSQL adds a batch's writes to the count (see batch).
 const (
 	usageSQL = `SELECT
 		coalesce((SELECT writes FROM usage WHERE tenant_id = ? AND period_start = ?), 0),
 		coalesce((SELECT active_users FROM tenants WHERE id = ?), 0)`
-	addWriteSQL = `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?, ?, 1)
-		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = writes + 1`
-	countersSQL = `SELECT u.writes, t.active_users, t.config_version FROM tenants t, usage u
-		WHERE t.id = ?1 AND u.tenant_id = ?1 AND u.period_start = ?2`
+	countersSQL = `SELECT coalesce((SELECT writes FROM usage WHERE tenant_id = ?1 AND period_start = ?2), 0),
+		active_users, config_version FROM tenants WHERE id = ?1`
+	addWritesSQL = `INSERT INTO usage (tenant_id, period_start, writes) VALUES (?1, ?2, ?3)
+		ON CONFLICT (tenant_id, period_start) DO UPDATE SET writes = writes + ?3`
 )
 
 // Usage returns the tenant's writes in the period starting at periodStart
@@ -124,20 +123,34 @@ func (t *tx) CountActiveUsers(ctx context.Context, tenantID string) (int64, erro
 // AddActiveUsers adds delta to the tenant's active-user counter. It returns
 // an error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) AddActiveUsers(ctx context.Context, tenantID string, delta int64) error {
+	t.b.forgetCounters()
 	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET active_users = active_users + ? WHERE id = ?`, delta, tenantID)
 	return wrapErr("add active users", oneRow(res, err))
 }
 
 // AddWrite counts one write of the tenant in the period starting at
 // periodStart and returns the period's count with the tenant's active-user
-// counter and config version, read in the same transaction right after.
+// counter and config version, as this transaction sees them.
+//
+// The count is kept by the batch and stored before its COMMIT, so that a
+// batch of writes of one tenant reads the counters once and stores them
+// once, rather than upserting and reading the tenant's usage row per write
+// (which cost a PATCH 26 µs of the writer's time, a tenth of it). No other
+// transaction can read or write between: the batch holds SQLite's one write
+// lock from its BEGIN IMMEDIATE to its COMMIT.
 func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (directory.Counters, error) {
-	var c directory.Counters
-	if _, err := t.stmt(ctx, t.s.stmts.addWrite).ExecContext(ctx, tenantID, millis(periodStart)); err != nil {
-		return c, wrapErr("add write", err)
+	k := usageKey{tenantID, millis(periodStart)}
+	c, ok := t.b.counters[k]
+	if !ok {
+		err := t.stmt(t.s.stmts.counters).QueryRowContext(ctx, tenantID, k.period).Scan(&c.Writes, &c.ActiveUsers, &c.ConfigVersion)
+		if err != nil {
+			return directory.Counters{}, wrapErr("add write", err)
+		}
+		t.b.counters[k] = c
 	}
-	err := t.stmt(ctx, t.s.stmts.counters).QueryRowContext(ctx, tenantID, millis(periodStart)).Scan(&c.Writes, &c.ActiveUsers, &c.ConfigVersion)
-	return c, wrapErr("add write", err)
+	t.b.running[k]++
+	c.Writes += t.b.kept[k] + t.b.running[k]
+	return c, nil
 }
 
 // DuePurges lists the users, of every tenant, whose status is deleting and

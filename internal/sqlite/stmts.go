@@ -29,7 +29,7 @@ type statements struct {
 	readGetTenant     *sql.Stmt
 	readListEndpoints *sql.Stmt
 	readUsage         *sql.Stmt
-	addWrite          *sql.Stmt
+	addWrites         *sql.Stmt
 	counters          *sql.Stmt
 
 	// The savepoint of each caller of a group-commit batch.
@@ -61,7 +61,7 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 		{&st.readGetTenant, read, getTenantSQL},
 		{&st.readListEndpoints, read, listEndpointsSQL},
 		{&st.readUsage, read, usageSQL},
-		{&st.addWrite, write, addWriteSQL},
+		{&st.addWrites, write, addWritesSQL},
 		{&st.counters, write, countersSQL},
 		{&st.savepoint, write, `SAVEPOINT intx`},
 		{&st.release, write, `RELEASE intx`},

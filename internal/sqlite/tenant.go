@@ -82,6 +82,7 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update tenant: %w", err)
 	}
+	t.b.forgetCounters()
 	err = t.tx.QueryRowContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, policies = ?, updated_at = ?,
 		config_version = config_version + 1 WHERE id = ? RETURNING config_version`,
 		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), tn.ID).Scan(&tn.ConfigVersion)
@@ -91,6 +92,7 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
 // BumpConfigVersion increments the tenant's config version. It returns an
 // error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) BumpConfigVersion(ctx context.Context, tenantID string) error {
+	t.b.forgetCounters()
 	res, err := t.tx.ExecContext(ctx, `UPDATE tenants SET config_version = config_version + 1 WHERE id = ?`, tenantID)
 	return wrapErr("bump config version", oneRow(res, err))
 }

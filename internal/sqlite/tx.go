@@ -252,6 +252,7 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 	}
 	defer conn.Close()
 	defer sqlTx.Rollback() // after a COMMIT, a no-op
+	b := newBatch(sqlTx)
 
 	broken := false
 	for len(rest) > 0 && !broken {
@@ -264,27 +265,29 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 			own, results = append(own, r), append(results, txResult{err: wrapErr("begin", err)})
 			continue
 		}
-		if _, err := sqlTx.Stmt(s.stmts.savepoint).Exec(); err != nil {
+		if _, err := b.stmt(s.stmts.savepoint).Exec(); err != nil {
 			own, results = append(own, r), append(results, txResult{err: wrapErr("savepoint", err)})
 			broken = true
 			break
 		}
 		current = r
-		res := runFn(r, &tx{s: s, tx: txConn{sqlTx}})
+		res := runFn(r, &tx{s: s, tx: txConn{sqlTx}, b: b})
 		current = nil
 		if res.err == nil && !res.panicked {
-			if _, err := sqlTx.Stmt(s.stmts.release).Exec(); err != nil {
+			if _, err := b.stmt(s.stmts.release).Exec(); err != nil {
 				own, results = append(own, r), append(results, txResult{err: wrapErr("release savepoint", err)})
 				broken = true
 				break
 			}
+			b.keepWrites()
 			committed = append(committed, r)
 			continue
 		}
 		own, results = append(own, r), append(results, res)
-		_, err := sqlTx.Stmt(s.stmts.rollbackTo).Exec()
+		b.dropWrites()
+		_, err := b.stmt(s.stmts.rollbackTo).Exec()
 		if err == nil {
-			_, err = sqlTx.Stmt(s.stmts.release).Exec()
+			_, err = b.stmt(s.stmts.release).Exec()
 		}
 		if err != nil {
 			broken = true
@@ -297,8 +300,8 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 		answerAll(wrapErr("commit", errors.New("the transaction was rolled back by an error of another caller's statement")))
 		return rest
 	}
-	err = nil
-	if c := s.group.beforeCommit; c != nil {
+	err = b.storeWrites(s)
+	if c := s.group.beforeCommit; c != nil && err == nil {
 		err = c(sqlTx)
 	}
 	if err == nil {
@@ -328,13 +331,83 @@ func runFn(r *txRequest, t *tx) (res txResult) {
 type tx struct {
 	s  *Store
 	tx txConn
+	b  *batch
 }
 
 var _ directory.Tx = (*tx)(nil)
 
 // stmt returns the prepared statement st bound to the transaction.
-func (t *tx) stmt(ctx context.Context, st *sql.Stmt) txStmt {
-	return t.tx.StmtContext(ctx, st)
+func (t *tx) stmt(st *sql.Stmt) txStmt {
+	return txStmt{t.b.stmt(st)}
+}
+
+// batch is what the functions run in one group-commit transaction share:
+// the prepared statements bound to it, and the writes AddWrite counted,
+// which reach the usage table once per tenant and period, right before the
+// COMMIT, rather than once per write.
+type batch struct {
+	tx    *sql.Tx
+	stmts map[*sql.Stmt]*sql.Stmt
+
+	// counters holds what AddWrite read in this transaction, the stored
+	// count of writes without those counted since. Whatever changes a
+	// tenant's row (its active users, its config version) forgets them, as
+	// does a function that fails, whose changes were rolled back after it
+	// may have read them.
+	counters map[usageKey]directory.Counters
+	kept     map[usageKey]int64 // counted by functions that succeeded, not yet stored
+	running  map[usageKey]int64 // counted by the function running
+}
+
+// usageKey is a tenant's billing period.
+type usageKey struct {
+	tenantID string
+	period   int64 // Unix milliseconds of its start
+}
+
+func newBatch(tx *sql.Tx) *batch {
+	return &batch{tx: tx, stmts: map[*sql.Stmt]*sql.Stmt{},
+		counters: map[usageKey]directory.Counters{}, kept: map[usageKey]int64{}, running: map[usageKey]int64{}}
+}
+
+// stmt returns st bound to the batch's transaction, binding it once.
+func (b *batch) stmt(st *sql.Stmt) *sql.Stmt {
+	bound, ok := b.stmts[st]
+	if !ok {
+		bound = b.tx.Stmt(st)
+		b.stmts[st] = bound
+	}
+	return bound
+}
+
+// forgetCounters drops the counters read, after a change of a tenant's row.
+func (b *batch) forgetCounters() { clear(b.counters) }
+
+// keepWrites keeps the writes counted by the function that just succeeded.
+func (b *batch) keepWrites() {
+	for k, n := range b.running {
+		b.kept[k] += n
+	}
+	clear(b.running)
+}
+
+// dropWrites forgets the function that just failed: its writes, and the
+// counters it may have read with its own, rolled back, changes in them.
+func (b *batch) dropWrites() {
+	clear(b.running)
+	b.forgetCounters()
+}
+
+// storeWrites adds the writes counted by the batch's functions to the usage
+// table, one statement per tenant and period.
+func (b *batch) storeWrites(s *Store) error {
+	st := b.stmt(s.stmts.addWrites)
+	for k, n := range b.kept {
+		if _, err := st.Exec(k.tenantID, k.period, n); err != nil {
+			return wrapErr("add writes", err)
+		}
+	}
+	return nil
 }
 
 // txConn is the transaction of a batch as one caller's fn sees it. Its
@@ -353,10 +426,6 @@ func (c txConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.R
 
 func (c txConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	return c.tx.QueryRowContext(context.WithoutCancel(ctx), q, args...)
-}
-
-func (c txConn) StmtContext(ctx context.Context, st *sql.Stmt) txStmt {
-	return txStmt{c.tx.StmtContext(context.WithoutCancel(ctx), st)}
 }
 
 // txStmt is a prepared statement of a txConn, also deaf to cancellation.

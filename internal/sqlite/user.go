@@ -258,7 +258,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 // GetUser returns the user as this transaction sees it, or an error wrapping
 // directory.ErrNotFound.
 func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User, error) {
-	u, err := scanUser(t.stmt(ctx, t.s.stmts.getUser).QueryRowContext(ctx, tenantID, id))
+	u, err := scanUser(t.stmt(t.s.stmts.getUser).QueryRowContext(ctx, tenantID, id))
 	if err != nil {
 		return nil, wrapErr("get user", err)
 	}
@@ -273,7 +273,7 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
 	}
-	_, err = t.stmt(ctx, t.s.stmts.createUser).ExecContext(ctx,
+	_, err = t.stmt(t.s.stmts.createUser).ExecContext(ctx,
 		u.TenantID, u.ID, r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
 		r.profile, r.secure, r.purgeAfter, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version)
 	return wrapErr("create user", err)
@@ -291,7 +291,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		return fmt.Errorf("sqlite: update user: %w", err)
 	}
 	// Most updates change no indexed column: try that first.
-	res, err := t.stmt(ctx, t.s.stmts.updateUserKeepingKeys).ExecContext(ctx,
+	res, err := t.stmt(t.s.stmts.updateUserKeepingKeys).ExecContext(ctx,
 		r.email, u.IsOwner, u.AuthProvider, r.profile, r.secure, millis(u.UpdatedAt), u.Version,
 		u.TenantID, u.ID, prevVersion, r.emailKey, r.username, u.Status, r.purgeAfter)
 	if err != nil {
@@ -302,7 +302,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	} else if n == 1 {
 		return nil
 	}
-	res, err = t.stmt(ctx, t.s.stmts.updateUser).ExecContext(ctx,
+	res, err = t.stmt(t.s.stmts.updateUser).ExecContext(ctx,
 		r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
 		r.profile, r.secure, r.purgeAfter, millis(u.UpdatedAt), u.Version,
 		u.TenantID, u.ID, prevVersion)
@@ -319,7 +319,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	// Nothing matched: the user is gone or its version moved. Within this
 	// write transaction the answer cannot change under us.
 	var exists int
-	if err := t.stmt(ctx, t.s.stmts.userExists).QueryRowContext(ctx, u.TenantID, u.ID).Scan(&exists); err != nil {
+	if err := t.stmt(t.s.stmts.userExists).QueryRowContext(ctx, u.TenantID, u.ID).Scan(&exists); err != nil {
 		return wrapErr("update user", err)
 	}
 	if exists == 0 {
