@@ -15,8 +15,9 @@ const (
 	eventColumns = `id, tenant_id, user_id, type, payload, created_at`
 )
 
-// InsertAudit inserts a. Its request ID is a.RequestID, or a.Actor.RequestID
-// when that is empty; entries read back carry it in both.
+// InsertAudit inserts a, sent with the transaction's next statement (see
+// pipeline). Its request ID is a.RequestID, or a.Actor.RequestID when that
+// is empty; entries read back carry it in both.
 func (t *tx) InsertAudit(ctx context.Context, a *directory.AuditEntry) error {
 	changes, err := encodeJSON(a.Changes)
 	if err != nil {
@@ -26,9 +27,9 @@ func (t *tx) InsertAudit(ctx context.Context, a *directory.AuditEntry) error {
 	if requestID == "" {
 		requestID = a.Actor.RequestID
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO audit (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	t.tx.later("insert audit", `INSERT INTO audit (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		a.TenantID, a.ID, a.UserID, a.Action, a.Actor.KeyID, a.Actor.ActingUserID, requestID, ts(a.At), changes)
-	return wrapErr("insert audit", err)
+	return nil
 }
 
 // ListAudit lists a user's audit entries newest first, those whose ID sorts
@@ -70,7 +71,8 @@ func scanAudit(row pgx.Row) (*directory.AuditEntry, error) {
 // InsertEvent writes e to the outbox with the given deliveries of it, each
 // pending unless its Status says otherwise. A delivery's empty TenantID,
 // EventID and UserID are set to e's; a delivery of another event is an
-// error. The event and all its deliveries go in one round trip.
+// error. The event and its deliveries are sent with the transaction's next
+// statement (see pipeline).
 func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*directory.Delivery) error {
 	payload := e.Payload
 	if payload == nil {
@@ -79,8 +81,8 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 	const insertEvent = `INSERT INTO outbox (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6)`
 	eventArgs := []any{e.ID, e.TenantID, e.UserID, e.Type, payload, ts(e.CreatedAt)}
 	if len(deliveries) == 0 {
-		_, err := t.tx.Exec(ctx, insertEvent, eventArgs...)
-		return wrapErr("insert event", err)
+		t.tx.later("insert event", insertEvent, eventArgs...)
+		return nil
 	}
 
 	var c deliveryColumns
@@ -104,12 +106,11 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 		}
 		c.add(d)
 	}
-	b := &pgx.Batch{}
-	b.Queue(insertEvent, eventArgs...)
-	b.Queue(`INSERT INTO deliveries (`+deliveryColumnList+`)
+	t.tx.later("insert event", insertEvent, eventArgs...)
+	t.tx.later("insert event", `INSERT INTO deliveries (`+deliveryColumnList+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
 			$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::int[], $12::text[])`, c.args()...)
-	return wrapErr("insert event", t.tx.SendBatch(ctx, b).Close())
+	return nil
 }
 
 // ListEvents lists a tenant's outbox events oldest first, those whose ID

@@ -16,7 +16,8 @@ import (
 const statementTimeout = 5 * time.Second
 
 // deadlineTracer gives every Query, QueryRow and Exec (BEGIN and COMMIT
-// included) a deadline of statementTimeout, except under withoutDeadline.
+// included), and every batch, a deadline of statementTimeout, except under
+// withoutDeadline.
 type deadlineTracer struct{}
 
 type (
@@ -28,6 +29,16 @@ type (
 // as migrations of a large database.
 func withoutDeadline(ctx context.Context) context.Context {
 	return context.WithValue(ctx, noDeadlineKey{}, true)
+}
+
+func (t deadlineTracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return t.TraceQueryStart(ctx, conn, pgx.TraceQueryStartData{})
+}
+
+func (deadlineTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (t deadlineTracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, _ pgx.TraceBatchEndData) {
+	t.TraceQueryEnd(ctx, conn, pgx.TraceQueryEndData{})
 }
 
 func (deadlineTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {

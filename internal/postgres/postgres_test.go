@@ -742,3 +742,95 @@ func newTenant() *directory.Tenant {
 		UpdatedAt: at,
 	}
 }
+
+// TestTransactionRoundTrips counts the requests a store sends the database
+// for the transactions of an update: BEGIN goes with the first statement,
+// and the audit entry and the event with the next statement waited for, or
+// with the COMMIT.
+func TestTransactionRoundTrips(t *testing.T) {
+	ctx := t.Context()
+	var writes atomic.Int64
+	s, err := postgres.OpenConfigured(ctx, pgtest.URL(t), func(cfg *pgxpool.Config) {
+		cfg.MaxConns = 1
+		cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return countingConn{c, &writes}, err
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	tn := newTenant()
+	u := storetest.NewUser(tn.ID, "alice@example.com", "alice")
+	if err := s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tn); err != nil {
+			return err
+		}
+		return tx.CreateUser(ctx, u)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	update := func(tx directory.Tx) error {
+		next := *u
+		next.Name, next.Version = fmt.Sprintf("Alice %d", u.Version), u.Version+1
+		if err := tx.UpdateUser(ctx, &next, u.Version); err != nil {
+			return err
+		}
+		u = &next
+		if err := tx.InsertAudit(ctx, storetest.NewAudit(u, directory.ActionUserUpdated)); err != nil {
+			return err
+		}
+		return tx.InsertEvent(ctx, storetest.NewEvent(u, directory.ActionUserUpdated), nil)
+	}
+	for _, c := range []struct {
+		name string
+		fn   func(directory.Tx) error
+		want int64
+	}{
+		{"nothing", func(directory.Tx) error { return nil }, 0},
+		// BEGIN + UPDATE; INSERT audit + INSERT event + COMMIT.
+		{"update", update, 2},
+		// BEGIN + UPDATE; the INSERTs + the count; COMMIT.
+		{"update and count", func(tx directory.Tx) error {
+			if err := update(tx); err != nil {
+				return err
+			}
+			_, err := tx.AddWrite(ctx, tn.ID, period)
+			return err
+		}, 3},
+	} {
+		// The first run prepares the statements the connection has not
+		// seen yet, in round trips of their own.
+		for run := 1; run <= 2; run++ {
+			writes.Store(0)
+			if err := s.InTx(ctx, c.fn); err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+		}
+		if got := writes.Load(); got != c.want {
+			t.Errorf("%s: %d requests sent, want %d", c.name, got, c.want)
+		}
+	}
+	got, err := s.GetUser(ctx, tn.ID, u.ID)
+	if err != nil || got.Version != u.Version {
+		t.Errorf("GetUser after the updates: got %+v, %v; want version %d", got, err, u.Version)
+	}
+	if es, err := s.ListEvents(ctx, tn.ID, "", 0); err != nil || len(es) != 4 {
+		t.Errorf("ListEvents after the updates: got %d, %v; want 4 events", len(es), err)
+	}
+}
+
+// countingConn counts the writes to a connection: pgx writes each request
+// (a query, or a batch of them) to the socket in one.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -46,6 +45,12 @@ const (
 // rollback does not undo (the Service's functions only compute and write
 // through tx).
 //
+// The transaction is pipelined (see pipeline): BEGIN goes with the first
+// statement, and InsertAudit and InsertEvent go with the next statement
+// fn waits for, or with the COMMIT, whose call then reports their errors.
+// An update (UpdateUser, InsertAudit, InsertEvent, AddWrite) makes three
+// round trips to the database, not six.
+//
 // When a statement fails, PostgreSQL aborts the transaction and refuses
 // every further statement in it, so after a Tx method returns an error from
 // the database, *directory.UniqueViolation included, fn should return it; if
@@ -64,10 +69,14 @@ func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 
 // runTx runs fn in one transaction.
 func (s *Store) runTx(ctx context.Context, fn func(directory.Tx) error) (err error) {
-	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrapErr("begin", err)
 	}
+	// A connection left in a transaction (a failed ROLLBACK) is closed by
+	// the pool rather than reused.
+	defer conn.Release()
+	p := &pipeline{conn: conn.Conn()}
 	defer func() {
 		if err == nil {
 			return
@@ -77,17 +86,17 @@ func (s *Store) runTx(ctx context.Context, fn func(directory.Tx) error) (err err
 		// closes the connection.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = pgTx.Rollback(rctx)
+		_ = p.Rollback(rctx)
 	}()
 	err = errPanicked // seen by the deferred rollback if fn panics
-	if err = fn(&tx{tx: pgTx}); err != nil {
+	if err = fn(&tx{tx: p}); err != nil {
 		return err
 	}
-	if err = pgTx.Commit(ctx); err != nil {
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			return errors.New("postgres: commit: the transaction was aborted by an earlier failed statement whose error fn did not return")
+	if err = p.Commit(ctx); err != nil {
+		if errors.Is(err, errAborted) {
+			return fmt.Errorf("postgres: commit: %w", err)
 		}
-		return wrapErr("commit", err)
+		return err
 	}
 	return nil
 }
@@ -135,7 +144,7 @@ func retryable(err error) bool {
 
 // tx is a directory.Tx.
 type tx struct {
-	tx pgx.Tx
+	tx *pipeline
 }
 
 var _ directory.Tx = (*tx)(nil)

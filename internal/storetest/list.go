@@ -17,8 +17,8 @@ var listTests = []test{
 	{"Events", testListEvents},
 }
 
-// newAudit returns an audit entry for a change of u.
-func newAudit(u *directory.User, action string) *directory.AuditEntry {
+// NewAudit returns an audit entry for a change of u.
+func NewAudit(u *directory.User, action string) *directory.AuditEntry {
 	at := now()
 	return &directory.AuditEntry{
 		ID:        directory.NewID(directory.PrefixAudit, at),
@@ -32,8 +32,8 @@ func newAudit(u *directory.User, action string) *directory.AuditEntry {
 	}
 }
 
-// newEvent returns an outbox event for a change of u.
-func newEvent(u *directory.User, typ string) *directory.Event {
+// NewEvent returns an outbox event for a change of u.
+func NewEvent(u *directory.User, typ string) *directory.Event {
 	at := now()
 	return &directory.Event{
 		ID:        directory.NewID(directory.PrefixEvent, at),
@@ -151,16 +151,16 @@ func testListAudit(t *testing.T, s directory.Store) {
 			}
 		}
 		for i := range 4 {
-			e := newAudit(u, directory.ActionUserUpdated)
+			e := NewAudit(u, directory.ActionUserUpdated)
 			e.Changes = map[string]directory.Change{"name": {From: fmt.Sprint(i), To: fmt.Sprint(i + 1)}}
 			if err := tx.InsertAudit(t.Context(), e); err != nil {
 				return err
 			}
 			entries = append(entries, e)
-			if err := tx.InsertAudit(t.Context(), newAudit(v, directory.ActionUserUpdated)); err != nil {
+			if err := tx.InsertAudit(t.Context(), NewAudit(v, directory.ActionUserUpdated)); err != nil {
 				return err
 			}
-			if err := tx.InsertAudit(t.Context(), newAudit(w, directory.ActionUserUpdated)); err != nil {
+			if err := tx.InsertAudit(t.Context(), NewAudit(w, directory.ActionUserUpdated)); err != nil {
 				return err
 			}
 		}
@@ -255,12 +255,12 @@ func testListEvents(t *testing.T, s directory.Store) {
 			}
 		}
 		for range 4 {
-			e := newEvent(u, directory.ActionUserUpdated)
+			e := NewEvent(u, directory.ActionUserUpdated)
 			if err := tx.InsertEvent(t.Context(), e, nil); err != nil {
 				return err
 			}
 			events = append(events, e)
-			if err := tx.InsertEvent(t.Context(), newEvent(w, directory.ActionUserUpdated), nil); err != nil {
+			if err := tx.InsertEvent(t.Context(), NewEvent(w, directory.ActionUserUpdated), nil); err != nil {
 				return err
 			}
 		}

@@ -68,7 +68,7 @@ func newDelivery(e *directory.Event, ep *directory.Endpoint) *directory.Delivery
 // and returns the event and its deliveries.
 func emit(t *testing.T, s directory.Store, u *directory.User, due time.Time, eps ...*directory.Endpoint) (*directory.Event, []*directory.Delivery) {
 	t.Helper()
-	e := newEvent(u, directory.ActionUserUpdated)
+	e := NewEvent(u, directory.ActionUserUpdated)
 	var ds []*directory.Delivery
 	for _, ep := range eps {
 		d := newDelivery(e, ep)
@@ -279,10 +279,10 @@ func testInsertEventDeliveries(t *testing.T, s directory.Store) {
 	createEndpoint(t, s, y)
 	u := userAt(t, s, tn.ID, "alice")
 
-	e := newEvent(u, directory.ActionUserUpdated)
+	e := NewEvent(u, directory.ActionUserUpdated)
 	dx, dy := newDelivery(e, x), newDelivery(e, y)
 	dy.NextAttemptAt = e.CreatedAt.Add(5 * time.Second)
-	lone := newEvent(u, directory.ActionUserUpdated) // an event no endpoint wants
+	lone := NewEvent(u, directory.ActionUserUpdated) // an event no endpoint wants
 	inTx(t, s, func(tx directory.Tx) error {
 		if err := tx.InsertEvent(t.Context(), e, []*directory.Delivery{dx, dy}); err != nil {
 			return err
@@ -307,7 +307,7 @@ func testInsertEventDeliveries(t *testing.T, s directory.Store) {
 
 	// Deliveries roll back with their event.
 	errAbort := errors.New("abort")
-	rolled := newEvent(u, directory.ActionUserUpdated)
+	rolled := NewEvent(u, directory.ActionUserUpdated)
 	err = s.InTx(t.Context(), func(tx directory.Tx) error {
 		if err := tx.InsertEvent(t.Context(), rolled, []*directory.Delivery{newDelivery(rolled, x)}); err != nil {
 			t.Errorf("InsertEvent: %v", err)
