@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -75,8 +79,14 @@ type node struct {
 // startNode runs `roster serve` with args and waits until it listens.
 func startNode(t *testing.T, args ...string) *node {
 	t.Helper()
+	return startNodeEnv(t, os.Environ(), args...)
+}
+
+// startNodeEnv is startNode with the process environment env.
+func startNodeEnv(t *testing.T, env []string, args ...string) *node {
+	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), "ROSTER_ALLOW_PRIVATE_WEBHOOKS=true")
+	cmd.Env = append(env, "ROSTER_ALLOW_PRIVATE_WEBHOOKS=true")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -148,5 +158,39 @@ func cli(t *testing.T, v any, args ...string) {
 	}
 	if err := json.Unmarshal(out, v); err != nil {
 		t.Fatalf("roster %v printed %q", args, out)
+	}
+}
+
+// TestGCPercent checks the garbage collector's goal of a serving process,
+// as its /metrics report it: gcPercent unless GOGC sets one.
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	var base []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOGC=") {
+			base = append(base, kv)
+		}
+	}
+	for _, c := range []struct {
+		env  []string
+		want int
+	}{
+		{nil, gcPercent},
+		{[]string{"GOGC=150"}, 150},
+	} {
+		n := startNodeEnv(t, append(slices.Clip(base), c.env...), "--db", filepath.Join(t.TempDir(), "roster.db"))
+		resp, err := http.Get(n.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("\ngo_gc_gogc_percent %d\n", c.want)
+		if !strings.Contains(string(body), want) {
+			t.Errorf("env %v: /metrics lacks %q", c.env, strings.TrimSpace(want))
+		}
 	}
 }
