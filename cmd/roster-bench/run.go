@@ -59,6 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.BoolVar(&explain, "explain", false, "print the query plan of the store's list-by-email query")
 	fs.StringVar(&cfg.Client, "client", "wire", `the load generator's HTTP client: "wire" (a lean HTTP/1.1 client, so the generator takes little of the CPU the server needs) or "net/http"`)
 	fs.StringVar(&cfg.ServerCPUProfile, "server-cpu-profile", "", "have the server it starts write a CPU profile of its run to this file (go tool pprof)")
+	fs.StringVar(&cfg.ServerTrace, "server-trace", "", "have the server it starts write an execution trace of its run to this file (go tool trace)")
 	fs.StringVar(&cfg.RosterBin, "roster-bin", "", "a built roster command (default: go build ./cmd/roster)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&jsonOut, "json-out", "", "also write the report as JSON to this file")

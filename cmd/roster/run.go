@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type config struct {
 	AllowPrivateWebhooks bool
 	DeliveryLease        time.Duration
 	CPUProfile           string
+	Trace                string
 }
 
 // env returns the environment variable's value, or def when it is unset.
@@ -123,11 +125,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		"how long a node holds an event delivery before another node may retry it (env ROSTER_DELIVERY_LEASE)")
 	fs.StringVar(&cfg.CPUProfile, "cpu-profile", env(getenv, "ROSTER_CPU_PROFILE", ""),
 		"diagnostics: write a CPU profile of the whole run to this file, for go tool pprof (env ROSTER_CPU_PROFILE)")
+	fs.StringVar(&cfg.Trace, "trace", env(getenv, "ROSTER_TRACE", ""),
+		"diagnostics: write an execution trace of the whole run to this file, for go tool trace (env ROSTER_TRACE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if cfg.CPUProfile != "" {
 		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if cfg.Trace != "" {
+		stop, err := startTrace(cfg.Trace)
 		if err != nil {
 			return err
 		}
@@ -190,6 +201,24 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}
 	return func() {
 		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
+
+// startTrace writes an execution trace of the process into the file at path
+// until stop is called: where each goroutine ran, waited and blocked, which
+// a CPU profile does not show.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	return func() {
+		trace.Stop()
 		f.Close()
 	}, nil
 }

@@ -116,6 +116,25 @@ func TestServeCPUProfile(t *testing.T) {
 	}
 }
 
+// TestServeTrace checks that --trace leaves an execution trace once the
+// server has stopped.
+func TestServeTrace(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "trace.out")
+	base, _, stop := serve(t, filepath.Join(dir, "roster.db"), "--trace", path)
+	if status, _ := call(t, "GET", base+"/healthz", "", ""); status != http.StatusOK {
+		t.Fatalf("healthz: %d", status)
+	}
+	stop()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("go 1.")) || !bytes.Contains(b[:16], []byte(" trace")) {
+		t.Errorf("not a Go execution trace: %q", b[:min(len(b), 16)])
+	}
+}
+
 func TestServeBootstrapsAndServes(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "roster.db")
 	base, stdout, stop := serve(t, db)

@@ -63,6 +63,9 @@ type Config struct {
 	// ServerCPUProfile, if set, is where the server it starts writes a CPU
 	// profile of its whole run (roster serve --cpu-profile).
 	ServerCPUProfile string
+	// ServerTrace, if set, is where the server it starts writes an
+	// execution trace of its run (roster serve --trace).
+	ServerTrace string
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
 	// Progress receives a line as each step starts; nil discards them.
@@ -231,12 +234,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.URL == "" {
 		say("starting roster serve")
 		var extra []string
-		if cfg.ServerCPUProfile != "" {
-			abs, err := filepath.Abs(cfg.ServerCPUProfile)
+		for _, f := range []struct{ flag, path string }{
+			{"--cpu-profile", cfg.ServerCPUProfile},
+			{"--trace", cfg.ServerTrace},
+		} {
+			if f.path == "" {
+				continue
+			}
+			abs, err := filepath.Abs(f.path)
 			if err != nil {
 				return nil, err
 			}
-			extra = append(extra, "--cpu-profile", abs)
+			extra = append(extra, f.flag, abs)
 		}
 		if srv, err = StartServer(ctx, bin, db, extra...); err != nil {
 			return nil, err
