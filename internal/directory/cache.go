@@ -141,7 +141,7 @@ func (c *configCache) putKey(k *Key) {
 // errConfigChanged is returned by commit when the tenant's configuration
 // changed since the write was decided on it: the caller makes the write
 // again on the tenant as stored (Service.StoredTenant).
-var errConfigChanged = errors.New("the tenant's configuration changed during the write")
+var errConfigChanged = ErrConfigChanged
 
 // StoredTenant returns the tenant as stored, bypassing the cache (which it
 // refreshes): for reads of a tenant's configuration that must show every

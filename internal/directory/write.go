@@ -207,6 +207,10 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 		// until the commit, so every write of the tenant waits on it only
 		// for the commit itself. Over the quota, the whole write rolls back,
 		// its move of the active-user counter included.
+		if cc, ok := tx.(CommitCounter); ok {
+			cc.CountWriteAtCommit(w.t.ID, start, WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}, &counters)
+			return nil
+		}
 		c, err := tx.AddWrite(ctx, w.t.ID, start)
 		if err != nil {
 			return err
@@ -216,11 +220,14 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 		}
 		counters = c
 		if c.Writes > w.t.Plan.WritesPerPeriod {
-			return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
-				Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
+			return ErrWriteQuota
 		}
 		return nil
 	})
+	if errors.Is(err, ErrWriteQuota) {
+		return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
+			Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
+	}
 	if err != nil {
 		return err
 	}

@@ -139,6 +139,18 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 	return c, nil
 }
 
+var _ directory.CommitCounter = (*tx)(nil)
+
+// CountWriteAtCommit counts a write with roster_count_write (migration
+// 0005), sent with the transaction's next statement waited for or its
+// COMMIT (see pipeline), which checks lim in the database: the count of an
+// update costs no round trip of its own.
+func (t *tx) CountWriteAtCommit(tenantID string, periodStart time.Time, lim directory.WriteLimits, c *directory.Counters) {
+	t.tx.laterRow([]any{&c.Writes, &c.ActiveUsers, &c.ConfigVersion}, "count write",
+		`SELECT o_writes, o_active, o_version FROM roster_count_write($1, $2, $3, $4, $5)`,
+		tenantID, ts(periodStart), int16(rand.IntN(writeShards)), lim.ConfigVersion, lim.MaxWrites)
+}
+
 // AddActiveUsers adds delta to the tenant's active-user counter. It returns
 // an error wrapping directory.ErrNotFound if the tenant does not exist.
 //

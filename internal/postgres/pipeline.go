@@ -25,10 +25,12 @@ type pipeline struct {
 	queued []queued // sent with the next statement
 }
 
-// queued is a statement sent later, and the operation its error names.
+// queued is a statement sent later, the operation its error names, and
+// where its one row goes, if it returns one.
 type queued struct {
 	op, sql string
 	args    []any
+	scan    []any
 }
 
 // beginSQL starts every transaction of InTx (see InTx on the level).
@@ -41,6 +43,12 @@ var errAborted = errors.New("the transaction was aborted by an earlier failed st
 // later queues a statement to be sent with the next one waited for.
 func (p *pipeline) later(op, sql string, args ...any) {
 	p.queued = append(p.queued, queued{op: op, sql: sql, args: args})
+}
+
+// laterRow is later for a statement that returns one row, scanned into
+// dest when it is sent.
+func (p *pipeline) laterRow(dest []any, op, sql string, args ...any) {
+	p.queued = append(p.queued, queued{op: op, sql: sql, args: args, scan: dest})
 }
 
 // direct reports whether nothing waits to be sent before a statement.
@@ -71,7 +79,13 @@ func (p *pipeline) send(ctx context.Context, sql string, args []any) (pgx.BatchR
 		p.begun = true
 	}
 	for _, q := range queued {
-		if _, err := br.Exec(); err != nil {
+		var err error
+		if q.scan != nil {
+			err = br.QueryRow().Scan(q.scan...)
+		} else {
+			_, err = br.Exec()
+		}
+		if err != nil {
 			br.Close()
 			return nil, wrapErr(q.op, err)
 		}

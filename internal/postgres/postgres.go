@@ -132,6 +132,11 @@ const (
 	codeUniqueViolation      = "23505"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+
+	// Raised by roster_count_write (migration 0005).
+	codeTenantNotFound = "RS404"
+	codeConfigChanged  = "RS409"
+	codeWriteQuota     = "RS429"
 )
 
 // Unique index names of the users table, and the field each decides.
@@ -156,6 +161,16 @@ func wrapErr(op string, err error) error {
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: %s: %w", op, directory.ErrNotFound)
+	}
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pe.Code {
+		case codeConfigChanged:
+			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrConfigChanged, err)
+		case codeWriteQuota:
+			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrWriteQuota, err)
+		case codeTenantNotFound:
+			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrNotFound, err)
+		}
 	}
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == codeUniqueViolation {
 		if field := uniqueFields[pe.ConstraintName]; field != "" {

@@ -801,6 +801,15 @@ func TestTransactionRoundTrips(t *testing.T) {
 			_, err := tx.AddWrite(ctx, tn.ID, period)
 			return err
 		}, 3},
+		// BEGIN + UPDATE; the INSERTs + the count + COMMIT.
+		{"update and count at commit", func(tx directory.Tx) error {
+			if err := update(tx); err != nil {
+				return err
+			}
+			var c directory.Counters
+			tx.(directory.CommitCounter).CountWriteAtCommit(tn.ID, period, directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 100}, &c)
+			return nil
+		}, 2},
 	} {
 		// The first run prepares the statements the connection has not
 		// seen yet, in round trips of their own.
@@ -818,8 +827,8 @@ func TestTransactionRoundTrips(t *testing.T) {
 	if err != nil || got.Version != u.Version {
 		t.Errorf("GetUser after the updates: got %+v, %v; want version %d", got, err, u.Version)
 	}
-	if es, err := s.ListEvents(ctx, tn.ID, "", 0); err != nil || len(es) != 4 {
-		t.Errorf("ListEvents after the updates: got %d, %v; want 4 events", len(es), err)
+	if es, err := s.ListEvents(ctx, tn.ID, "", 0); err != nil || len(es) != 6 {
+		t.Errorf("ListEvents after the updates: got %d, %v; want 6 events", len(es), err)
 	}
 }
 

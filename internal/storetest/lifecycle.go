@@ -31,6 +31,7 @@ var usageTests = []test{
 	{"AddWrite", testAddWrite},
 	{"AddWriteRollback", testAddWriteRollback},
 	{"AddWriteCounters", testAddWriteCounters},
+	{"CountWriteAtCommit", testCountWriteAtCommit},
 	{"ActiveUsers", testUsageActiveUsers},
 	{"ActiveUsersRollback", testActiveUsersRollback},
 	{"ActiveUsersNotFound", testActiveUsersNotFound},
@@ -663,6 +664,75 @@ func testAddWriteCounters(t *testing.T, s directory.Store) {
 	if !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("BumpConfigVersion of a missing tenant: got %v, want ErrNotFound", err)
 	}
+}
+
+// testCountWriteAtCommit checks a CommitCounter store (skipped on others):
+// writes counted with their COMMIT count as AddWrite's do, and a write
+// decided on another config version, past the quota or of a missing tenant
+// commits nothing of its transaction.
+func testCountWriteAtCommit(t *testing.T, s directory.Store) {
+	counts := false
+	inTx(t, s, func(tx directory.Tx) error {
+		_, counts = tx.(directory.CommitCounter)
+		return nil
+	})
+	if !counts {
+		t.Skip("the store counts writes with AddWrite only")
+	}
+	tn := createTenant(t, s, "Acme")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
+	createUser(t, s, u)
+	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	// count runs a transaction that renames the user and counts the write.
+	count := func(tenantID string, lim directory.WriteLimits, name string) (directory.Counters, error) {
+		var c directory.Counters
+		err := s.InTx(t.Context(), func(tx directory.Tx) error {
+			next := *u
+			next.Name, next.Version = name, u.Version+1
+			if err := tx.UpdateUser(t.Context(), &next, u.Version); err != nil {
+				return err
+			}
+			if err := tx.AddActiveUsers(t.Context(), tn.ID, 2); err != nil {
+				return err
+			}
+			tx.(directory.CommitCounter).CountWriteAtCommit(tenantID, period, lim, &c)
+			return nil
+		})
+		if err == nil {
+			u.Name, u.Version = name, u.Version+1
+		}
+		return c, err
+	}
+	lim := directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 2}
+	for i := int64(1); i <= 2; i++ {
+		c, err := count(tn.ID, lim, fmt.Sprintf("Alice %d", i))
+		if err != nil {
+			t.Fatalf("count %d: %v", i, err)
+		}
+		checkEqual(t, fmt.Sprintf("counters of write %d", i), c, directory.Counters{Writes: i, ActiveUsers: 2 * i, ConfigVersion: tn.ConfigVersion})
+	}
+	for _, c := range []struct {
+		name   string
+		tenant string
+		lim    directory.WriteLimits
+		want   error
+	}{
+		{"another config version", tn.ID, directory.WriteLimits{ConfigVersion: tn.ConfigVersion + 1, MaxWrites: 10}, directory.ErrConfigChanged},
+		{"past the quota", tn.ID, lim, directory.ErrWriteQuota},
+		{"missing tenant", directory.NewID(directory.PrefixTenant, now()), lim, directory.ErrNotFound},
+	} {
+		if _, err := count(c.tenant, c.lim, "Mallory"); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+	got, err := s.GetUser(t.Context(), tn.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "Alice 2" {
+		t.Errorf("user after the refused writes: name %q, want %q", got.Name, "Alice 2")
+	}
+	checkEqual(t, "usage after the refused writes", usage(t, s, tn.ID, period), &directory.Usage{PeriodStart: period, Writes: 2, ActiveUsers: 4})
 }
 
 func testAddWriteRollback(t *testing.T, s directory.Store) {
