@@ -47,9 +47,10 @@ const (
 //
 // The transaction is pipelined (see pipeline): BEGIN goes with the first
 // statement, and InsertAudit and InsertEvent go with the next statement
-// fn waits for, or with the COMMIT, whose call then reports their errors.
-// An update (UpdateUser, InsertAudit, InsertEvent, AddWrite) makes three
-// round trips to the database, not six.
+// fn waits for, or with the COMMIT, whose call then reports their errors;
+// so does CountWriteAtCommit. An update (UpdateUser, InsertAudit,
+// InsertEvent, CountWriteAtCommit) makes two round trips to the database,
+// not six.
 //
 // When a statement fails, PostgreSQL aborts the transaction and refuses
 // every further statement in it, so after a Tx method returns an error from
