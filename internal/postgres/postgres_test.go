@@ -720,6 +720,19 @@ func TestDeliveryOfAnotherTenantsEndpoint(t *testing.T) {
 		if err == nil {
 			t.Errorf("InsertEvent with a delivery to endpoint %s: got nil error, want a refusal", endpointID)
 		}
+		// The refusal comes with the next statement waited for (see
+		// pipeline), which reports it as the insert's.
+		var countErr error
+		err = s.InTx(ctx, func(tx directory.Tx) error {
+			if err := tx.InsertEvent(ctx, e, []*directory.Delivery{d}); err != nil {
+				return err
+			}
+			_, countErr = tx.AddWrite(ctx, a.ID, at)
+			return countErr
+		})
+		if err == nil || countErr == nil || !strings.Contains(countErr.Error(), "insert event") {
+			t.Errorf("AddWrite after InsertEvent with a delivery to endpoint %s: got %v (InTx: %v), want the insert's refusal", endpointID, countErr, err)
+		}
 		es, err := s.ListEvents(ctx, a.ID, "", 0)
 		if err != nil {
 			t.Fatalf("ListEvents: %v", err)
