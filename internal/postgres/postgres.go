@@ -164,17 +164,16 @@ func wrapErr(op string, err error) error {
 	}
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
 		switch pe.Code {
+		case codeUniqueViolation:
+			if field := uniqueFields[pe.ConstraintName]; field != "" {
+				return fmt.Errorf("postgres: %s: %w", op, &directory.UniqueViolation{Field: field})
+			}
 		case codeConfigChanged:
 			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrConfigChanged, err)
 		case codeWriteQuota:
 			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrWriteQuota, err)
 		case codeTenantNotFound:
 			return fmt.Errorf("postgres: %s: %w: %w", op, directory.ErrNotFound, err)
-		}
-	}
-	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Code == codeUniqueViolation {
-		if field := uniqueFields[pe.ConstraintName]; field != "" {
-			return fmt.Errorf("postgres: %s: %w", op, &directory.UniqueViolation{Field: field})
 		}
 	}
 	if unavailable(err) {
