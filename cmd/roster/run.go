@@ -191,34 +191,29 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // startCPUProfile profiles the process's CPU into the file at path until
 // stop is called.
 func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
+	return record("cpu profile", path, pprof.StartCPUProfile, pprof.StopCPUProfile)
 }
 
 // startTrace writes an execution trace of the process into the file at path
 // until stop is called: where each goroutine ran, waited and blocked, which
 // a CPU profile does not show.
 func startTrace(path string) (stop func(), err error) {
+	return record("trace", path, trace.Start, trace.Stop)
+}
+
+// record creates the file at path and runs start on it; the returned stop
+// runs end and closes the file.
+func record(what, path string, start func(io.Writer) error, end func()) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return func() {
-		trace.Stop()
+		end()
 		f.Close()
 	}, nil
 }

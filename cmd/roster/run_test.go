@@ -97,41 +97,35 @@ func call(t *testing.T, method, url, token, body string, headers ...string) (int
 	return resp.StatusCode, b
 }
 
-// TestServeCPUProfile checks that --cpu-profile leaves a CPU profile
-// (gzipped protocol buffers) once the server has stopped.
-func TestServeCPUProfile(t *testing.T) {
-	dir := t.TempDir()
-	profile := filepath.Join(dir, "cpu.pprof")
-	base, _, stop := serve(t, filepath.Join(dir, "roster.db"), "--cpu-profile", profile)
-	if status, _ := call(t, "GET", base+"/healthz", "", ""); status != http.StatusOK {
-		t.Fatalf("healthz: %d", status)
-	}
-	stop()
-	b, err := os.ReadFile(profile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Errorf("the profile is not gzipped pprof data: % x", b[:min(len(b), 8)])
-	}
-}
-
-// TestServeTrace checks that --trace leaves an execution trace once the
-// server has stopped.
-func TestServeTrace(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "trace.out")
-	base, _, stop := serve(t, filepath.Join(dir, "roster.db"), "--trace", path)
-	if status, _ := call(t, "GET", base+"/healthz", "", ""); status != http.StatusOK {
-		t.Fatalf("healthz: %d", status)
-	}
-	stop()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(b, []byte("go 1.")) || !bytes.Contains(b[:16], []byte(" trace")) {
-		t.Errorf("not a Go execution trace: %q", b[:min(len(b), 16)])
+// TestServeDiagnostics checks that --cpu-profile leaves a CPU profile
+// (gzipped protocol buffers) and --trace an execution trace once the server
+// has stopped.
+func TestServeDiagnostics(t *testing.T) {
+	for _, c := range []struct {
+		flag string
+		is   func([]byte) bool
+	}{
+		{"--cpu-profile", func(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }},
+		{"--trace", func(b []byte) bool {
+			return bytes.HasPrefix(b, []byte("go 1.")) && bytes.Contains(b[:16], []byte(" trace"))
+		}},
+	} {
+		t.Run(c.flag, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out")
+			base, _, stop := serve(t, filepath.Join(dir, "roster.db"), c.flag, path)
+			if status, _ := call(t, "GET", base+"/healthz", "", ""); status != http.StatusOK {
+				t.Fatalf("healthz: %d", status)
+			}
+			stop()
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.is(b) {
+				t.Errorf("not what %s writes: % x", c.flag, b[:min(len(b), 16)])
+			}
+		})
 	}
 }
 
