@@ -70,6 +70,48 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 	if op != "PATCH" && op != "GET" {
 		return Result{}, nil, fmt.Errorf("unknown op %q", op)
 	}
+	r, all := closedLoop(ctx, op, conc, d, func(w int) (func() error, func(), error) {
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
+		var body bytes.Buffer
+		send := func(method, id string, payload []byte) (int, string, error) {
+			return t.do(ctx, method, id, payload)
+		}
+		stop := func() {}
+		if t.Wire {
+			wc, err := newWireConn(t.URL, t.Token, 30*time.Second)
+			if err != nil {
+				return nil, nil, err
+			}
+			send = func(method, id string, payload []byte) (int, string, error) {
+				return wc.do(method, "/v1/users/"+id, payload)
+			}
+			stop = wc.close
+		}
+		next := func() error {
+			id := ids[rng.IntN(len(ids))]
+			var payload []byte // nil for a GET
+			if op == "PATCH" {
+				body.Reset()
+				patchBody(&body, patchSeq.Add(1))
+				payload = body.Bytes()
+			}
+			status, msg, err := send(op, id, payload)
+			if err == nil && status != http.StatusOK {
+				err = fmt.Errorf("%s %s: status %d: %s", op, id, status, msg)
+			}
+			return err
+		}
+		return next, stop, nil
+	})
+	return r, all, ctx.Err()
+}
+
+// closedLoop runs conc workers for d, each doing one operation after the
+// other (a closed loop), and returns the result of op with every successful
+// operation's duration. start readies worker w: it returns the worker's
+// operation, or nil if the worker has nothing to do, and what ends it; its
+// error counts as a failed operation and ends the worker.
+func closedLoop(ctx context.Context, op string, conc int, d time.Duration, start func(w int) (next func() error, stop func(), err error)) (Result, Latencies) {
 	var (
 		mu       sync.Mutex
 		all      Latencies
@@ -77,54 +119,35 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 		firstErr string
 		wg       sync.WaitGroup
 	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errCount++
+		if firstErr == "" && ctx.Err() == nil {
+			firstErr = err.Error()
+		}
+	}
 	deadline := time.Now().Add(d)
-	start := time.Now()
+	began := time.Now()
 	for w := range conc {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
+			next, stop, err := start(w)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if next == nil {
+				return
+			}
+			defer stop()
 			lat := make(Latencies, 0, 1024)
-			var body bytes.Buffer
-			send := func(method, id string, payload []byte) (int, string, error) {
-				return t.do(ctx, method, id, payload)
-			}
-			if t.Wire {
-				wc, err := newWireConn(t.URL, t.Token, 30*time.Second)
-				if err != nil {
-					mu.Lock()
-					errCount++
-					firstErr = err.Error()
-					mu.Unlock()
-					return
-				}
-				defer wc.close()
-				send = func(method, id string, payload []byte) (int, string, error) {
-					return wc.do(method, "/v1/users/"+id, payload)
-				}
-			}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
-				id := ids[rng.IntN(len(ids))]
-				var payload []byte // nil for a GET
-				if op == "PATCH" {
-					body.Reset()
-					patchBody(&body, patchSeq.Add(1))
-					payload = body.Bytes()
-				}
 				t0 := time.Now()
-				status, msg, err := send(op, id, payload)
-				elapsed := time.Since(t0)
-				if err == nil && status != http.StatusOK {
-					err = fmt.Errorf("%s %s: status %d: %s", op, id, status, msg)
-				}
-				if err != nil {
-					mu.Lock()
-					errCount++
-					if firstErr == "" && ctx.Err() == nil {
-						firstErr = err.Error()
-					}
-					mu.Unlock()
+				if err := next(); err != nil {
+					fail(err)
 					continue
 				}
-				lat = append(lat, elapsed)
+				lat = append(lat, time.Since(t0))
 			}
 			mu.Lock()
 			all = append(all, lat...)
@@ -132,9 +155,9 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 		})
 	}
 	wg.Wait()
-	r := Result{Op: op, Concurrency: conc, Elapsed: time.Since(start), Requests: len(all), Errors: errCount, FirstError: firstErr}
+	r := Result{Op: op, Concurrency: conc, Elapsed: time.Since(began), Requests: len(all), Errors: errCount, FirstError: firstErr}
 	r.finish(all)
-	return r, all, ctx.Err()
+	return r, all
 }
 
 // patchSeq makes every PATCH value new.

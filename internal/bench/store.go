@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -39,12 +38,9 @@ func SeedUsers(ctx context.Context, store directory.Store, tenantID string, n, b
 					return err
 				}
 			}
-			// A store that keeps a count of active users, which the Service
-			// moves, has it moved here too.
-			if c, ok := tx.(activeUserCounter); ok {
-				return c.AddActiveUsers(ctx, tenantID, int64(len(users)))
-			}
-			return nil
+			// The tenant's count of active users, which the Service moves,
+			// is moved here too.
+			return tx.AddActiveUsers(ctx, tenantID, int64(len(users)))
 		})
 		if err != nil {
 			return nil, fmt.Errorf("seed users %d–%d: %w", start, end, err)
@@ -54,12 +50,6 @@ func SeedUsers(ctx context.Context, store directory.Store, tenantID string, n, b
 		}
 	}
 	return ids, nil
-}
-
-// activeUserCounter is the Tx method of stores that count active users
-// rather than counting their rows.
-type activeUserCounter interface {
-	AddActiveUsers(ctx context.Context, tenantID string, delta int64) error
 }
 
 // RawUpdates measures the storage layer's own update transaction, without
@@ -82,46 +72,23 @@ func RawUpdates(ctx context.Context, store directory.Store, tenantID string, ids
 		}
 		shares[i%conc] = append(shares[i%conc], u)
 	}
-	var (
-		mu       sync.Mutex
-		all      Latencies
-		errCount int
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	for w := range conc {
-		wg.Go(func() {
-			var lat Latencies
-			mine := shares[w]
-			for k := 0; len(mine) > 0 && time.Now().Before(deadline) && ctx.Err() == nil; k++ {
-				u := mine[k%len(mine)]
-				t0 := time.Now()
-				next, err := rawUpdate(ctx, store, u, fmt.Sprintf("Raw %d.%d", w, k))
-				if err != nil {
-					mu.Lock()
-					errCount++
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					continue
-				}
-				lat = append(lat, time.Since(t0))
-				mine[k%len(mine)] = next
+	r, all := closedLoop(ctx, "raw", conc, d, func(w int) (func() error, func(), error) {
+		mine := shares[w]
+		if len(mine) == 0 {
+			return nil, nil, nil
+		}
+		k := 0
+		next := func() error {
+			u := mine[k%len(mine)]
+			updated, err := rawUpdate(ctx, store, u, fmt.Sprintf("Raw %d.%d", w, k))
+			if err == nil {
+				mine[k%len(mine)] = updated
 			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	r := Result{Op: "raw", Concurrency: conc, Elapsed: time.Since(start), Requests: len(all), Errors: errCount}
-	if firstErr != nil {
-		r.FirstError = firstErr.Error()
-	}
-	r.finish(all)
+			k++
+			return err
+		}
+		return next, func() {}, nil
+	})
 	return r, all, ctx.Err()
 }
 
