@@ -2,13 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/roster-dev/roster/internal/bench"
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
@@ -19,28 +19,18 @@ import (
 // an email filter) on a tenant of a few thousand users with fresh
 // statistics, and reads which scans it made from the server's per-index and
 // per-table counters, so it checks the very query the store sends.
+// seededEmail is the email of the 43rd user bench.SeedUsers writes.
+const seededEmail = "user0000042@bench.example"
+
 func TestListByEmailUsesIndex(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	s := open(t, url)
-	now := directory.Now()
-	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
-		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
-	err := s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tenant); err != nil {
-			return err
-		}
-		for i := range 3000 {
-			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
-				Email: fmt.Sprintf("user%d@example.com", i), Status: directory.StatusActive, AuthProvider: "local",
-				Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	tenant := newTenant()
+	if err := s.InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tenant) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.SeedUsers(ctx, s, tenant.ID, 3000, 0); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -52,7 +42,7 @@ func TestListByEmailUsesIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := conn.Query(ctx, `EXPLAIN SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.email_key = $2 ORDER BY u.id DESC LIMIT $3`,
-		tenant.ID, "user42@example.com", 101)
+		tenant.ID, seededEmail, 101)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +80,7 @@ func TestListByEmailUsesIndex(t *testing.T) {
 		return idx, seq
 	}
 	idx0, seq0 := settle(counters())
-	users, err := s.ListUsers(ctx, tenant.ID, directory.UserFilter{EmailKey: directory.EmailKey("user42@example.com"), Limit: 101})
+	users, err := s.ListUsers(ctx, tenant.ID, directory.UserFilter{EmailKey: directory.EmailKey(seededEmail), Limit: 101})
 	if err != nil {
 		t.Fatal(err)
 	}
