@@ -300,6 +300,46 @@ func TestDeadlockRetried(t *testing.T) {
 	}
 }
 
+// nodesWithTenant returns two stores on one new database, as two Roster nodes,
+// and a tenant created in it.
+func nodesWithTenant(t *testing.T) ([]*postgres.Store, *directory.Tenant) {
+	t.Helper()
+	url := pgtest.URL(t)
+	nodes := []*postgres.Store{open(t, url), open(t, url)}
+	tn := newTenant()
+	if err := nodes[0].InTx(t.Context(), func(tx directory.Tx) error { return tx.CreateTenant(t.Context(), tn) }); err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	return nodes, tn
+}
+
+// holdTenantLock runs a transaction on s that takes LockTenant of the
+// tenant and holds it until release is called, then runs then (if not nil);
+// done receives the transaction's outcome. It returns once the lock is held.
+func holdTenantLock(t *testing.T, s *postgres.Store, tenantID string, then func(directory.Tx) error) (release func(), done <-chan error) {
+	t.Helper()
+	locked, released, result := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		result <- s.InTx(t.Context(), func(tx directory.Tx) error {
+			if err := tx.LockTenant(t.Context(), tenantID); err != nil {
+				return err
+			}
+			close(locked)
+			<-released
+			if then == nil {
+				return nil
+			}
+			return then(tx)
+		})
+	}()
+	select {
+	case <-locked:
+	case err := <-result:
+		t.Fatalf("LockTenant: %v", err)
+	}
+	return func() { close(released) }, result
+}
+
 // TestLockTenantSerializesCounts shows why InTx runs at READ COMMITTED: a
 // transaction that waited in LockTenant for another to commit reads the
 // active-user counter as that one left it. (At REPEATABLE READ its
@@ -307,32 +347,16 @@ func TestDeadlockRetried(t *testing.T) {
 // exceeded.)
 func TestLockTenantSerializesCounts(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
-	nodes := []*postgres.Store{open(t, url), open(t, url)}
+	nodes, tn := nodesWithTenant(t)
 	ctx := t.Context()
-	tn := newTenant()
-	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
-		t.Fatalf("InTx: %v", err)
-	}
 
-	locked, done := make(chan struct{}), make(chan error)
-	go func() {
-		done <- nodes[0].InTx(ctx, func(tx directory.Tx) error {
-			if err := tx.LockTenant(ctx, tn.ID); err != nil {
-				return err
-			}
-			if err := tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice")); err != nil {
-				return err
-			}
-			if err := tx.AddActiveUsers(ctx, tn.ID, 1); err != nil {
-				return err
-			}
-			close(locked)
-			time.Sleep(200 * time.Millisecond) // the other transaction is waiting now
-			return nil
-		})
-	}()
-	<-locked
+	release, done := holdTenantLock(t, nodes[0], tn.ID, func(tx directory.Tx) error {
+		if err := tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice")); err != nil {
+			return err
+		}
+		return tx.AddActiveUsers(ctx, tn.ID, 1)
+	})
+	time.AfterFunc(200*time.Millisecond, release) // the other transaction is waiting then
 	var counted int64
 	err := nodes[1].InTx(ctx, func(tx directory.Tx) error {
 		// A first statement, which would fix a REPEATABLE READ snapshot
@@ -364,25 +388,9 @@ func TestLockTenantSerializesCounts(t *testing.T) {
 // its row) goes on meanwhile.
 func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
-	nodes := []*postgres.Store{open(t, url), open(t, url)}
+	nodes, tn := nodesWithTenant(t)
 	ctx := t.Context()
-	tn := newTenant()
-	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
-		t.Fatalf("InTx: %v", err)
-	}
-	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-	go func() {
-		done <- nodes[0].InTx(ctx, func(tx directory.Tx) error {
-			if err := tx.LockTenant(ctx, tn.ID); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return nil
-		})
-	}()
-	<-locked
+	release, done := holdTenantLock(t, nodes[0], tn.ID, nil)
 	wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	err := nodes[1].InTx(wctx, func(tx directory.Tx) error {
@@ -396,7 +404,7 @@ func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 		return tx.InsertEvent(wctx, &directory.Event{ID: directory.NewID(directory.PrefixEvent, u.CreatedAt),
 			TenantID: tn.ID, UserID: u.ID, Type: directory.ActionUserCreated, Payload: []byte(`{}`), CreatedAt: u.CreatedAt}, nil)
 	})
-	close(release)
+	release()
 	if err != nil {
 		t.Errorf("a write of the tenant while another transaction holds LockTenant: %v (want it not to wait)", err)
 	}
@@ -410,25 +418,9 @@ func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 // check it against the quota, and then adds to what that one left.
 func TestAddActiveUsersWaitsForLockTenant(t *testing.T) {
 	t.Parallel()
-	url := pgtest.URL(t)
-	nodes := []*postgres.Store{open(t, url), open(t, url)}
+	nodes, tn := nodesWithTenant(t)
 	ctx := t.Context()
-	tn := newTenant()
-	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
-		t.Fatalf("InTx: %v", err)
-	}
-	locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
-	go func() {
-		done <- nodes[0].InTx(ctx, func(tx directory.Tx) error {
-			if err := tx.LockTenant(ctx, tn.ID); err != nil {
-				return err
-			}
-			close(locked)
-			<-release
-			return tx.AddActiveUsers(ctx, tn.ID, 1)
-		})
-	}()
-	<-locked
+	release, done := holdTenantLock(t, nodes[0], tn.ID, func(tx directory.Tx) error { return tx.AddActiveUsers(ctx, tn.ID, 1) })
 	wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	err := nodes[1].InTx(wctx, func(tx directory.Tx) error { return tx.AddActiveUsers(wctx, tn.ID, -5) })
@@ -440,7 +432,7 @@ func TestAddActiveUsersWaitsForLockTenant(t *testing.T) {
 		added <- nodes[1].InTx(ctx, func(tx directory.Tx) error { return tx.AddActiveUsers(ctx, tn.ID, 2) })
 	}()
 	time.Sleep(100 * time.Millisecond) // the addition is waiting now
-	close(release)
+	release()
 	if err := <-done; err != nil {
 		t.Fatalf("the locking transaction: %v", err)
 	}
