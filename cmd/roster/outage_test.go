@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,13 +29,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Skip("runs a roster process")
 	}
 	direct := pgtest.URL(t)
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.Addr()
-	db := u.String()
+	proxy, db := proxyTo(t, direct)
 
 	f := newFixture(t, direct)
 	n := startNode(t, "--db", db)
@@ -213,14 +206,9 @@ func TestPostgresStalled(t *testing.T) {
 		t.Skip("runs a roster process")
 	}
 	direct := pgtest.URL(t)
-	u, err := url.Parse(direct)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.Addr()
+	proxy, db := proxyTo(t, direct)
 	f := newFixture(t, direct)
-	n := startNode(t, "--db", u.String())
+	n := startNode(t, "--db", db)
 	c := f.client(t, n)
 	f.raisePlan(t, c)
 	var usr userDoc

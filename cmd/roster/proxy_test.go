@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 )
@@ -21,6 +22,19 @@ type tcpProxy struct {
 	stalled chan struct{} // while not nil, bytes wait until it is closed
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
+}
+
+// proxyTo starts a tcpProxy to the server of the PostgreSQL URL direct and
+// returns it with the URL that reaches the server through it.
+func proxyTo(t *testing.T, direct string) (*tcpProxy, string) {
+	t.Helper()
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	return proxy, u.String()
 }
 
 // newTCPProxy listens on 127.0.0.1:0 and forwards to target until t ends.
