@@ -30,6 +30,19 @@ import (
 // entries and their events (§7 "a crash or a receiver outage loses none",
 // §9, README "an acknowledged write survives").
 
+// onEachStore runs test in parallel subtests on a new SQLite file and on a
+// new PostgreSQL database, given as the --db of the nodes it starts.
+func onEachStore(t *testing.T, test func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		test(t, filepath.Join(t.TempDir(), "roster.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		test(t, pgtest.URL(t))
+	})
+}
+
 // TestEventsSurviveSIGKILL: events committed while the receiver was down
 // (one of them leased to an attempt in flight) are all delivered by the node
 // that replaces a SIGKILLed one, once each, in order per user.
@@ -37,14 +50,7 @@ func TestEventsSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills roster processes")
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		testEventsSurviveSIGKILL(t, filepath.Join(t.TempDir(), "roster.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		testEventsSurviveSIGKILL(t, pgtest.URL(t))
-	})
+	onEachStore(t, testEventsSurviveSIGKILL)
 }
 
 func testEventsSurviveSIGKILL(t *testing.T, db string) {
@@ -154,14 +160,7 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills roster processes")
 	}
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		testAcknowledgedWritesSurviveSIGKILL(t, filepath.Join(t.TempDir(), "roster.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		testAcknowledgedWritesSurviveSIGKILL(t, pgtest.URL(t))
-	})
+	onEachStore(t, testAcknowledgedWritesSurviveSIGKILL)
 }
 
 // crashWriter PATCHes one user's name to w<g>-<seq>, seq counting up, each
