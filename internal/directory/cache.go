@@ -23,10 +23,10 @@ const maxCached = 10000
 // Staleness is bounded, and never decides a write:
 //   - This node forgets a tenant as soon as it changes its configuration.
 //   - Every write transaction reads the tenant's ConfigVersion in the
-//     statement that counts the write (Tx.AddWrite, or the database's own
-//     check in CommitCounter.CountWriteAtCommit); when it differs from the
-//     version the write was decided on, the transaction rolls back and the
-//     write is made again on the configuration as stored (errConfigChanged).
+//     statement that counts the write (Tx.CountWriteAtCommit); when it
+//     differs from the version the write was decided on, the transaction
+//     rolls back and the write is made again on the configuration as
+//     stored (errConfigChanged).
 //     A dry run compares the versions with one read. So a plan, policy set,
 //     role catalog or endpoint changed on another node applies to the next
 //     write here, as it would without a cache.

@@ -86,10 +86,10 @@ var ErrNotFound = &Error{Code: ECodeNotFound, Message: "The resource was not fou
 // no longer the one the update was computed from.
 var ErrVersionConflict = errors.New("version conflict")
 
-// ErrConfigChanged and ErrWriteQuota are returned by InTx for a write a
-// CommitCounter counted, when the tenant's config version was not the one
-// the write was decided on, or when the write passed the writes quota:
-// nothing of the transaction is committed.
+// ErrConfigChanged and ErrWriteQuota are returned by InTx for a write
+// counted by Tx.CountWriteAtCommit, when the tenant's config version was
+// not the one the write was decided on, or when the write passed the
+// writes quota: nothing of the transaction is committed.
 var (
 	ErrConfigChanged = errors.New("the tenant's configuration changed during the write")
 	ErrWriteQuota    = errors.New("the write passes the plan's writes per billing period")

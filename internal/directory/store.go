@@ -130,6 +130,15 @@ type Tx interface {
 	// the tenant's active-user counter and its ConfigVersion. ErrNotFound if
 	// the tenant does not exist.
 	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (Counters, error)
+	// CountWriteAtCommit counts one write as AddWrite does, no later than
+	// the COMMIT, and checks it there: if the tenant's ConfigVersion is not
+	// lim.ConfigVersion, or the period's count with this write passes
+	// lim.MaxWrites, InTx commits nothing of fn's writes and returns an
+	// error wrapping ErrConfigChanged or ErrWriteQuota (ErrNotFound for a
+	// missing tenant); otherwise, once InTx returns nil, *c holds the
+	// counters AddWrite would have returned. On PostgreSQL the count and
+	// the check go with the COMMIT, in no round trip of their own.
+	CountWriteAtCommit(tenantID string, periodStart time.Time, lim WriteLimits, c *Counters)
 
 	// PutPicture stores (or replaces) a user's picture.
 	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error
@@ -154,20 +163,6 @@ type Tx interface {
 	// DeleteEndpoint removes an endpoint and its pending deliveries;
 	// ErrNotFound unless it is the tenant's.
 	DeleteEndpoint(ctx context.Context, tenantID, id string) error
-}
-
-// A CommitCounter is a Tx that counts a write in the same request to the
-// database as its COMMIT, the database checking the limits, rather than in a
-// request of its own whose answer the caller checks (AddWrite): on
-// PostgreSQL, one round trip less per write.
-type CommitCounter interface {
-	// CountWriteAtCommit counts one write as AddWrite does, no later than
-	// the COMMIT. If the tenant's ConfigVersion is not lim.ConfigVersion,
-	// or the period's count with this write passes lim.MaxWrites, InTx
-	// commits nothing and returns an error wrapping ErrConfigChanged or
-	// ErrWriteQuota; otherwise, once InTx returns nil, *c holds the
-	// counters AddWrite would have returned.
-	CountWriteAtCommit(tenantID string, periodStart time.Time, lim WriteLimits, c *Counters)
 }
 
 // WriteLimits are what a counted write must keep to: the tenant's

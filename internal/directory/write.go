@@ -207,21 +207,9 @@ func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error
 		// until the commit, so every write of the tenant waits on it only
 		// for the commit itself. Over the quota, the whole write rolls back,
 		// its move of the active-user counter included.
-		if cc, ok := tx.(CommitCounter); ok {
-			cc.CountWriteAtCommit(w.t.ID, start, WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}, &counters)
-			return nil
-		}
-		c, err := tx.AddWrite(ctx, w.t.ID, start)
-		if err != nil {
-			return err
-		}
-		if c.ConfigVersion != w.t.ConfigVersion {
-			return errConfigChanged // rolls back; the caller decides again
-		}
-		counters = c
-		if c.Writes > w.t.Plan.WritesPerPeriod {
-			return ErrWriteQuota
-		}
+		// A write decided on an older configuration (errConfigChanged) rolls
+		// back and the caller decides it again.
+		tx.CountWriteAtCommit(w.t.ID, start, WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}, &counters)
 		return nil
 	})
 	if errors.Is(err, ErrWriteQuota) {

@@ -139,8 +139,6 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 	return c, nil
 }
 
-var _ directory.CommitCounter = (*tx)(nil)
-
 // CountWriteAtCommit counts a write with roster_count_write (migration
 // 0005), sent with the transaction's next statement waited for or its
 // COMMIT (see pipeline), which checks lim in the database: the count of an

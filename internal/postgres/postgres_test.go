@@ -812,7 +812,7 @@ func TestTransactionRoundTrips(t *testing.T) {
 				return err
 			}
 			var c directory.Counters
-			tx.(directory.CommitCounter).CountWriteAtCommit(tn.ID, period, directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 100}, &c)
+			tx.CountWriteAtCommit(tn.ID, period, directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 100}, &c)
 			return nil
 		}, 2},
 	} {

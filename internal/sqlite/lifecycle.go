@@ -153,6 +153,23 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 	return c, nil
 }
 
+// CountWriteAtCommit counts the write with AddWrite, which costs SQLite no
+// statement of its own (see batch), and checks lim at once; a failed check
+// fails the caller's function, after it returns, as its own error would.
+func (t *tx) CountWriteAtCommit(tenantID string, periodStart time.Time, lim directory.WriteLimits, c *directory.Counters) {
+	got, err := t.AddWrite(context.Background(), tenantID, periodStart)
+	switch {
+	case err != nil:
+		t.failed = err
+	case got.ConfigVersion != lim.ConfigVersion:
+		t.failed = fmt.Errorf("sqlite: count write: %w", directory.ErrConfigChanged)
+	case got.Writes > lim.MaxWrites:
+		t.failed = fmt.Errorf("sqlite: count write: %w", directory.ErrWriteQuota)
+	default:
+		*c = got
+	}
+}
+
 // DuePurges lists the users, of every tenant, whose status is deleting and
 // whose PurgeAfter is not after now: the longest overdue first (by
 // PurgeAfter, then tenant and user ID), at most limit of them (all when

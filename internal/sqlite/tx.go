@@ -318,20 +318,26 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 }
 
 // runFn runs r's fn on t, catching a panic to raise it again in r's caller.
+// A check of CountWriteAtCommit that failed fails fn.
 func runFn(r *txRequest, t *tx) (res txResult) {
 	defer func() {
 		if v := recover(); v != nil {
 			res = txResult{panicked: true, panicVal: v}
 		}
 	}()
-	return txResult{err: r.fn(t)}
+	err := r.fn(t)
+	if err == nil {
+		err = t.failed
+	}
+	return txResult{err: err}
 }
 
 // tx is a directory.Tx.
 type tx struct {
-	s  *Store
-	tx txConn
-	b  *batch
+	s      *Store
+	tx     txConn
+	b      *batch
+	failed error // of CountWriteAtCommit
 }
 
 var _ directory.Tx = (*tx)(nil)
