@@ -14,11 +14,15 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(exitCode()) }
+
+// exitCode runs the command as main does and returns its exit status.
+func exitCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "roster-bench:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }

@@ -22,6 +22,10 @@ module), seeds --users users through the store, measures the store's own
 update transaction ("raw"), then PATCH and GET over HTTP, at each
 --concurrency for --duration each, and prints a table (or --json).
 
+With --ops floor it also measures the floor of a PATCH on the machine: the
+raw transaction behind a bare net/http handler, in a process of its own,
+with none of Roster's work (see docs/performance.md).
+
 With --url and --token it loads a running server instead; users are then
 seeded over HTTP, and the raw rate is measured only if --db names the
 server's database.
@@ -30,6 +34,10 @@ flags:
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if v := getenv(bench.FloorEnv); v != "" {
+		// Started by a load test as its floor server.
+		return bench.ServeFloorEnv(ctx, v, stderr)
+	}
 	fs := flag.NewFlagSet("roster-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -52,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.PlatformToken, "platform-token", envOr(getenv, "ROSTER_BENCH_PLATFORM_TOKEN", ""), "with --url: a platform key, to raise the tenant's plan so limits do not interfere")
 	fs.IntVar(&cfg.Users, "users", 10000, "users to seed")
 	fs.StringVar(&conc, "concurrency", "1,8,64", "comma-separated concurrencies")
-	fs.StringVar(&ops, "ops", "raw,PATCH,GET", "comma-separated operations to measure: raw, PATCH, GET")
+	fs.StringVar(&ops, "ops", "raw,PATCH,GET", `comma-separated operations to measure: raw, floor (a PATCH to a bare HTTP server around the raw transaction: see docs/performance.md), PATCH, GET`)
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement lasts")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded load before each measurement")
 	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations")
@@ -82,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	for _, op := range strings.Split(ops, ",") {
 		op = strings.TrimSpace(op)
-		if op != "raw" {
+		if op != "raw" && op != "floor" {
 			op = strings.ToUpper(op)
 		}
 		cfg.Ops = append(cfg.Ops, op)
@@ -94,6 +102,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("--duration must be positive")
 	}
 	cfg.Explain = explain
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfg.Self = self
 	if !quiet {
 		cfg.Progress = stderr
 	}

@@ -22,7 +22,7 @@ func TestSmoke(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	err := run(ctx, []string{"roster-bench", "--users", "300", "--concurrency", "1,4", "--duration", "400ms",
-		"--warmup", "100ms", "--explain", "--json", "-q"}, func(string) string { return "" }, &stdout, &stderr)
+		"--warmup", "100ms", "--ops", "raw,floor,PATCH,GET", "--explain", "--json", "-q"}, func(string) string { return "" }, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
 	}
@@ -57,7 +57,7 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"raw/1", "PATCH/1", "GET/1", "raw/4", "PATCH/4", "GET/4"} {
+	for _, want := range []string{"raw/1", "floor/1", "PATCH/1", "GET/1", "raw/4", "floor/4", "PATCH/4", "GET/4"} {
 		if !seen[want] {
 			t.Errorf("no result for %s", want)
 		}
@@ -65,6 +65,9 @@ func TestSmoke(t *testing.T) {
 	for _, c := range []int{1, 4} {
 		if r := rep.Ratios[c]; r <= 0 || r > 10 {
 			t.Errorf("PATCH/raw ratio at %d: %v", c, r)
+		}
+		if r := rep.FloorRatios[c]; r <= 0 || r > 10 {
+			t.Errorf("PATCH/floor ratio at %d: %v", c, r)
 		}
 	}
 	if !strings.Contains(rep.Explain, "USING INDEX users_email_key") {
@@ -76,7 +79,7 @@ func TestSmoke(t *testing.T) {
 	if err := bench.WriteTable(&table, &rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"PATCH/raw throughput", "p99.9", "server peak RSS"} {
+	for _, want := range []string{"PATCH/raw throughput", "PATCH/floor throughput", "p99.9", "server peak RSS"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}

@@ -1,7 +1,9 @@
 // Package bench is Roster's load test: it seeds users, measures the storage
 // layer's own update transaction, drives PATCH and GET against a real
 // `roster serve` process over loopback HTTP, and reports throughput,
-// latency percentiles, the server's CPU per request and peak memory.
+// latency percentiles, the server's CPU per request and peak memory. Its
+// floor server (ServeFloor) measures what HTTP alone leaves of the store's
+// rate on the machine.
 // cmd/roster-bench is its command line; docs/performance.md its results.
 package bench
 
@@ -55,7 +57,7 @@ type Config struct {
 	// Rounds splits each measurement into turns taken with the other
 	// operations at the same concurrency; at least 1.
 	Rounds  int
-	Ops     []string // of "raw", "PATCH", "GET"
+	Ops     []string // of "raw", "floor", "PATCH", "GET"
 	Explain bool
 	// Client is the load generator's HTTP client: "wire" (its own lean
 	// HTTP/1.1 client, the default) or "net/http".
@@ -68,20 +70,25 @@ type Config struct {
 	ServerTrace string
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
+	// Self is a roster-bench command, run as the floor server (FloorEnv)
+	// for the operation "floor"; "" leaves that operation out.
+	Self string
 	// Progress receives a line as each step starts; nil discards them.
 	Progress io.Writer
 }
 
 // Report is the outcome of Run.
 type Report struct {
-	Machine     string          `json:"machine"`
-	Backend     string          `json:"backend"`
-	Users       int             `json:"users"`
-	Duration    time.Duration   `json:"duration_per_cell_ns"`
-	Rounds      int             `json:"rounds"`
-	SeedTime    time.Duration   `json:"seed_ns"`
-	Results     []Result        `json:"results"`
-	Ratios      map[int]float64 `json:"patch_to_raw_ratio,omitempty"` // by concurrency
+	Machine  string          `json:"machine"`
+	Backend  string          `json:"backend"`
+	Users    int             `json:"users"`
+	Duration time.Duration   `json:"duration_per_cell_ns"`
+	Rounds   int             `json:"rounds"`
+	SeedTime time.Duration   `json:"seed_ns"`
+	Results  []Result        `json:"results"`
+	Ratios   map[int]float64 `json:"patch_to_raw_ratio,omitempty"` // by concurrency
+	// FloorRatios are PATCH's throughput over the floor's, by concurrency.
+	FloorRatios map[int]float64 `json:"patch_to_floor_ratio,omitempty"`
 	PeakRSS     int64           `json:"server_peak_rss_bytes,omitempty"`
 	Explain     string          `json:"explain,omitempty"`
 	TenantID    string          `json:"tenant_id"`
@@ -107,8 +114,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, errors.New("need at least one concurrency")
 	}
 	for _, op := range cfg.Ops {
-		if op != "raw" && op != "PATCH" && op != "GET" {
-			return nil, fmt.Errorf("unknown operation %q: want raw, PATCH or GET", op)
+		if op != "raw" && op != "floor" && op != "PATCH" && op != "GET" {
+			return nil, fmt.Errorf("unknown operation %q: want raw, floor, PATCH or GET", op)
+		}
+		if op == "floor" && cfg.Self == "" {
+			return nil, errors.New("the operation floor needs a roster-bench command to run as the floor server")
 		}
 	}
 	switch cfg.Client {
@@ -254,6 +264,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		target.URL = srv.URL
 	}
 	rep.ServerURL = target.URL
+	floorTarget := target
+	var floor *Server
+	if has(cfg.Ops, "floor") && store != nil {
+		say("starting the floor server")
+		if floor, err = StartFloor(ctx, cfg.Self, db, tenantID); err != nil {
+			return nil, err
+		}
+		defer floor.Stop()
+		floorTarget.URL = floor.URL
+	}
 	if platform != "" && tenantID != "" {
 		if err := target.send(ctx, "PATCH", "/v1/tenants/"+tenantID, platform, generousPlan); err != nil {
 			return nil, fmt.Errorf("raise the tenant's plan: %w", err)
@@ -285,8 +305,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cells := map[string]*acc{}
 		var order []string
 		for round := range rounds {
-			for _, op := range []string{"raw", "PATCH", "GET"} {
-				if !has(cfg.Ops, op) || (op == "raw" && store == nil) {
+			for _, op := range []string{"raw", "floor", "PATCH", "GET"} {
+				if !has(cfg.Ops, op) || (op == "raw" && store == nil) || (op == "floor" && floor == nil) {
 					continue
 				}
 				a := cells[op]
@@ -311,23 +331,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 					tool0, _ = CPUTime(os.Getpid())
 					r, lat, err = RawUpdates(ctx, store, tenantID, ids, c, slice)
 				} else {
+					// The floor is a PATCH to the floor server.
+					t, s, method := target, srv, op
+					if op == "floor" {
+						t, s, method = floorTarget, floor, "PATCH"
+					}
 					if round == 0 && cfg.Warmup > 0 {
-						if _, _, err := LoadHTTP(ctx, target, op, ids, c, cfg.Warmup); err != nil {
+						if _, _, err := LoadHTTP(ctx, t, method, ids, c, cfg.Warmup); err != nil {
 							return nil, err
 						}
 					}
-					if srv != nil {
-						_ = ResetPeakRSS(srv.Pid())
-						cpu0, _ = CPUTime(srv.Pid())
+					if s != nil {
+						_ = ResetPeakRSS(s.Pid())
+						cpu0, _ = CPUTime(s.Pid())
 					}
 					tool0, _ = CPUTime(os.Getpid())
-					r, lat, err = LoadHTTP(ctx, target, op, ids, c, slice)
-					if srv != nil {
-						cpu1, _ := CPUTime(srv.Pid())
+					r, lat, err = LoadHTTP(ctx, t, method, ids, c, slice)
+					r.Op = op
+					if s != nil {
+						cpu1, _ := CPUTime(s.Pid())
 						a.cpu += cpu1 - cpu0
-						rss, _ := PeakRSS(srv.Pid())
+						rss, _ := PeakRSS(s.Pid())
 						a.r.ServerPeakRSS = max(a.r.ServerPeakRSS, rss)
-						rep.PeakRSS = max(rep.PeakRSS, rss)
+						if s == srv {
+							rep.PeakRSS = max(rep.PeakRSS, rss)
+						}
 					}
 				}
 				if err != nil {
@@ -355,19 +383,27 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
-	rep.Ratios = map[int]float64{}
-	for _, r := range rep.Results {
-		if r.Op != "PATCH" {
+	rep.Ratios = ratios(rep.Results, "PATCH", "raw")
+	rep.FloorRatios = ratios(rep.Results, "PATCH", "floor")
+	rep.ElapsedTime = time.Since(start)
+	return rep, nil
+}
+
+// ratios returns the throughput of op over that of base, by concurrency,
+// where both were measured.
+func ratios(results []Result, op, base string) map[int]float64 {
+	out := map[int]float64{}
+	for _, r := range results {
+		if r.Op != op {
 			continue
 		}
-		for _, raw := range rep.Results {
-			if raw.Op == "raw" && raw.Concurrency == r.Concurrency && raw.RPS > 0 {
-				rep.Ratios[r.Concurrency] = r.RPS / raw.RPS
+		for _, b := range results {
+			if b.Op == base && b.Concurrency == r.Concurrency && b.RPS > 0 {
+				out[r.Concurrency] = r.RPS / b.RPS
 			}
 		}
 	}
-	rep.ElapsedTime = time.Since(start)
-	return rep, nil
+	return out
 }
 
 func has(ops []string, op string) bool {

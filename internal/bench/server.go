@@ -46,7 +46,8 @@ func CLI(ctx context.Context, bin string, v any, args ...string) error {
 	return nil
 }
 
-// Server is a `roster serve` child process on loopback. Running the server
+// Server is a child process serving HTTP on loopback: `roster serve`, or
+// the floor server (StartFloor). Running the server
 // in its own process lets its memory and CPU be read from /proc apart from
 // the load generator's.
 type Server struct {
@@ -64,14 +65,27 @@ var listening = regexp.MustCompile(`"msg":"listening".*"addr":"(http://127\.0\.0
 // until it listens. It logs at the default level, info, as in production:
 // one line per request, read here and dropped, but for the last few.
 func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server, error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...)
+	return start(ctx, "roster serve", exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...))
+}
+
+// StartFloor runs self, a roster-bench command, as the floor server of
+// tenantID's users on db (ServeFloor) and waits until it listens.
+func StartFloor(ctx context.Context, self, db, tenantID string) (*Server, error) {
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), FloorEnv+"="+tenantID+" "+db)
+	return start(ctx, "the floor server", cmd)
+}
+
+// start starts cmd, the server called name, and waits until it logs the
+// address it listens on.
+func start(ctx context.Context, name string, cmd *exec.Cmd) (*Server, error) {
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start roster serve: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	s := &Server{cmd: cmd, done: make(chan struct{})}
 	addr := make(chan string, 1)
@@ -99,13 +113,13 @@ func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server,
 	case s.URL = <-addr:
 		return s, nil
 	case <-s.done:
-		return nil, fmt.Errorf("roster serve exited: %s", s.Tail())
+		return nil, fmt.Errorf("%s exited: %s", name, s.Tail())
 	case <-ctx.Done():
 		s.Stop()
 		return nil, ctx.Err()
 	case <-time.After(30 * time.Second):
 		s.Stop()
-		return nil, fmt.Errorf("roster serve did not listen within 30 s: %s", s.Tail())
+		return nil, fmt.Errorf("%s did not listen within 30 s: %s", name, s.Tail())
 	}
 }
 

@@ -23,7 +23,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "op\tconc\treq/s\tp50\tp99\tp99.9\tmax\terrors\tsrv CPU/req\ttool CPU/req\tsrv peak RSS\t")
 	rs := slices.Clone(rep.Results)
-	order := map[string]int{"raw": 0, "PATCH": 1, "GET": 2}
+	order := map[string]int{"raw": 0, "floor": 1, "PATCH": 2, "GET": 3}
 	slices.SortStableFunc(rs, func(a, b Result) int {
 		if a.Concurrency != b.Concurrency {
 			return a.Concurrency - b.Concurrency
@@ -47,13 +47,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(rep.Ratios) > 0 {
-		var parts []string
-		for _, c := range sortedKeys(rep.Ratios) {
-			parts = append(parts, fmt.Sprintf("c=%d %.0f%%", c, 100*rep.Ratios[c]))
-		}
-		fmt.Fprintf(w, "\nPATCH/raw throughput: %s\n", strings.Join(parts, ", "))
-	}
+	fmt.Fprintln(w)
+	writeRatios(w, "PATCH/raw", rep.Ratios)
+	writeRatios(w, "PATCH/floor", rep.FloorRatios)
 	if rep.PeakRSS > 0 {
 		fmt.Fprintf(w, "server peak RSS (VmHWM) over the run: %s\n", mib(rep.PeakRSS))
 	}
@@ -66,6 +62,18 @@ func WriteTable(w io.Writer, rep *Report) error {
 		fmt.Fprintf(w, "\nquery plan of the list-by-email query:\n%s\n", rep.Explain)
 	}
 	return nil
+}
+
+// writeRatios writes the line of the throughput ratios name, if any.
+func writeRatios(w io.Writer, name string, ratios map[int]float64) {
+	if len(ratios) == 0 {
+		return
+	}
+	var parts []string
+	for _, c := range sortedKeys(ratios) {
+		parts = append(parts, fmt.Sprintf("c=%d %.0f%%", c, 100*ratios[c]))
+	}
+	fmt.Fprintf(w, "%s throughput: %s\n", name, strings.Join(parts, ", "))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
