@@ -73,6 +73,11 @@ func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server,
 func StartFloor(ctx context.Context, self, db, tenantID string) (*Server, error) {
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), FloorEnv+"="+tenantID+" "+db)
+	if os.Getenv("GOGC") == "" {
+		// The collector's goal roster serve runs with (cmd/roster), so
+		// that the two servers spend alike on it.
+		cmd.Env = append(cmd.Env, "GOGC=400")
+	}
 	return start(ctx, "the floor server", cmd)
 }
 
