@@ -15,7 +15,7 @@ import (
 
 // Result is one measurement: one operation at one concurrency.
 type Result struct {
-	Op          string        `json:"op"` // "raw", "PATCH" or "GET"
+	Op          string        `json:"op"` // "raw", "floor", "PATCH" or "GET"
 	Concurrency int           `json:"concurrency"`
 	Elapsed     time.Duration `json:"elapsed_ns"`
 	Requests    int           `json:"requests"` // successful ones
@@ -30,7 +30,7 @@ type Result struct {
 	ServerPeakRSS       int64         `json:"server_peak_rss_bytes,omitempty"`
 	// ToolCPUPerRequest is this tool's own CPU time per successful
 	// operation: for raw, the whole cost of the store's transaction; for
-	// PATCH and GET, the load generator's, which shares the machine's
+	// floor, PATCH and GET, the load generator's, which shares the machine's
 	// cores with the server.
 	ToolCPUPerRequest time.Duration `json:"tool_cpu_per_request_ns,omitempty"`
 }

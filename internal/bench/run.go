@@ -79,15 +79,16 @@ type Config struct {
 
 // Report is the outcome of Run.
 type Report struct {
-	Machine  string          `json:"machine"`
-	Backend  string          `json:"backend"`
-	Users    int             `json:"users"`
-	Duration time.Duration   `json:"duration_per_cell_ns"`
-	Rounds   int             `json:"rounds"`
-	SeedTime time.Duration   `json:"seed_ns"`
-	Results  []Result        `json:"results"`
-	Ratios   map[int]float64 `json:"patch_to_raw_ratio,omitempty"` // by concurrency
-	// FloorRatios are PATCH's throughput over the floor's, by concurrency.
+	Machine  string        `json:"machine"`
+	Backend  string        `json:"backend"`
+	Users    int           `json:"users"`
+	Duration time.Duration `json:"duration_per_cell_ns"`
+	Rounds   int           `json:"rounds"`
+	SeedTime time.Duration `json:"seed_ns"`
+	Results  []Result      `json:"results"`
+	// Ratios are PATCH's throughput over raw's, FloorRatios over the
+	// floor's, by concurrency.
+	Ratios      map[int]float64 `json:"patch_to_raw_ratio,omitempty"`
 	FloorRatios map[int]float64 `json:"patch_to_floor_ratio,omitempty"`
 	PeakRSS     int64           `json:"server_peak_rss_bytes,omitempty"`
 	Explain     string          `json:"explain,omitempty"`
