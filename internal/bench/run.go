@@ -71,7 +71,7 @@ type Config struct {
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
 	// Self is a roster-bench command, run as the floor server (FloorEnv)
-	// for the operation "floor"; "" leaves that operation out.
+	// for the operation "floor", which needs it.
 	Self string
 	// Progress receives a line as each step starts; nil discards them.
 	Progress io.Writer

@@ -47,9 +47,9 @@ func CLI(ctx context.Context, bin string, v any, args ...string) error {
 }
 
 // Server is a child process serving HTTP on loopback: `roster serve`, or
-// the floor server (StartFloor). Running the server
-// in its own process lets its memory and CPU be read from /proc apart from
-// the load generator's.
+// the floor server (StartFloor). Running the server in its own process
+// lets its memory and CPU be read from /proc apart from the load
+// generator's.
 type Server struct {
 	URL  string
 	cmd  *exec.Cmd
