@@ -213,16 +213,7 @@ func TestUniqueViolationMapping(t *testing.T) {
 	t.Parallel()
 	s := pgtest.Open(t)
 	ctx := t.Context()
-	tn := newTenant()
-	u := storetest.NewUser(tn.ID, "Alice@Example.com", "alice")
-	if err := s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
-		return tx.CreateUser(ctx, u)
-	}); err != nil {
-		t.Fatalf("InTx: %v", err)
-	}
+	tn, u := tenantWithUser(t, s, "Alice@Example.com", "alice")
 	for _, c := range []struct {
 		name  string
 		user  *directory.User
@@ -657,15 +648,7 @@ func TestAbortedTransactionNotCommitted(t *testing.T) {
 	t.Parallel()
 	s := pgtest.Open(t)
 	ctx := t.Context()
-	tn := newTenant()
-	if err := s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
-		return tx.CreateUser(ctx, storetest.NewUser(tn.ID, "alice@example.com", "alice"))
-	}); err != nil {
-		t.Fatalf("InTx: %v", err)
-	}
+	tn, _ := tenantWithUser(t, s, "alice@example.com", "alice")
 	bob := storetest.NewUser(tn.ID, "bob@example.com", "bob")
 	err := s.InTx(ctx, func(tx directory.Tx) error {
 		if err := tx.CreateUser(ctx, bob); err != nil {
@@ -751,6 +734,24 @@ func newTenant() *directory.Tenant {
 	}
 }
 
+// tenantWithUser creates, in one transaction on s, a tenant and its user
+// with email and username.
+func tenantWithUser(t *testing.T, s *postgres.Store, email, username string) (*directory.Tenant, *directory.User) {
+	t.Helper()
+	ctx := t.Context()
+	tn := newTenant()
+	u := storetest.NewUser(tn.ID, email, username)
+	if err := s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tn); err != nil {
+			return err
+		}
+		return tx.CreateUser(ctx, u)
+	}); err != nil {
+		t.Fatalf("create a tenant and its user: %v", err)
+	}
+	return tn, u
+}
+
 // TestTransactionRoundTrips counts the requests a store sends the database
 // for the transactions of an update: BEGIN goes with the first statement,
 // and the audit entry and the event with the next statement waited for, or
@@ -770,16 +771,7 @@ func TestTransactionRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	tn := newTenant()
-	u := storetest.NewUser(tn.ID, "alice@example.com", "alice")
-	if err := s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tn); err != nil {
-			return err
-		}
-		return tx.CreateUser(ctx, u)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	tn, u := tenantWithUser(t, s, "alice@example.com", "alice")
 	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	update := func(tx directory.Tx) error {
 		next := *u
