@@ -14,49 +14,22 @@ import (
 	"github.com/roster-dev/roster/internal/patch"
 )
 
-// transition computes a lifecycle write from the current user; it returns a
-// nil write for a no-op.
+// transition computes a lifecycle write from the current user, on next, a
+// copy of it; it returns a nil write for a no-op.
 type transition func(cur *User, next *User, now time.Time) (*write, error)
 
 // lifecycle runs a lifecycle write (delete, restore, deactivate, reactivate,
-// suspend, unsuspend) with the same preconditions, retries and commit as an
-// update.
-// Only a restore (whileDeleting) applies to a user being deleted.
-func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (u *User, changed bool, err error) {
-	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
-		u, changed, err = s.lifecycleOn(ctx, t, id, opts, whileDeleting, fn)
-		return err
-	})
-	return u, changed, err
-}
-
-// lifecycleOn decides and commits a lifecycle write on t's configuration.
-func (s *Service) lifecycleOn(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, bool, error) {
-	if err := requireIfMatch(t, opts); err != nil {
-		return nil, false, err
-	}
-	for attempt := 1; ; attempt++ {
-		cur, err := s.GetUser(ctx, t.ID, id)
-		if err != nil {
-			return nil, false, err
-		}
-		check := opts
-		if whileDeleting && cur.Status == StatusDeleting {
-			check.IfMatch = nil
-			if opts.IfMatch != nil && !opts.IfMatch.matches(cur.Version) {
-				return nil, false, Errorf(ECodePreconditionFailed, "The user has changed since you read it: its version is now %d.", cur.Version)
-			}
-		} else if err := checkCurrent(cur, check); err != nil {
-			return nil, false, err
-		}
-		now := s.after(cur)
+// suspend, unsuspend) through the pipeline of every write. Only a restore
+// (whileDeleting) applies to a user being deleted.
+func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, error) {
+	u, _, err := s.writeUser(ctx, t, target{id: id, whileDeleting: whileDeleting}, opts, func(t *Tenant, cur *User, now time.Time) (*write, error) {
 		next := *cur
 		next.Suspensions = slices.Clone(cur.Suspensions)
 		w, err := fn(cur, &next, now)
 		if err != nil || w == nil {
-			return cur, false, err
+			return nil, err
 		}
-		w.t, w.cur, w.next = t, cur, &next
+		w.next = &next
 		next.Version, next.UpdatedAt = cur.Version+1, now
 		if w.changes == nil {
 			w.changes = docDiff(PublicDoc(cur), PublicDoc(&next))
@@ -65,21 +38,9 @@ func (s *Service) lifecycleOn(ctx context.Context, t *Tenant, id string, opts Wr
 			w.data = map[string]any{}
 		}
 		w.data["user"] = json.RawMessage(MarshalPublic(&next))
-		err = s.commit(ctx, w, opts)
-		if errors.Is(err, ErrVersionConflict) && opts.IfMatch == nil && attempt < maxUpdateAttempts {
-			continue
-		}
-		if errors.Is(err, ErrVersionConflict) && opts.IfMatch != nil {
-			return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this request was being made.")
-		}
-		if errors.Is(err, ErrVersionConflict) {
-			return nil, false, Errorf(ECodeUnavailable, "The user is being changed by many requests at once; retry.")
-		}
-		if err != nil {
-			return nil, false, s.writeError(w.action, err)
-		}
-		return &next, true, nil
-	}
+		return w, nil
+	})
+	return u, err
 }
 
 func ownerProtected(u *User, what string) error {
@@ -93,7 +54,7 @@ func ownerProtected(u *User, what string) error {
 // the tenant's grace period. Errors: not_found, user_deleting,
 // owner_protected, precondition_failed, forbidden.
 func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if err := ownerProtected(cur, "deleted"); err != nil {
 			return nil, err
 		}
@@ -108,7 +69,7 @@ func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts Wri
 // counts against the active-user quota. Restoring a user that is not being
 // deleted changes nothing.
 func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, _, err := s.lifecycle(ctx, t, id, opts, true, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, true, func(cur, next *User, now time.Time) (*write, error) {
 		if cur.Status != StatusDeleting {
 			return nil, nil
 		}
@@ -121,7 +82,7 @@ func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts Wr
 // DeactivateUser deactivates a user. Errors: not_found, user_deleting,
 // owner_protected, precondition_failed, forbidden.
 func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if err := ownerProtected(cur, "deactivated"); err != nil {
 			return nil, err
 		}
@@ -138,7 +99,7 @@ func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts
 // active-user quota. Errors: not_found, user_deleting, quota_exceeded,
 // precondition_failed, forbidden.
 func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if cur.Status != StatusDeactivated {
 			return nil, nil
 		}
@@ -158,7 +119,7 @@ type SuspensionInput struct {
 // validation_failed, precondition_failed, forbidden.
 func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in SuspensionInput, opts WriteOptions) (*User, *Suspension, error) {
 	var sus *Suspension
-	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		var err error
 		if sus, err = newSuspension(in, now); err != nil {
 			return nil, err
@@ -211,7 +172,7 @@ func SuspensionDoc(s Suspension) map[string]any {
 // suspension that ended or was lifted), user_deleting, precondition_failed,
 // forbidden.
 func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID string, opts WriteOptions) (*User, error) {
-	u, _, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		i := slices.IndexFunc(cur.Suspensions, func(s Suspension) bool { return s.ID == suspensionID })
 		if i < 0 {
 			return nil, ErrNotFound

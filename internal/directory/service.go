@@ -156,7 +156,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	if in.OwnerEmail != "" {
 		owner = &User{}
 		s.initUser(owner, t, now)
-		b, err := build(t, owner, nil, map[string]any{"email": in.OwnerEmail, "roles": []any{"admin"}}, BodyCreate, false, now)
+		b, err := build(t, owner, nil, map[string]any{"email": in.OwnerEmail, "roles": []any{"admin"}}, BodyCreate, false, false, now)
 		if e, ok := err.(*Error); ok {
 			e.Fields = e.Fields[:1]
 			e.Fields[0].Field = "owner_email" // the only member the request gave

@@ -85,6 +85,10 @@ type Store interface {
 
 // Tx is a write transaction.
 type Tx interface {
+	// GetUser returns the user as stored, its row locked against other
+	// transactions' writes until this one ends (SELECT … FOR NO KEY UPDATE
+	// on PostgreSQL; SQLite's single writer already serializes), or
+	// ErrNotFound.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	CreateTenant(ctx context.Context, t *Tenant) error
 	// UpdateTenant stores everything of t but its creation time and its

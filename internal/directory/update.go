@@ -87,8 +87,12 @@ func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
 		}
 		return doc, nil
 	case BodyMergePatch:
-		if _, ok := body.(map[string]any); !ok {
+		obj, ok := body.(map[string]any)
+		if !ok {
 			return nil, Errorf(ECodeInvalidRequest, "A merge patch of a user must be a JSON object.")
+		}
+		if v, ok := obj["secure_metadata"]; ok && v != nil {
+			return nil, errSecureMerge
 		}
 		return patch.Merge(base, body), nil
 	case BodyJSONPatch:
@@ -98,7 +102,9 @@ func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
 		}
 		for _, op := range ops {
 			if probesSecure(op) {
-				return nil, Errorf(ECodeInvalidRequest, "secure_metadata is write-only: a JSON Patch may add one of its members, or add, replace or remove it whole, but no operation whose outcome depends on what it holds.")
+				return nil, &Error{Code: ECodeInvalidRequest,
+					Message: "secure_metadata is write-only: a JSON Patch may add, replace or remove it whole, but no operation on its members or that reads it.",
+					Fields:  []FieldError{{Field: "secure_metadata", Code: ECodeInvalidRequest, Message: "can only be added, replaced or removed whole"}}}
 			}
 		}
 		doc, err := patch.Apply(base, ops)
@@ -119,27 +125,30 @@ func applyBody(kind BodyKind, base map[string]any, body any) (any, error) {
 	return nil, fmt.Errorf("unknown body kind %d", kind)
 }
 
+// errSecureMerge refuses a merge patch into secure_metadata. The object is
+// write-only, so it is always written whole: a merge's result, and so
+// whether it passes the size limit, would depend on what the object holds,
+// which would let a client measure it.
+var errSecureMerge = &Error{Code: ECodeInvalidRequest,
+	Message: "secure_metadata is write-only and always written whole: send it in an application/json PATCH or a PUT, or clear it with null in a merge patch.",
+	Fields:  []FieldError{{Field: "secure_metadata", Code: ECodeInvalidRequest, Message: "cannot be merged into; only null clears it in a merge patch"}}}
+
 // probesSecure reports whether a JSON Patch operation's outcome would
 // depend on what secure_metadata holds, which would let a client learn a
-// write-only value from the answer: reading it (test, copy and move from it),
-// or writing where success depends on a member existing (remove and replace
-// of a member, add below a member). Adding a member, and adding, replacing
-// or removing the whole object, succeed whatever it holds.
+// write-only value from the answer: reading it (test, copy and move from
+// it), or writing one of its members (whether it exists, and the size of
+// the result, depend on the others). Adding, replacing or removing the
+// whole object succeed whatever it holds.
 func probesSecure(op patch.Op) bool {
 	const root = "/secure_metadata"
 	under := func(p string) bool { return p == "" || p == root || strings.HasPrefix(p, root+"/") }
-	member := strings.HasPrefix(op.Path, root+"/")
 	switch op.Op {
 	case "test":
 		return under(op.Path)
 	case "copy", "move":
-		return under(op.From)
-	case "remove", "replace":
-		return member
-	case "add":
-		return member && strings.Contains(op.Path[len(root)+1:], "/")
+		return under(op.From) || strings.HasPrefix(op.Path, root+"/")
 	}
-	return false
+	return strings.HasPrefix(op.Path, root+"/")
 }
 
 // touchesSecure reports whether a request writes secure_metadata. Such a
@@ -158,8 +167,13 @@ func touchesSecure(kind BodyKind, body any) bool {
 }
 
 // explicitlyVerified reports whether the request itself sets email_verified
-// to true, which keeps an email change verified (§2).
-func explicitlyVerified(kind BodyKind, body any) bool {
+// to true, which keeps an email change verified (§2). An acting user's
+// request never does: only a key acting as itself vouches for an address,
+// so a user who changes their own email cannot mark it verified.
+func explicitlyVerified(kind BodyKind, body any, opts WriteOptions) bool {
+	if opts.Actor.ActingUserID != "" {
+		return false
+	}
 	if kind == BodyJSONPatch {
 		ops, err := patch.ParseOps(body)
 		if err != nil {
@@ -230,7 +244,10 @@ type built struct {
 	picture *Picture
 }
 
-func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified bool, now time.Time) (*built, error) {
+// secureSent says whether the request wrote secure_metadata: it is set, and
+// validated, only then, and never compared with the stored value, so that
+// nothing of the answer, its time included, depends on what is stored.
+func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified, secureSent bool, now time.Time) (*built, error) {
 	doc, ok := docAny.(map[string]any)
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The result of the patch must be a JSON object.")
@@ -262,11 +279,13 @@ func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind,
 	next := *cur
 	b := &built{user: &next}
 	for _, f := range writableFields {
-		v, present := doc[f]
-		if !present && kind == BodyReplace && f == "secure_metadata" {
-			continue // write-only: a PUT of a GET body must not wipe it
-		}
-		if base != nil && patch.Equal(v, base[f]) {
+		v := doc[f]
+		switch {
+		case f == "secure_metadata":
+			if !secureSent {
+				continue // write-only: a PUT of a GET body must not wipe it
+			}
+		case base != nil && patch.Equal(v, base[f]):
 			continue // unchanged values are not validated again
 		}
 		b.setField(t, f, v, &fe, now)
@@ -435,10 +454,14 @@ func (b *built) setField(t *Tenant, f string, v any, fe *fieldErrors, now time.T
 }
 
 // diff lists the writable fields whose values differ between two full
-// documents, with secure_metadata values redacted (§4).
+// documents, but for secure_metadata, which is never compared: a request
+// that writes it changes it (see touchesSecure).
 func diff(before, after map[string]any) map[string]Change {
 	changes := map[string]Change{}
 	for _, f := range writableFields {
+		if f == "secure_metadata" {
+			continue
+		}
 		var from, to any
 		if before != nil {
 			from = before[f]
@@ -446,12 +469,6 @@ func diff(before, after map[string]any) map[string]Change {
 		to = after[f]
 		if patch.Equal(from, to) {
 			continue
-		}
-		if f == "secure_metadata" {
-			if before == nil && len(after[f].(map[string]any)) == 0 {
-				continue
-			}
-			from, to = redacted, redacted
 		}
 		changes[f] = Change{From: from, To: to}
 	}

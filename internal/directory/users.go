@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -13,10 +12,6 @@ import (
 
 	"github.com/roster-dev/roster/internal/fields"
 )
-
-// maxUpdateAttempts bounds how often an update without If-Match is computed
-// again after losing a race with a concurrent update of the same user.
-const maxUpdateAttempts = 8
 
 // GetUser returns ErrNotFound unless the user exists in the tenant.
 func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, error) {
@@ -120,37 +115,36 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts W
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The body must be a JSON object describing the user.")
 	}
-	var u *User
-	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
-		u, err = s.createUser(ctx, t, obj, explicitlyVerified(BodyCreate, parsed), opts)
-		return err
+	verified := explicitlyVerified(BodyCreate, parsed, opts)
+	u, _, err := s.writeUser(ctx, t, target{}, opts, func(t *Tenant, _ *User, now time.Time) (*write, error) {
+		return s.decideCreate(t, obj, verified, now)
 	})
 	return u, err
 }
 
-// createUser decides and commits a create on t's configuration.
-func (s *Service) createUser(ctx context.Context, t *Tenant, obj map[string]any, verified bool, opts WriteOptions) (*User, error) {
+// decideCreate decides a create on t's configuration.
+func (s *Service) decideCreate(t *Tenant, obj map[string]any, verified bool, now time.Time) (*write, error) {
 	if _, ok := obj["roles"]; !ok && slices.Contains(t.Roles, "member") {
 		obj = maps.Clone(obj)
 		obj["roles"] = []any{"member"} // a new user is a member unless told otherwise
 	}
-	now := s.now()
 	template := &User{}
 	s.initUser(template, t, now)
-	b, err := build(t, template, nil, obj, BodyCreate, verified, now)
+	_, secureSent := obj["secure_metadata"]
+	b, err := build(t, template, nil, obj, BodyCreate, verified, secureSent, now)
 	if err != nil {
 		return nil, err
 	}
 	u := b.user
-	w := &write{
-		t: t, next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
-		changes: diff(nil, fullDoc(u)), data: map[string]any{"user": json.RawMessage(MarshalPublic(u))},
+	changes := diff(nil, fullDoc(u))
+	if len(u.SecureMetadata) > 0 {
+		changes["secure_metadata"] = Change{From: redacted, To: redacted}
+	}
+	return &write{
+		next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
+		changes: changes, data: map[string]any{"user": json.RawMessage(MarshalPublic(u))},
 		extra: b.pictureWrites(nil),
-	}
-	if err := s.commit(ctx, w, opts); err != nil {
-		return nil, s.writeError("create user", err)
-	}
-	return u, nil
+	}, nil
 }
 
 func (s *Service) initUser(u *User, t *Tenant, now time.Time) {
@@ -202,79 +196,51 @@ func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error 
 // invalid_request, unknown_field, read_only_field, validation_failed,
 // invalid_role, patch_conflict, email_taken, username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
-func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (u *User, changed bool, err error) {
+func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*User, bool, error) {
 	// The body is parsed once, but its errors are reported only once the
 	// user is found: the order of checks is find, then parse (§4).
 	parsed, parseErr := parseBody(body)
 	if _, empty := parsed.(emptyBody); parseErr == nil && kind == BodyReplace && empty {
 		parseErr = Errorf(ECodeInvalidRequest, "A PUT body must be the whole user as a JSON object.")
 	}
-	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
-		u, changed, err = s.updateUser(ctx, t, id, kind, parsed, parseErr, opts)
-		return err
+	verified := explicitlyVerified(kind, parsed, opts)
+	return s.writeUser(ctx, t, target{id: id}, opts, func(t *Tenant, cur *User, now time.Time) (*write, error) {
+		if parseErr != nil {
+			return nil, parseErr
+		}
+		return decideUpdate(t, cur, kind, parsed, verified, now)
 	})
-	return u, changed, err
 }
 
-// updateUser decides and commits an update on t's configuration.
-func (s *Service) updateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, parsed any, parseErr error, opts WriteOptions) (*User, bool, error) {
-	if err := requireIfMatch(t, opts); err != nil {
-		return nil, false, err
+// decideUpdate decides a PATCH or PUT of cur on t's configuration.
+func decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, verified bool, now time.Time) (*write, error) {
+	if kind != BodyReplace && isNoopBody(parsed) {
+		return nil, nil
 	}
-	verified := explicitlyVerified(kind, parsed)
-	for attempt := 1; ; attempt++ {
-		cur, err := s.GetUser(ctx, t.ID, id)
-		if err != nil {
-			return nil, false, err
-		}
-		if err := checkCurrent(cur, opts); err != nil {
-			return nil, false, err
-		}
-		if parseErr != nil {
-			return nil, false, parseErr
-		}
-		if kind != BodyReplace && isNoopBody(parsed) {
-			return cur, false, nil
-		}
-		now := s.after(cur)
-		base := fullDoc(cur)
-		doc, err := applyBody(kind, base, parsed)
-		if err != nil {
-			return nil, false, err
-		}
-		b, err := build(t, cur, base, doc, kind, verified, now)
-		if err != nil {
-			return nil, false, err
-		}
-		next := b.user
-		changes := diff(base, fullDoc(next))
-		if touchesSecure(kind, parsed) {
-			changes["secure_metadata"] = Change{From: redacted, To: redacted}
-		}
-		if len(changes) == 0 {
-			return cur, false, nil
-		}
-		next.Version = cur.Version + 1
-		next.UpdatedAt = now
-		w := &write{
-			t: t, cur: cur, next: next, action: ActionUserUpdated, cedar: ActionUpdate, hook: true,
-			changes: changes, data: updatedData(next, base, changes), extra: b.pictureWrites(cur),
-		}
-		err = s.commit(ctx, w, opts)
-		if errors.Is(err, ErrVersionConflict) {
-			if opts.IfMatch != nil {
-				return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this update was being made.")
-			}
-			if attempt < maxUpdateAttempts {
-				continue // a concurrent update won: apply this one to its result
-			}
-			return nil, false, Errorf(ECodeUnavailable, "The user is being changed by many requests at once; retry.")
-		}
-		if err != nil {
-			return nil, false, s.writeError("update user", err)
-		}
-		return next, true, nil
+	base := fullDoc(cur)
+	doc, err := applyBody(kind, base, parsed)
+	if err != nil {
+		return nil, err
 	}
+	secureSent := touchesSecure(kind, parsed)
+	b, err := build(t, cur, base, doc, kind, verified, secureSent, now)
+	if err != nil {
+		return nil, err
+	}
+	next := b.user
+	changes := diff(base, fullDoc(next))
+	if secureSent {
+		changes["secure_metadata"] = Change{From: redacted, To: redacted}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	next.Version = cur.Version + 1
+	next.UpdatedAt = now
+	return &write{
+		next: next, action: ActionUserUpdated, cedar: ActionUpdate, hook: true,
+		changes: changes, data: updatedData(next, base, changes), extra: b.pictureWrites(cur),
+	}, nil
 }
 
 // updatedData is the data of a user.updated event: the user, the names of

@@ -25,9 +25,10 @@ func (p *Precondition) matches(version int64) bool {
 	return p.Any || slices.Contains(p.Versions, version)
 }
 
-// write is one change of a user, computed but not yet committed. Every user
-// write, from a PATCH to a suspension, goes through commit, so each gets the
-// same policy check, quota accounting, audit entry and event.
+// write is one change of a user, decided but not yet committed. Every user
+// write, from a PATCH to a suspension, is decided by a decision and goes
+// through writeUser, so each gets the same preconditions, policy check,
+// quota accounting, audit entry and event.
 type write struct {
 	t       *Tenant
 	cur     *User // nil on create
@@ -52,10 +53,130 @@ func (w *write) changedFields() []string {
 	return names
 }
 
+// A decision decides a write from the user as it is (cur; nil for a
+// create) on the tenant's configuration t, at time now; a nil write is a
+// no-op. It only computes: writeUser may call it again, on a newer user or
+// configuration, and inside the write's transaction.
+type decision func(t *Tenant, cur *User, now time.Time) (*write, error)
+
+// target names the user a write is about.
+type target struct {
+	id string // "" for a create
+	// whileDeleting is set for a restore, the one write a user being
+	// deleted accepts.
+	whileDeleting bool
+}
+
+// writeUser is the one pipeline of every user write (§4). In order: the
+// tenant's require_if_match, the user as it is, its deletion and the
+// request's If-Match, the decision, the policies (§6) and the validation
+// webhooks (§7), then the transaction, which also runs for a dry run and
+// is then rolled back, so that a dry run answers what the write would.
+//
+// A write decided on a configuration that has changed since is decided
+// again on the stored one (onStoredConfig). A write that loses a race with
+// another write of the same user is, with If-Match, 412; without, decided
+// again on the user as a second transaction finds it with its row locked,
+// so that concurrent writes are serialized rather than refused. A write
+// that validation webhooks must approve cannot wait on them with a row
+// locked: it is decided again from the start, until the request's
+// deadline.
+//
+// It returns the user as the write left it, and whether it changed.
+func (s *Service) writeUser(ctx context.Context, t *Tenant, tg target, opts WriteOptions, decide decision) (u *User, changed bool, err error) {
+	p := &pipeline{s: s, tg: tg, opts: opts, decide: decide}
+	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
+		u, changed, err = p.run(ctx, t)
+		return err
+	})
+	return u, changed, err
+}
+
+// pipeline is one call of writeUser.
+type pipeline struct {
+	s      *Service
+	tg     target
+	opts   WriteOptions
+	decide decision
+	// acting is the user X-Acting-User names, read once.
+	acting     *User
+	actingRead bool
+}
+
+// errDecideAgain ends an attempt of a write that must be decided again from
+// the start.
+var errDecideAgain = errors.New("decide the write again")
+
+// errDryRun rolls back the transaction of a dry run that passed every check.
+var errDryRun = errors.New("dry run")
+
+func (p *pipeline) run(ctx context.Context, t *Tenant) (*User, bool, error) {
+	if p.tg.id != "" {
+		if err := requireIfMatch(t, p.opts); err != nil {
+			return nil, false, err
+		}
+	}
+	for {
+		var cur *User
+		if p.tg.id != "" {
+			var err error
+			if cur, err = p.s.GetUser(ctx, t.ID, p.tg.id); err != nil {
+				return nil, false, err
+			}
+		}
+		w, err := p.decideOn(t, cur)
+		if err != nil || w == nil {
+			return cur, false, err
+		}
+		endpoints, err := p.s.tenantEndpoints(ctx, t)
+		if err != nil {
+			return nil, false, err
+		}
+		if err := p.authorize(ctx, w); err != nil {
+			return nil, false, err
+		}
+		hooked := w.hook && slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation })
+		if hooked {
+			if err := p.s.hook.Validate(ctx, hookRequest(w, endpoints)); err != nil {
+				return nil, false, err
+			}
+		}
+		next, changed, err := p.commit(ctx, w, endpoints, hooked)
+		if errors.Is(err, errDecideAgain) {
+			if err := ctx.Err(); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, false, p.s.writeError(w.action, err)
+		}
+		return next, changed, nil
+	}
+}
+
+// decideOn applies the checks every write of an existing user makes, then
+// decides the write on cur.
+func (p *pipeline) decideOn(t *Tenant, cur *User) (*write, error) {
+	now := p.s.now()
+	if cur != nil {
+		if err := checkCurrent(cur, p.opts, p.tg.whileDeleting); err != nil {
+			return nil, err
+		}
+		now = p.s.after(cur)
+	}
+	w, err := p.decide(t, cur, now)
+	if w != nil {
+		w.t, w.cur = t, cur
+	}
+	return w, err
+}
+
 // checkCurrent applies the checks every write of an existing user makes, in
-// order: deletion in progress, then the precondition.
-func checkCurrent(cur *User, opts WriteOptions) error {
-	if cur.Status == StatusDeleting {
+// order: deletion in progress (unless the write is a restore), then the
+// precondition.
+func checkCurrent(cur *User, opts WriteOptions, whileDeleting bool) error {
+	if cur.Status == StatusDeleting && !whileDeleting {
 		return Errorf(ECodeUserDeleting, "The user is being deleted; restore it before changing it.")
 	}
 	if opts.IfMatch != nil && !opts.IfMatch.matches(cur.Version) {
@@ -72,12 +193,10 @@ func requireIfMatch(t *Tenant, opts WriteOptions) error {
 	return nil
 }
 
-// authorize asks the policies (§6) and, for creates and updates, the
-// validation webhooks (§7) whether w may happen; endpoints are the tenant's.
-func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions, endpoints []*Endpoint) error {
-	var acting *User
-	if id := opts.Actor.ActingUserID; id != "" {
-		u, err := s.GetUser(ctx, w.t.ID, id)
+// authorize asks the policies (§6) whether w may happen.
+func (p *pipeline) authorize(ctx context.Context, w *write) error {
+	if id := p.opts.Actor.ActingUserID; id != "" && !p.actingRead {
+		u, err := p.s.GetUser(ctx, w.t.ID, id)
 		if errors.Is(err, ErrNotFound) {
 			return &Error{Code: ECodeInvalidRequest, Message: "X-Acting-User does not name a user of this tenant.",
 				Fields: []FieldError{{Field: "X-Acting-User", Code: ECodeNotFound, Message: "is not a user of this tenant"}}}
@@ -85,28 +204,27 @@ func (s *Service) authorize(ctx context.Context, w *write, opts WriteOptions, en
 		if err != nil {
 			return err
 		}
-		acting = u
+		p.acting, p.actingRead = u, true
 	}
 	resource := w.cur
 	if resource == nil {
 		resource = w.next
 	}
-	changed := w.changedFields()
-	err := s.authz.Authorize(ctx, AuthzRequest{
-		Tenant: w.t, Key: opts.Actor.Key, ActingUser: acting, Action: w.cedar,
-		Resource: resource, ChangedFields: changed, RolesAfter: w.next.Roles,
+	return p.s.authz.Authorize(ctx, AuthzRequest{
+		Tenant: w.t, Key: p.opts.Actor.Key, ActingUser: p.acting, Action: w.cedar,
+		Resource: resource, ChangedFields: w.changedFields(), RolesAfter: w.next.Roles,
 	})
-	if err != nil || !w.hook || !slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation }) {
-		return err // no validation endpoint to ask: spare building its request
-	}
+}
+
+// hookRequest is what the validation webhooks are asked about w. They never
+// learn anything of secure_metadata, not even that it changed.
+func hookRequest(w *write, endpoints []*Endpoint) HookRequest {
 	req := HookRequest{Tenant: w.t, Endpoints: endpoints, Action: w.cedar, After: PublicDoc(w.next)}
 	if w.cur != nil {
 		req.Before = PublicDoc(w.cur)
 	}
-	// The hook never learns anything of secure_metadata, not even that it
-	// changed.
-	req.ChangedFields = slices.DeleteFunc(changed, func(f string) bool { return f == "secure_metadata" })
-	return s.hook.Validate(ctx, req)
+	req.ChangedFields = slices.DeleteFunc(w.changedFields(), func(f string) bool { return f == "secure_metadata" })
+	return req
 }
 
 // billingPeriod returns the calendar month (UTC) that contains now.
@@ -130,99 +248,157 @@ func isActive(u *User) int64 {
 // for a create, next for a purge.
 func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) }
 
-// commit authorizes w and, unless this is a dry run, writes it with its
-// audit entry and event in one transaction, counting it against the
-// tenant's quotas and moving the tenant's active-user counter with it. It
-// returns errConfigChanged when the tenant's configuration is no longer the
-// one w was decided on (w.t may come from the cache): the caller decides
-// the write again on the tenant as stored.
-func (s *Service) commit(ctx context.Context, w *write, opts WriteOptions) error {
-	endpoints, err := s.tenantEndpoints(ctx, w.t)
-	if err != nil {
-		return err
+// commit writes w with its audit entry and event in one transaction, and
+// returns the user as written and whether it changed. Should w have lost a
+// race with another write of the same user, commit decides it again in a
+// second transaction that locks the user's row first, unless the request
+// has If-Match (412) or w was approved by validation webhooks
+// (errDecideAgain: they must be asked again). A dry run's transactions are
+// rolled back once every check has passed.
+func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*User, bool, error) {
+	var c Counters
+	rec := newRecord(w.next, w.action, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
+	made := w
+	err := p.s.store.InTx(ctx, func(tx Tx) error { return p.store(ctx, tx, w, rec, &c) })
+	if errors.Is(err, ErrVersionConflict) {
+		switch {
+		case p.opts.IfMatch != nil:
+			return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this request was being made.")
+		case hooked:
+			return nil, false, errDecideAgain
+		}
+		var cur *User
+		if made, cur, err = p.commitLocked(ctx, w, endpoints, &c); err == nil && made == nil {
+			return cur, false, nil // decided again, no change was left to make
+		}
 	}
-	if err := s.authorize(ctx, w, opts, endpoints); err != nil {
-		return err
-	}
-	if opts.DryRun {
-		// Nothing is written, so no transaction checks the version: a read
-		// does.
-		stored, err := s.store.GetTenant(ctx, w.t.ID)
-		if err != nil {
-			return fmt.Errorf("get tenant: %w", err)
-		}
-		if stored.ConfigVersion != w.t.ConfigVersion {
-			return errConfigChanged
-		}
-		return nil
-	}
-	now := w.next.UpdatedAt
-	start, end := billingPeriod(now)
-	delta := activeDelta(w.cur, w.next)
-	rec := newRecord(w.next, w.action, w.changes, opts.Actor, now, w.data, endpoints)
-	var counters Counters
-	err = s.store.InTx(ctx, func(tx Tx) error {
-		if delta > 0 { // the write makes a user active: the quota applies
-			if err := tx.LockTenant(ctx, w.t.ID); err != nil {
-				return err
-			}
-			n, err := tx.CountActiveUsers(ctx, w.t.ID)
-			if err != nil {
-				return err
-			}
-			if n >= w.t.Plan.MaxActiveUsers {
-				return &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
-					Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
-			}
-		}
-		// The counter is kept rather than counted, as a count scans the
-		// tenant's users. Most writes (a PATCH) do not move it, so they do
-		// not touch the tenant's row, which on PostgreSQL would be a hot
-		// lock. Those that move it do so before writing any user row: the
-		// update locks the tenant's row, so every write that locks it locks
-		// it first, and writes take their locks in one order (tenant, user,
-		// usage), never in a cycle.
-		if delta != 0 {
-			if err := tx.AddActiveUsers(ctx, w.t.ID, delta); err != nil {
-				return err
-			}
-		}
-		if w.cur == nil {
-			err = tx.CreateUser(ctx, w.next)
-		} else {
-			err = tx.UpdateUser(ctx, w.next, w.cur.Version)
-		}
-		if err != nil {
-			return err
-		}
-		if w.extra != nil {
-			if err := w.extra(ctx, tx); err != nil {
-				return err
-			}
-		}
-		if err := rec.write(ctx, tx); err != nil {
-			return err
-		}
-		// Counted last: on PostgreSQL the tenant's counter row stays locked
-		// until the commit, so every write of the tenant waits on it only
-		// for the commit itself. Over the quota, the whole write rolls back,
-		// its move of the active-user counter included.
-		// A write decided on an older configuration (errConfigChanged) rolls
-		// back and the caller decides it again.
-		tx.CountWriteAtCommit(w.t.ID, start, WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}, &counters)
-		return nil
-	})
-	if errors.Is(err, ErrWriteQuota) {
-		return &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(now),
+	switch {
+	case errors.Is(err, errDryRun):
+		return made.next, true, nil
+	case errors.Is(err, ErrWriteQuota):
+		_, end := billingPeriod(w.next.UpdatedAt)
+		return nil, false, &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(w.next.UpdatedAt),
 			Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
+	case err != nil:
+		return nil, false, err
+	}
+	start, end := billingPeriod(made.next.UpdatedAt)
+	reportUsage(ctx, made.t, &Usage{PeriodStart: start, PeriodEnd: end, Writes: c.Writes, ActiveUsers: c.ActiveUsers})
+	if subscribed(endpoints, made.action) {
+		p.s.onCommit() // a delivery was queued: let the dispatcher send it now
+	}
+	return made.next, true, nil
+}
+
+// commitLocked decides first again on the user as a transaction finds it,
+// with its row locked until the commit, and writes the result in that
+// transaction. It returns the write made, or no write and the user as
+// found when none was left to make.
+func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*Endpoint, c *Counters) (made *write, cur *User, err error) {
+	err = p.s.store.InTx(ctx, func(tx Tx) error {
+		made, cur = nil, nil // InTx may run this again
+		// Locks are taken in the order store takes them, the tenant's row
+		// before the user's, when the write may move the active-user
+		// counter.
+		if activeDelta(first.cur, first.next) != 0 {
+			if err := tx.LockTenant(ctx, first.t.ID); err != nil {
+				return err
+			}
+		}
+		var err error
+		if cur, err = tx.GetUser(ctx, first.t.ID, first.cur.ID); err != nil {
+			return err
+		}
+		p.s.present(cur)
+		w, err := p.decideOn(first.t, cur)
+		if err != nil || w == nil {
+			return err
+		}
+		if err := p.authorize(ctx, w); err != nil {
+			return err
+		}
+		made = w
+		rec := newRecord(w.next, w.action, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
+		return p.store(ctx, tx, w, rec, c)
+	})
+	if errors.Is(err, ErrVersionConflict) {
+		// Tx.GetUser locked the row: a store that does so cannot get here.
+		return nil, nil, Errorf(ECodeUnavailable, "The user is being changed by another request; retry.")
+	}
+	return made, cur, err
+}
+
+// store writes w and rec in tx, counting the write against the tenant's
+// quotas and moving the tenant's active-user counter with it. For a dry
+// run it counts the write as the commit would and checks the quota, then
+// returns errDryRun, which rolls the transaction back. It returns
+// errConfigChanged when the tenant's configuration is no longer the one w
+// was decided on (w.t may come from the cache): writeUser decides the write
+// again on the tenant as stored.
+func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *Counters) error {
+	start, _ := billingPeriod(w.next.UpdatedAt)
+	delta := activeDelta(w.cur, w.next)
+	if delta > 0 { // the write makes a user active: the quota applies
+		if err := tx.LockTenant(ctx, w.t.ID); err != nil {
+			return err
+		}
+		n, err := tx.CountActiveUsers(ctx, w.t.ID)
+		if err != nil {
+			return err
+		}
+		if n >= w.t.Plan.MaxActiveUsers {
+			return &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
+				Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
+		}
+	}
+	// The counter is kept rather than counted, as a count scans the
+	// tenant's users. Most writes (a PATCH) do not move it, so they do not
+	// touch the tenant's row, which on PostgreSQL would be a hot lock.
+	// Those that move it do so before writing any user row: the update
+	// locks the tenant's row, so every write that locks it locks it first,
+	// and writes take their locks in one order (tenant, user, usage), never
+	// in a cycle.
+	if delta != 0 {
+		if err := tx.AddActiveUsers(ctx, w.t.ID, delta); err != nil {
+			return err
+		}
+	}
+	var err error
+	if w.cur == nil {
+		err = tx.CreateUser(ctx, w.next)
+	} else {
+		err = tx.UpdateUser(ctx, w.next, w.cur.Version)
 	}
 	if err != nil {
 		return err
 	}
-	reportUsage(ctx, w.t, &Usage{PeriodStart: start, PeriodEnd: end, Writes: counters.Writes, ActiveUsers: counters.ActiveUsers})
-	if subscribed(endpoints, w.action) {
-		s.onCommit() // a delivery was queued: let the dispatcher send it now
+	if w.extra != nil {
+		if err := w.extra(ctx, tx); err != nil {
+			return err
+		}
 	}
+	if err := rec.write(ctx, tx); err != nil {
+		return err
+	}
+	lim := WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}
+	if p.opts.DryRun {
+		got, err := tx.AddWrite(ctx, w.t.ID, start)
+		switch {
+		case err != nil:
+			return err
+		case got.ConfigVersion != lim.ConfigVersion:
+			return errConfigChanged
+		case got.Writes > lim.MaxWrites:
+			return ErrWriteQuota
+		}
+		return errDryRun
+	}
+	// Counted last: on PostgreSQL the tenant's counter row stays locked
+	// until the commit, so every write of the tenant waits on it only for
+	// the commit itself. Over the quota, the whole write rolls back, its
+	// move of the active-user counter included; decided on an older
+	// configuration (errConfigChanged), it rolls back too.
+	tx.CountWriteAtCommit(w.t.ID, start, lim, c)
 	return nil
 }
 

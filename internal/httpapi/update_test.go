@@ -74,12 +74,15 @@ func TestMergePatchMergesRecursively(t *testing.T) {
 	if got := fmt.Sprint(u["metadata"]); got != "map[plan:map[seats:5 tier:pro]]" {
 		t.Errorf("metadata %s", got)
 	}
-	// Merging into secure_metadata keeps its other keys (seen through a
-	// policy-free probe: a JSON Patch add of a new key leaves the version at
-	// 4 only if the merge kept the others; here we check the audit names it).
-	r = e.patchUser(t, id, "application/merge-patch+json", `{"secure_metadata":{"pin":null}}`)
+	// secure_metadata is written whole (docs/api.md): a merge patch may only
+	// clear it, and the audit entry redacts that.
+	p := problem(t, e.patchUser(t, id, "application/merge-patch+json", `{"secure_metadata":{"pin":null}}`), 400, "invalid_request")
+	if got := fieldCodes(p); got["secure_metadata"] != "invalid_request" {
+		t.Errorf("errors %v, want secure_metadata", p["errors"])
+	}
+	r = e.patchUser(t, id, "application/merge-patch+json", `{"secure_metadata":null}`)
 	if r.status != 200 || r.json(t)["version"] != json.Number("3") {
-		t.Fatalf("secure merge: %d %s", r.status, r.body)
+		t.Fatalf("secure clear: %d %s", r.status, r.body)
 	}
 	h := e.history(t, id)[0].(map[string]any)
 	if c := h["changes"].(map[string]any)["secure_metadata"].(map[string]any); c["from"] != "[redacted]" || c["to"] != "[redacted]" {

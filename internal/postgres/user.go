@@ -164,9 +164,18 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.Us
 	return getUser(ctx, s.pool, tenantID, id)
 }
 
-// GetUser returns the user as this transaction sees it, or an error wrapping
-// directory.ErrNotFound.
+// GetUser returns the user as stored, its row locked against other writes
+// until the transaction ends, or an error wrapping directory.ErrNotFound.
+// The lock is taken by a statement of its own: under READ COMMITTED, the
+// read that follows it sees whatever the transaction it may have waited
+// for committed, the user's suspensions included, which one statement
+// reading them beside its lock would not.
 func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User, error) {
+	var one int
+	err := t.tx.QueryRow(ctx, `SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`, tenantID, id).Scan(&one)
+	if err != nil {
+		return nil, wrapErr("lock user", err)
+	}
 	return getUser(ctx, t.tx, tenantID, id)
 }
 

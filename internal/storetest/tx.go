@@ -23,6 +23,7 @@ var concurrencyTests = []test{
 	{"ClaimDeliveries", testConcurrentClaims},
 	{"AddWrite", testConcurrentAddWrite},
 	{"AddActiveUsers", testConcurrentAddActiveUsers},
+	{"GetUserLocks", testTxGetUserLocks},
 }
 
 // writeAll creates u and writes its audit entry and event, as the Service
@@ -125,6 +126,46 @@ func inTxAfterRollback(t *testing.T, s directory.Store, fn func(tx directory.Tx)
 	defer cancel()
 	if err := s.InTx(ctx, fn); err != nil {
 		t.Fatalf("InTx after a failed InTx: %v (was the failed transaction left open?)", err)
+	}
+}
+
+// testTxGetUserLocks: a user read by Tx.GetUser cannot be written by
+// another transaction until the reading one ends, so a write decided on
+// that read cannot lose a race: the other transaction's optimistic update,
+// started meanwhile, is the one that finds the version moved.
+func testTxGetUserLocks(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	u := NewUser(tn.ID, "alice@example.com", "alice")
+	createUser(t, s, u)
+	update := func(tx directory.Tx, name string) error {
+		next := *u
+		next.Name, next.Version = name, u.Version+1
+		return tx.UpdateUser(t.Context(), &next, u.Version)
+	}
+	locked := make(chan struct{})
+	other := make(chan error, 1)
+	go func() {
+		<-locked
+		other <- s.InTx(t.Context(), func(tx directory.Tx) error { return update(tx, "other") })
+	}()
+	err := s.InTx(t.Context(), func(tx directory.Tx) error {
+		if _, err := tx.GetUser(t.Context(), tn.ID, u.ID); err != nil {
+			return err
+		}
+		close(locked)
+		// Give the other writer time to reach the row, or to get past it
+		// if the read took no lock.
+		time.Sleep(200 * time.Millisecond)
+		return update(tx, "locker")
+	})
+	if err != nil {
+		t.Fatalf("the locking transaction: %v", err)
+	}
+	if err := <-other; !errors.Is(err, directory.ErrVersionConflict) {
+		t.Errorf("the other writer: got %v, want ErrVersionConflict", err)
+	}
+	if got := getUser(t, s, tn.ID, u.ID); got.Name != "locker" {
+		t.Errorf("name %q, want the locking transaction's", got.Name)
 	}
 }
 
