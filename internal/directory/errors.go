@@ -29,6 +29,7 @@ const (
 	ECodePreconditionRequired = "precondition_required"
 	ECodeUnsupportedMediaType = "unsupported_media_type"
 	ECodePayloadTooLarge      = "payload_too_large"
+	ECodeRequestTimeout       = "request_timeout"
 	ECodeRateLimited          = "rate_limited"
 	ECodeQuotaExceeded        = "quota_exceeded"
 	ECodeValidationRejected   = "validation_rejected"

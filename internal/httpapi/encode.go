@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, directory.Errorf(directory.ECodePayloadTooLarge, "The body is larger than %d bytes.", maxBody)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) || (err != nil && r.Context().Err() != nil) {
+		return nil, directory.Errorf(directory.ECodeRequestTimeout, "The body did not arrive before the request's deadline.")
 	}
 	if err != nil {
 		return nil, directory.Errorf(directory.ECodeInvalidRequest, "The body could not be read.")

@@ -108,6 +108,8 @@ type envOptions struct {
 	// configTTL is how long the node caches keys and tenants; 0: the
 	// default.
 	configTTL time.Duration
+	// requestTimeout is the deadline of each request; 0: the default.
+	requestTimeout time.Duration
 }
 
 // generous is a plan no test reaches by accident.
@@ -145,10 +147,11 @@ func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer
 	t.Helper()
 	node, err := server.New(context.Background(), server.Config{
 		Store: store, AllowPrivateWebhooks: !o.strictWebhooks, Anonymous: o.anonymous,
-		Logger:        slog.New(slog.NewJSONHandler(logs, nil)),
-		Dispatcher:    webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
-		PurgeInterval: time.Hour, // tests purge when they choose, with PurgeDue
-		ConfigTTL:     o.configTTL,
+		Logger:         slog.New(slog.NewJSONHandler(logs, nil)),
+		Dispatcher:     webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		PurgeInterval:  time.Hour, // tests purge when they choose, with PurgeDue
+		ConfigTTL:      o.configTTL,
+		RequestTimeout: o.requestTimeout,
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)

@@ -77,15 +77,27 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// observe is the outermost middleware: it stamps the request ID, recovers
-// panics as 500 problems, and writes one log line and the metrics of every
-// request.
-func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
+// observe is the outermost middleware: it stamps the request ID, gives the
+// request its one deadline, recovers panics as 500 problems, and writes one
+// log line and the metrics of every request.
+//
+// The deadline, timeout from now, bounds all a request does: reading its
+// body (the connection's read deadline), asking validation webhooks and
+// waiting for its transaction (the context's). A write whose deadline
+// passes before its transaction starts is not made.
+func observe(log *slog.Logger, m *metrics, timeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := ulid.Make().String()
 		info := &requestInfo{id: id, logger: log.With(slog.String("requestId", id))}
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, info))
+		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, info), timeout)
+		defer cancel()
+		if r.ContentLength != 0 {
+			// A connection that cannot take a deadline (a test's recorder)
+			// still has the context's.
+			_ = http.NewResponseController(w).SetReadDeadline(start.Add(timeout))
+		}
+		r = r.WithContext(ctx)
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// API answers are personal data: no cache keeps them unless a

@@ -14,7 +14,7 @@ import (
 
 func TestPanicsBecomeProblems(t *testing.T) {
 	var logs bytes.Buffer
-	h := observe(slog.New(slog.NewJSONHandler(&logs, nil)), newMetrics(prometheus.NewRegistry()),
+	h := observe(slog.New(slog.NewJSONHandler(&logs, nil)), newMetrics(prometheus.NewRegistry()), DefaultRequestTimeout,
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			panic("secret internal detail")
 		}))

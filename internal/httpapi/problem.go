@@ -42,6 +42,7 @@ var statusOf = map[string]struct {
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
 	directory.ECodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	directory.ECodePayloadTooLarge:      {http.StatusRequestEntityTooLarge, "Payload too large"},
+	directory.ECodeRequestTimeout:       {http.StatusRequestTimeout, "Request timeout"},
 	directory.ECodeRateLimited:          {http.StatusTooManyRequests, "Rate limited"},
 	directory.ECodeQuotaExceeded:        {http.StatusTooManyRequests, "Quota exceeded"},
 	directory.ECodeValidationRejected:   {http.StatusUnprocessableEntity, "Validation rejected"},

@@ -26,7 +26,16 @@ type Config struct {
 	Anonymous directory.Plan
 	// Registry receives Roster's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// RequestTimeout is the one deadline of each request; 0 is
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is the deadline of a request, from the moment its
+// headers are read: its body, validation webhooks and transaction must all
+// be done by then. It is below the production server's write timeout
+// (server.HTTPServer), so that the answer can still be written.
+const DefaultRequestTimeout = 25 * time.Second
 
 // New returns the whole HTTP API as one handler.
 func New(cfg Config) http.Handler {
@@ -93,5 +102,9 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /openapi.yaml", handleOpenAPI())
 
-	return observe(log, m, gate(svc, limiter, ipLimiter, anon, problemsForMux(mux)))
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return observe(log, m, timeout, gate(svc, limiter, ipLimiter, anon, problemsForMux(mux)))
 }

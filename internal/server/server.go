@@ -49,7 +49,10 @@ type Config struct {
 	// ConfigTTL is how long API keys and tenants' configurations are kept
 	// in memory; 0 is directory.DefaultConfigTTL.
 	ConfigTTL time.Duration
-	Logger    *slog.Logger
+	// RequestTimeout is the deadline of each API request, from its headers
+	// to its commit; 0 is httpapi.DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
 }
 
 // OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
@@ -128,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		reg.MustRegister(failures)
 		limiter = ratelimit.FailOpen(ratelimit.NewRedis(n.redis, "roster:rl:"), log, failures)
 	}
-	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg})
+	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg, RequestTimeout: cfg.RequestTimeout})
 	return n, nil
 }
 

@@ -103,8 +103,11 @@ type validateReply struct {
 // field errors (sanitized) at the first rejection; an *directory.Error
 // validation_unavailable when an endpoint that does not fail open times
 // out, cannot be reached, answers other than 2xx (a redirect included), or
-// answers a body that is not JSON with a boolean "allow"; ctx's error if ctx
-// ends; and the lister's error, wrapped, if the endpoints cannot be listed.
+// answers a body that is not JSON with a boolean "allow", or when ctx's
+// deadline passes, whichever endpoint is being asked; ctx's error if ctx is
+// canceled; and the lister's error, wrapped, if the endpoints cannot be
+// listed. Each endpoint is given its own timeout or what is left of ctx's,
+// whichever ends first.
 //
 // The documents and changed fields are sent as given, less any
 // secure_metadata member or field name.
@@ -170,8 +173,8 @@ func (v *Validator) Validate(ctx context.Context, r directory.HookRequest) error
 	for _, e := range eps {
 		timeout := EndpointTimeout(e)
 		a := post(ctx, v.client, e, msgID, body, now, timeout, true)
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return v.gaveUp(r.Tenant, e, err)
 		}
 		reply, why := parseReply(a, timeout)
 		if why != "" {
@@ -189,6 +192,20 @@ func (v *Validator) Validate(ctx context.Context, r directory.HookRequest) error
 		}
 	}
 	return nil
+}
+
+// gaveUp is Validate's answer when the request's context ended while
+// endpoint e was asked. Every endpoint shares the request's one deadline,
+// fail-open ones included: once it has passed, the write must not commit,
+// so its caller is told the webhooks could not all be asked. A canceled
+// request (its client went away) gets ctx's error.
+func (v *Validator) gaveUp(t *directory.Tenant, e *directory.Endpoint, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	v.log.Warn("validation webhooks outlasted the request's deadline",
+		slog.String("tenant", t.ID), slog.String("endpointId", e.ID))
+	return errUnavailable()
 }
 
 // parseReply returns the endpoint's reply, or why there is none.
