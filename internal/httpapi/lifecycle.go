@@ -71,11 +71,7 @@ type lifecycleAction func(ctx context.Context, t *directory.Tenant, id string, o
 // answers the user as it now is, with status (202 for a deletion).
 func handleLifecycle(action lifecycleAction, status int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		u, err := action(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), opts)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -93,11 +89,7 @@ type suspensionRequest struct {
 
 func handleSuspend(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		body, err := requireJSON(w, r)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -130,11 +122,7 @@ func handleSuspend(svc *directory.Service) http.Handler {
 
 func handleUnsuspend(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		u, err := svc.UnsuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), r.PathValue("sid"), opts)
 		if err != nil {
 			writeProblem(w, r, err)

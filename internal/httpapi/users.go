@@ -17,20 +17,16 @@ func writeUser(w http.ResponseWriter, status int, u *directory.User) {
 
 // writeOptions reads the request-level options of a write: actor, If-Match
 // and dry_run.
-func writeOptions(r *http.Request) (directory.WriteOptions, error) {
+func writeOptions(r *http.Request) directory.WriteOptions {
 	info := requestInfoFrom(r.Context())
 	opts := directory.WriteOptions{Actor: directory.Actor{
 		KeyID: info.key.ID, Key: info.key, RequestID: info.id, ActingUserID: r.Header.Get("X-Acting-User"),
 	}}
-	dry, err := boolParam(r, "dry_run")
-	if err != nil {
-		return opts, err
-	}
-	opts.DryRun = dry
+	opts.DryRun = queryOf(r).bool("dry_run")
 	if vals := r.Header.Values("If-Match"); len(vals) > 0 {
 		opts.IfMatch = parseIfMatch(strings.Join(vals, ","))
 	}
-	return opts, nil
+	return opts
 }
 
 // parseIfMatch reads an If-Match header. Comparison is strong (RFC 9110
@@ -72,11 +68,7 @@ func markDryRun(w http.ResponseWriter, opts directory.WriteOptions) {
 
 func handleUserCreate(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		body, err := requireJSON(w, r)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -116,15 +108,11 @@ func handleUserGet(svc *directory.Service) http.Handler {
 
 func handleUserList(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixUser)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		q := r.URL.Query()
+		q := queryOf(r)
+		limit := q.int("limit")
 		users, err := svc.ListUsers(r.Context(), tenantFrom(r.Context()).ID, directory.UserQuery{
-			Email: q.Get("email"), Username: q.Get("username"), Status: q.Get("status"),
-			Before: before, Limit: limit + 1,
+			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"),
+			Before: q.string("cursor"), Limit: limit + 1,
 		})
 		if err != nil {
 			writeProblem(w, r, err)
@@ -139,11 +127,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 // handleUserUpdate serves PATCH (three media types) and PUT (§4).
 func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		fail := func(err error) {
 			if !put && directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType {
 				w.Header().Set("Accept-Patch", acceptPatch)
@@ -202,12 +186,9 @@ func handleUserOptions() http.Handler {
 
 func handleUserHistory(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixAudit)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		entries, err := svc.History(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"), before, limit+1)
+		q := queryOf(r)
+		limit := q.int("limit")
+		entries, err := svc.History(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"), q.string("cursor"), limit+1)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
