@@ -28,10 +28,15 @@ const (
 )
 
 // readBody reads a request body of at most maxBody bytes. It refuses
-// compressed bodies: Roster does not inflate what clients send.
+// compressed bodies: Roster does not inflate what clients send. Every coding
+// of every Content-Encoding line counts, as a list may span several.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+	for _, line := range r.Header.Values("Content-Encoding") {
+		for ce := range strings.SplitSeq(line, ",") {
+			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
+				return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+			}
+		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError

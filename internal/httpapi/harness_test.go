@@ -108,6 +108,9 @@ type envOptions struct {
 	// configTTL is how long the node caches keys and tenants; 0: the
 	// default.
 	configTTL time.Duration
+	// redis is a redis:// URL: the node keeps its rate limits there, as
+	// nodes sharing one Redis do; "": in memory.
+	redis string
 }
 
 // generous is a plan no test reaches by accident.
@@ -149,6 +152,7 @@ func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer
 		Dispatcher:    webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		PurgeInterval: time.Hour, // tests purge when they choose, with PurgeDue
 		ConfigTTL:     o.configTTL,
+		Redis:         o.redis,
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)

@@ -29,8 +29,10 @@ func writeOptions(r *http.Request) directory.WriteOptions {
 	return opts
 }
 
-// parseIfMatch reads an If-Match header. Comparison is strong (RFC 9110
-// §13.1.1): a weak or malformed tag matches no version.
+// parseIfMatch reads an If-Match header. Entity tags are opaque and
+// compared strongly (RFC 9110 §13.1.1): a tag matches a version only if its
+// text is exactly the ETag Roster gives that version, so "02", "+2" and
+// " 2" match nothing, and neither does a weak or malformed tag.
 func parseIfMatch(h string) *directory.Precondition {
 	p := &directory.Precondition{}
 	for _, tag := range strings.Split(h, ",") {
@@ -40,7 +42,7 @@ func parseIfMatch(h string) *directory.Precondition {
 			continue
 		}
 		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(tag, `"`), `"`), 10, 64)
-		if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) || len(tag) < 3 {
+		if err != nil || tag != directory.ETag(&directory.User{Version: v}) {
 			v = -1
 		}
 		p.Versions = append(p.Versions, v)
