@@ -68,7 +68,8 @@ func (q *quotaWriter) Unwrap() http.ResponseWriter { return q.ResponseWriter }
 type lifecycleAction func(ctx context.Context, t *directory.Tenant, id string, opts directory.WriteOptions) (*directory.User, error)
 
 // handleLifecycle serves delete, restore, deactivate and reactivate: each
-// answers the user as it now is, with status (202 for a deletion).
+// answers the user as it now is, with status (202 for a deletion), to a key
+// that may read it (writeUser).
 func handleLifecycle(action lifecycleAction, status int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		opts := writeOptions(r)
@@ -78,7 +79,7 @@ func handleLifecycle(action lifecycleAction, status int) http.Handler {
 			return
 		}
 		markDryRun(w, opts)
-		writeUser(w, status, u)
+		writeUser(w, r, status, u)
 	})
 }
 
@@ -129,7 +130,7 @@ func handleUnsuspend(svc *directory.Service) http.Handler {
 			return
 		}
 		markDryRun(w, opts)
-		writeUser(w, http.StatusOK, u)
+		writeUser(w, r, http.StatusOK, u)
 	})
 }
 
