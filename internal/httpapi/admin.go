@@ -160,12 +160,9 @@ func handleEndpointDelete(svc *directory.Service) http.Handler {
 
 func handleDeliveries(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixDelivery)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		ds, attempts, err := svc.Deliveries(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), before, limit+1)
+		q := queryOf(r)
+		limit := q.int("limit")
+		ds, attempts, err := svc.Deliveries(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), q.string("cursor"), limit+1)
 		if err != nil {
 			writeProblem(w, r, err)
 			return

@@ -29,7 +29,8 @@ var unmetered = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": t
 // gate authenticates every request that carries a key and meters every
 // request (§8): per tenant for a tenant key, per key for a platform key, per
 // client IP for the rest, failed authentications included. It sets the
-// X-RateLimit-* headers and answers 401 and 429 itself.
+// X-RateLimit-* headers and answers 401 and 429 itself, and 400 to a header
+// sent on more than one field line (headers.go).
 func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon directory.Plan, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if unmetered[r.URL.Path] {
@@ -73,6 +74,12 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 				return
 			}
 		}
+		// Checked once metered, so that a flood of them is throttled too, and
+		// before a failed authentication, which may be of the other line.
+		if err := singleHeaders(r.Header); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
 		if authErr != nil {
 			writeProblem(w, r, authErr)
 			return
@@ -81,10 +88,19 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 	})
 }
 
+// setRateHeaders describes the bucket in the terms of the IETF RateLimit
+// fields draft: Limit is the quota, the requests the bucket holds when full
+// (its burst, not its refill rate, so that Remaining, the whole requests
+// left now, is never above it), and Reset is when it is full again, rounded
+// up to the second so that it is never announced early.
 func setRateHeaders(h http.Header, d ratelimit.Decision) {
-	h.Set("X-RateLimit-Limit", strconv.FormatFloat(d.Limit, 'f', -1, 64))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("X-RateLimit-Reset", d.Reset.UTC().Format(time.RFC3339))
+	reset := d.Reset.UTC()
+	if t := reset.Truncate(time.Second); t.Before(reset) {
+		reset = t.Add(time.Second)
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Burst))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(min(d.Remaining, d.Burst)))
+	h.Set("X-RateLimit-Reset", reset.Format(time.RFC3339))
 }
 
 // clientIP is the address the connection comes from. Roster does not trust

@@ -29,10 +29,15 @@ const (
 )
 
 // readBody reads a request body of at most maxBody bytes. It refuses
-// compressed bodies: Roster does not inflate what clients send.
+// compressed bodies: Roster does not inflate what clients send. Every coding
+// of every Content-Encoding line counts, as a list may span several.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+	for _, line := range r.Header.Values("Content-Encoding") {
+		for ce := range strings.SplitSeq(line, ",") {
+			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
+				return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+			}
+		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
@@ -143,32 +148,6 @@ type listPage struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// pageParams reads limit and cursor. A cursor is the base64url of the last
-// ID of the previous page; it must decode to an ID with prefix.
-func pageParams(r *http.Request, prefix string) (before string, limit int, err error) {
-	q := r.URL.Query()
-	limit = 20
-	var fe []directory.FieldError
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			fe = append(fe, directory.FieldError{Field: "limit", Code: "out_of_range", Message: "must be a whole number from 1 to 100"})
-		}
-		limit = n
-	}
-	if c := q.Get("cursor"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || !directory.ValidID(prefix, string(b)) {
-			fe = append(fe, directory.FieldError{Field: "cursor", Code: "invalid_cursor", Message: "is not a cursor this list returned"})
-		}
-		before = string(b)
-	}
-	if len(fe) > 0 {
-		return "", 0, &directory.Error{Code: directory.ECodeInvalidRequest, Message: "The query parameters are invalid.", Fields: fe}
-	}
-	return before, limit, nil
-}
-
 // page builds a list page from up to limit+1 items: the extra one only says
 // that there is more.
 func page[T any](items []T, limit int, id func(T) string, render func(T) any) listPage {
@@ -182,18 +161,4 @@ func page[T any](items []T, limit int, id func(T) string, render func(T) any) li
 		p.Data = append(p.Data, render(it))
 	}
 	return p
-}
-
-// boolParam reads an optional true/false query parameter.
-func boolParam(r *http.Request, name string) (bool, error) {
-	switch r.URL.Query().Get(name) {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
-	}
-	return false, &directory.Error{
-		Code: directory.ECodeInvalidRequest, Message: fmt.Sprintf("The query parameter %s must be true or false.", name),
-		Fields: []directory.FieldError{{Field: name, Code: "invalid_boolean", Message: "must be true or false"}},
-	}
 }

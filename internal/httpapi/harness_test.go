@@ -110,6 +110,9 @@ type envOptions struct {
 	configTTL time.Duration
 	// requestTimeout is the deadline of each request; 0: the default.
 	requestTimeout time.Duration
+	// redis is a redis:// URL: the node keeps its rate limits there, as
+	// nodes sharing one Redis do; "": in memory.
+	redis string
 }
 
 // generous is a plan no test reaches by accident.
@@ -152,6 +155,7 @@ func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer
 		PurgeInterval:  time.Hour, // tests purge when they choose, with PurgeDue
 		ConfigTTL:      o.configTTL,
 		RequestTimeout: o.requestTimeout,
+		Redis:          o.redis,
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)

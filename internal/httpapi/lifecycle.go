@@ -68,21 +68,18 @@ func (q *quotaWriter) Unwrap() http.ResponseWriter { return q.ResponseWriter }
 type lifecycleAction func(ctx context.Context, t *directory.Tenant, id string, opts directory.WriteOptions) (*directory.User, error)
 
 // handleLifecycle serves delete, restore, deactivate and reactivate: each
-// answers the user as it now is, with status (202 for a deletion).
+// answers the user as it now is, with status (202 for a deletion), to a key
+// that may read it (writeUser).
 func handleLifecycle(action lifecycleAction, status int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		u, err := action(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), opts)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
 		markDryRun(w, opts)
-		writeUser(w, status, u)
+		writeUser(w, r, status, u)
 	})
 }
 
@@ -93,11 +90,7 @@ type suspensionRequest struct {
 
 func handleSuspend(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		body, err := requireJSON(w, r)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -130,18 +123,14 @@ func handleSuspend(svc *directory.Service) http.Handler {
 
 func handleUnsuspend(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		u, err := svc.UnsuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), r.PathValue("sid"), opts)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
 		markDryRun(w, opts)
-		writeUser(w, http.StatusOK, u)
+		writeUser(w, r, http.StatusOK, u)
 	})
 }
 

@@ -23,7 +23,8 @@ type requestInfo struct {
 	key      *directory.Key
 	tenant   *directory.Tenant // the key's tenant, read once by gate
 	tenantID string
-	problem  string // the code of the problem answered, if one was
+	query    queryValues // the query parameters, as withQuery parsed them
+	problem  string      // the code of the problem answered, if one was
 }
 
 type ctxKey struct{}

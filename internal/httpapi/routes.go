@@ -57,50 +57,58 @@ func New(cfg Config) http.Handler {
 		anon.RateLimitRPS, anon.RateLimitBurst = 10, 20
 	}
 
-	read := func(h http.Handler) http.Handler { return tenantAccess(svc, directory.ScopeUsersRead, h) }
-	write := func(h http.Handler) http.Handler {
-		return tenantAccess(svc, directory.ScopeUsersWrite, quotaHeaders(svc, h))
+	// Each route declares the query parameters it accepts (query.go), checked
+	// after its key's scope; the probes and the scrape take any, as load
+	// balancers and scrapers add their own and these routes read none.
+	read := func(q params, h http.Handler) http.Handler {
+		return tenantAccess(svc, directory.ScopeUsersRead, withQuery(q, h))
 	}
-	admin := func(h http.Handler) http.Handler { return tenantAccess(svc, directory.ScopeAdmin, h) }
-	platform := platformAccess
+	write := func(q params, h http.Handler) http.Handler {
+		return tenantAccess(svc, directory.ScopeUsersWrite, quotaHeaders(svc, withQuery(q, h)))
+	}
+	admin := func(q params, h http.Handler) http.Handler {
+		return tenantAccess(svc, directory.ScopeAdmin, withQuery(q, h))
+	}
+	platform := func(q params, h http.Handler) http.Handler { return platformAccess(withQuery(q, h)) }
+	open := withQuery
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/users", write(handleUserCreate(svc)))
-	mux.Handle("GET /v1/users", read(handleUserList(svc)))
-	mux.Handle("GET /v1/users/{id}", read(handleUserGet(svc)))
-	mux.Handle("PATCH /v1/users/{id}", write(handleUserUpdate(svc, false)))
-	mux.Handle("PUT /v1/users/{id}", write(handleUserUpdate(svc, true)))
-	mux.Handle("DELETE /v1/users/{id}", write(handleLifecycle(svc.DeleteUser, http.StatusAccepted)))
-	mux.Handle("OPTIONS /v1/users/{id}", handleUserOptions())
-	mux.Handle("POST /v1/users/{id}/restore", write(handleLifecycle(svc.RestoreUser, http.StatusOK)))
-	mux.Handle("POST /v1/users/{id}/deactivate", write(handleLifecycle(svc.DeactivateUser, http.StatusOK)))
-	mux.Handle("POST /v1/users/{id}/reactivate", write(handleLifecycle(svc.ReactivateUser, http.StatusOK)))
-	mux.Handle("POST /v1/users/{id}/suspensions", write(handleSuspend(svc)))
-	mux.Handle("DELETE /v1/users/{id}/suspensions/{sid}", write(handleUnsuspend(svc)))
-	mux.Handle("GET /v1/users/{id}/picture", read(handlePicture(svc)))
-	mux.Handle("GET /v1/users/{id}/history", read(handleUserHistory(svc)))
+	mux.Handle("POST /v1/users", write(dryRunParams, handleUserCreate(svc)))
+	mux.Handle("GET /v1/users", read(userListParams, handleUserList(svc)))
+	mux.Handle("GET /v1/users/{id}", read(noParams, handleUserGet(svc)))
+	mux.Handle("PATCH /v1/users/{id}", write(dryRunParams, handleUserUpdate(svc, false)))
+	mux.Handle("PUT /v1/users/{id}", write(dryRunParams, handleUserUpdate(svc, true)))
+	mux.Handle("DELETE /v1/users/{id}", write(dryRunParams, handleLifecycle(svc.DeleteUser, http.StatusAccepted)))
+	mux.Handle("OPTIONS /v1/users/{id}", open(noParams, handleUserOptions()))
+	mux.Handle("POST /v1/users/{id}/restore", write(dryRunParams, handleLifecycle(svc.RestoreUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/deactivate", write(dryRunParams, handleLifecycle(svc.DeactivateUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/reactivate", write(dryRunParams, handleLifecycle(svc.ReactivateUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/suspensions", write(dryRunParams, handleSuspend(svc)))
+	mux.Handle("DELETE /v1/users/{id}/suspensions/{sid}", write(dryRunParams, handleUnsuspend(svc)))
+	mux.Handle("GET /v1/users/{id}/picture", read(pictureParam, handlePicture(svc)))
+	mux.Handle("GET /v1/users/{id}/history", read(pageParams(directory.PrefixAudit), handleUserHistory(svc)))
 
-	mux.Handle("GET /v1/roles", read(handleRolesGet(svc)))
-	mux.Handle("PUT /v1/roles", admin(handleRolesPut(svc)))
-	mux.Handle("GET /v1/policies", admin(handlePoliciesGet(svc)))
-	mux.Handle("PUT /v1/policies", admin(handlePoliciesPut(svc)))
-	mux.Handle("GET /v1/usage", read(handleUsage(svc)))
+	mux.Handle("GET /v1/roles", read(noParams, handleRolesGet(svc)))
+	mux.Handle("PUT /v1/roles", admin(noParams, handleRolesPut(svc)))
+	mux.Handle("GET /v1/policies", admin(noParams, handlePoliciesGet(svc)))
+	mux.Handle("PUT /v1/policies", admin(noParams, handlePoliciesPut(svc)))
+	mux.Handle("GET /v1/usage", read(noParams, handleUsage(svc)))
 
-	mux.Handle("POST /v1/webhook-endpoints", admin(handleEndpointCreate(svc)))
-	mux.Handle("GET /v1/webhook-endpoints", admin(handleEndpointList(svc)))
-	mux.Handle("GET /v1/webhook-endpoints/{id}", admin(handleEndpointGet(svc)))
-	mux.Handle("DELETE /v1/webhook-endpoints/{id}", admin(handleEndpointDelete(svc)))
-	mux.Handle("GET /v1/webhook-endpoints/{id}/deliveries", admin(handleDeliveries(svc)))
+	mux.Handle("POST /v1/webhook-endpoints", admin(noParams, handleEndpointCreate(svc)))
+	mux.Handle("GET /v1/webhook-endpoints", admin(noParams, handleEndpointList(svc)))
+	mux.Handle("GET /v1/webhook-endpoints/{id}", admin(noParams, handleEndpointGet(svc)))
+	mux.Handle("DELETE /v1/webhook-endpoints/{id}", admin(noParams, handleEndpointDelete(svc)))
+	mux.Handle("GET /v1/webhook-endpoints/{id}/deliveries", admin(pageParams(directory.PrefixDelivery), handleDeliveries(svc)))
 
-	mux.Handle("POST /v1/tenants", platform(handleTenantCreate(svc)))
-	mux.Handle("GET /v1/tenants", platform(handleTenantList(svc)))
-	mux.Handle("GET /v1/tenants/{id}", platform(handleTenantGet(svc)))
-	mux.Handle("PATCH /v1/tenants/{id}", platform(handleTenantUpdate(svc)))
+	mux.Handle("POST /v1/tenants", platform(noParams, handleTenantCreate(svc)))
+	mux.Handle("GET /v1/tenants", platform(pageParams(directory.PrefixTenant), handleTenantList(svc)))
+	mux.Handle("GET /v1/tenants/{id}", platform(noParams, handleTenantGet(svc)))
+	mux.Handle("PATCH /v1/tenants/{id}", platform(noParams, handleTenantUpdate(svc)))
 
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(svc))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("GET /openapi.yaml", handleOpenAPI())
+	mux.Handle("GET /openapi.yaml", open(noParams, handleOpenAPI()))
 
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {

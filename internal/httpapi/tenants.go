@@ -100,12 +100,9 @@ func handleTenantGet(svc *directory.Service) http.Handler {
 
 func handleTenantList(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixTenant)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		ts, err := svc.ListTenants(r.Context(), before, limit+1)
+		q := queryOf(r)
+		limit := q.int("limit")
+		ts, err := svc.ListTenants(r.Context(), q.string("cursor"), limit+1)
 		if err != nil {
 			writeProblem(w, r, err)
 			return

@@ -2,39 +2,90 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/patch"
 )
 
-// writeUser answers a user with its ETag.
-func writeUser(w http.ResponseWriter, status int, u *directory.User) {
+// writeUser answers a user with its ETag. A key without users:read gets no
+// user, not even the one it has just written: that scope is what lets a key
+// read a user, on every route (§6). It gets the ETag, for its next If-Match,
+// and the status without a body: 204 for a 200, a 201 or 202 as it is.
+func writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.User) {
 	w.Header().Set("ETag", directory.ETag(u))
+	if !readsUsers(r) {
+		if status == http.StatusOK {
+			status = http.StatusNoContent
+		}
+		w.WriteHeader(status)
+		return
+	}
 	writeBody(w, status, directory.MarshalPublic(u))
+}
+
+// readsUsers reports whether the request's key may read users.
+func readsUsers(r *http.Request) bool {
+	k := requestInfoFrom(r.Context()).key
+	return k != nil && (k.Platform() || k.Has(directory.ScopeUsersRead))
+}
+
+// blindWrite refuses, from a key without users:read, what in a PATCH or PUT
+// is answered according to the user as stored, and so would let the key
+// read it by asking: a JSON Patch, whose test, copy and move read values
+// (a copy into roles comes back quoted in the 422) and whose paths must
+// exist, and read-only members, accepted only with their current value.
+// Other faults of the body are left for the Service to report.
+func blindWrite(kind directory.BodyKind, body []byte) error {
+	if kind == directory.BodyJSONPatch {
+		return directory.Errorf(directory.ECodeInsufficientScope,
+			"A JSON Patch applies to the user as stored, which this API key may not read: it needs the %s scope. Send a JSON or merge-patch body instead.", directory.ScopeUsersRead)
+	}
+	doc, err := patch.Decode(body)
+	obj, ok := doc.(map[string]any)
+	if err != nil || !ok {
+		return nil
+	}
+	var fe []directory.FieldError
+	for name := range obj {
+		if directory.IsReadOnly(name) {
+			fe = append(fe, directory.FieldError{Field: name, Code: directory.ECodeReadOnlyField,
+				Message: "is read-only: a key without " + directory.ScopeUsersRead + " may not send it, whatever its value"})
+		}
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	slices.SortFunc(fe, func(a, b directory.FieldError) int { return strings.Compare(a.Field, b.Field) })
+	msg := fmt.Sprintf("%d members are read-only.", len(fe))
+	if len(fe) == 1 {
+		msg = fmt.Sprintf("The member %q is read-only.", fe[0].Field)
+	}
+	return &directory.Error{Code: directory.ECodeReadOnlyField, Message: msg, Fields: fe}
 }
 
 // writeOptions reads the request-level options of a write: actor, If-Match
 // and dry_run.
-func writeOptions(r *http.Request) (directory.WriteOptions, error) {
+func writeOptions(r *http.Request) directory.WriteOptions {
 	info := requestInfoFrom(r.Context())
 	opts := directory.WriteOptions{Actor: directory.Actor{
 		KeyID: info.key.ID, Key: info.key, RequestID: info.id, ActingUserID: r.Header.Get("X-Acting-User"),
 	}}
-	dry, err := boolParam(r, "dry_run")
-	if err != nil {
-		return opts, err
-	}
-	opts.DryRun = dry
+	opts.DryRun = queryOf(r).bool("dry_run")
 	if vals := r.Header.Values("If-Match"); len(vals) > 0 {
 		opts.IfMatch = parseIfMatch(strings.Join(vals, ","))
 	}
-	return opts, nil
+	return opts
 }
 
-// parseIfMatch reads an If-Match header. Comparison is strong (RFC 9110
-// §13.1.1): a weak or malformed tag matches no version.
+// parseIfMatch reads an If-Match header. Entity tags are opaque and
+// compared strongly (RFC 9110 §13.1.1): a tag matches a version only if its
+// text is exactly the ETag Roster gives that version, so "02", "+2" and
+// " 2" match nothing, and neither does a weak or malformed tag.
 func parseIfMatch(h string) *directory.Precondition {
 	p := &directory.Precondition{}
 	for _, tag := range strings.Split(h, ",") {
@@ -44,7 +95,7 @@ func parseIfMatch(h string) *directory.Precondition {
 			continue
 		}
 		v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(tag, `"`), `"`), 10, 64)
-		if err != nil || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) || len(tag) < 3 {
+		if err != nil || tag != directory.ETag(&directory.User{Version: v}) {
 			v = -1
 		}
 		p.Versions = append(p.Versions, v)
@@ -72,11 +123,7 @@ func markDryRun(w http.ResponseWriter, opts directory.WriteOptions) {
 
 func handleUserCreate(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		body, err := requireJSON(w, r)
 		if err != nil {
 			writeProblem(w, r, err)
@@ -89,11 +136,11 @@ func handleUserCreate(svc *directory.Service) http.Handler {
 		}
 		if opts.DryRun {
 			markDryRun(w, opts)
-			writeUser(w, http.StatusOK, u)
+			writeUser(w, r, http.StatusOK, u)
 			return
 		}
 		w.Header().Set("Location", "/v1/users/"+u.ID)
-		writeUser(w, http.StatusCreated, u)
+		writeUser(w, r, http.StatusCreated, u)
 	})
 }
 
@@ -110,21 +157,17 @@ func handleUserGet(svc *directory.Service) http.Handler {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		writeUser(w, http.StatusOK, u)
+		writeUser(w, r, http.StatusOK, u)
 	})
 }
 
 func handleUserList(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixUser)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		q := r.URL.Query()
+		q := queryOf(r)
+		limit := q.int("limit")
 		users, err := svc.ListUsers(r.Context(), tenantFrom(r.Context()).ID, directory.UserQuery{
-			Email: q.Get("email"), Username: q.Get("username"), Status: q.Get("status"),
-			Before: before, Limit: limit + 1,
+			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"),
+			Before: q.string("cursor"), Limit: limit + 1,
 		})
 		if err != nil {
 			writeProblem(w, r, err)
@@ -139,11 +182,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 // handleUserUpdate serves PATCH (three media types) and PUT (§4).
 func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts, err := writeOptions(r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
+		opts := writeOptions(r)
 		fail := func(err error) {
 			if !put && directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType {
 				w.Header().Set("Accept-Patch", acceptPatch)
@@ -180,13 +219,19 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 			fail(directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as one of: %s.", accept))
 			return
 		}
+		if !readsUsers(r) {
+			if err := blindWrite(kind, body); err != nil {
+				writeProblem(w, r, err)
+				return
+			}
+		}
 		u, _, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
 		markDryRun(w, opts)
-		writeUser(w, http.StatusOK, u)
+		writeUser(w, r, http.StatusOK, u)
 	})
 }
 
@@ -202,12 +247,9 @@ func handleUserOptions() http.Handler {
 
 func handleUserHistory(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		before, limit, err := pageParams(r, directory.PrefixAudit)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
-		entries, err := svc.History(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"), before, limit+1)
+		q := queryOf(r)
+		limit := q.int("limit")
+		entries, err := svc.History(r.Context(), tenantFrom(r.Context()).ID, r.PathValue("id"), q.string("cursor"), limit+1)
 		if err != nil {
 			writeProblem(w, r, err)
 			return

@@ -188,5 +188,5 @@ func TestListUsers(t *testing.T) {
 	problem(t, e.do(t, req{method: "GET", path: "/v1/users?limit=0"}), 400, "invalid_request")
 	problem(t, e.do(t, req{method: "GET", path: "/v1/users?limit=101"}), 400, "invalid_request")
 	problem(t, e.do(t, req{method: "GET", path: "/v1/users?cursor=zzz"}), 400, "invalid_request")
-	problem(t, e.do(t, req{method: "GET", path: "/v1/users?status=gone"}), 422, "validation_failed")
+	problem(t, e.do(t, req{method: "GET", path: "/v1/users?status=gone"}), 400, "invalid_request")
 }

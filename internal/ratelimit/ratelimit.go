@@ -14,9 +14,10 @@
 // failed or held up because the rate limiter's backend is down.
 //
 // A [Decision] carries what the HTTP layer needs for its headers:
-// X-RateLimit-Limit (Limit), X-RateLimit-Remaining (Remaining),
-// X-RateLimit-Reset (Reset) and, on a refusal, Retry-After (RetryAfter rounded
-// up to whole seconds, at least 1).
+// X-RateLimit-Limit (Burst, the requests a full bucket allows at once),
+// X-RateLimit-Remaining (Remaining, from 0 to Burst), X-RateLimit-Reset
+// (Reset) and, on a refusal, Retry-After (RetryAfter rounded up to whole
+// seconds, at least 1).
 package ratelimit
 
 import (
@@ -47,7 +48,8 @@ type Decision struct {
 	Limit float64
 	// Burst is the bucket's capacity.
 	Burst int
-	// Remaining is the number of whole tokens left after this request.
+	// Remaining is the number of whole tokens left after this request:
+	// never more than Burst, also just after the burst was lowered.
 	Remaining int
 	// Reset is when the bucket will be full again, if no request takes from it.
 	Reset time.Time

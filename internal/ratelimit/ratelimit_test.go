@@ -244,3 +244,36 @@ func TestConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestRemainingNeverAboveBurst: whatever the plan does between calls (a
+// burst raised or lowered, a rate changed, time passing), Remaining is from
+// 0 to the burst of the call, the X-RateLimit-Limit it is shown with.
+func TestRemainingNeverAboveBurst(t *testing.T) {
+	plans := []struct {
+		rate  float64
+		burst int
+		sleep time.Duration
+	}{
+		{1000, 50, 0}, {1000, 3, 0}, {1000, 50, 20 * time.Millisecond}, {0.5, 1, 0}, {1e6, 100, 5 * time.Millisecond},
+		{2, 7, 0}, {1000, 2, 30 * time.Millisecond}, {1e6, 1000, 10 * time.Millisecond}, {1, 1, 0}, {1000, 20, 0},
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			lim, clk := be.open(t)
+			for round := range 3 {
+				for i, p := range plans {
+					clk.Sleep(p.sleep)
+					for range 3 {
+						d, err := lim.Allow(t.Context(), "k", p.rate, p.burst)
+						if err != nil {
+							t.Fatalf("Allow: %v", err)
+						}
+						if d.Remaining < 0 || d.Remaining > d.Burst || d.Burst != p.burst {
+							t.Errorf("round %d, plan %d (rate %v, burst %d): Remaining %d, Burst %d", round, i, p.rate, p.burst, d.Remaining, d.Burst)
+						}
+					}
+				}
+			}
+		})
+	}
+}
