@@ -36,9 +36,11 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 		"bio":             []byte("42 Forgetme Lane"),
 		"metadata":        []byte("zelda-loyalty-card-5566"),
 		"secure metadata": []byte("ssn-987-65-4321"),
-		"picture bytes":   []byte("\x00\xffzelda-picture-pixels\x01\xfe"),
-		"suspension":      []byte("zelda-spammed-the-forum"),
-		"receiver echo":   []byte("zelda-echoed-by-receiver"),
+		// Twice in a picture of 200 KiB: on its first page and on its last
+		// overflow page, which the purge moves to the freelist.
+		"picture bytes": []byte("\x00\xffzelda-picture-pixels\x01\xfe"),
+		"suspension":    []byte("zelda-spammed-the-forum"),
+		"receiver echo": []byte("zelda-echoed-by-receiver"),
 	}
 	tn := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "Acme",
 		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
@@ -103,7 +105,8 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 			return err
 		}
 		return tx.PutPicture(ctx, tn.ID, u.ID, &directory.Picture{ContentType: "image/png",
-			Data: append([]byte("\x89PNG\r\n\x1a\n"), personal["picture bytes"]...), ETag: `"p"`, UpdatedAt: now})
+			Data: bytes.Join([][]byte{[]byte("\x89PNG\r\n\x1a\n"), personal["picture bytes"], make([]byte, 200<<10), personal["picture bytes"]}, nil),
+			ETag: `"p"`, UpdatedAt: now})
 	})
 	if err != nil {
 		t.Fatalf("writing the user's data: %v", err)
@@ -157,6 +160,12 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 		if err != nil {
 			t.Fatalf("a write after the purge: %v", err)
 		}
+	}
+	// The picture's overflow pages are on the freelist still, so the scan
+	// below reads free pages too.
+	var free int
+	if err := db.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free < 10 {
+		t.Fatalf("freelist_count = %d, %v; want the purged picture's pages", free, err)
 	}
 	for _, file := range []string{path, path + "-wal", path + "-shm"} {
 		b, err := os.ReadFile(file)
