@@ -188,7 +188,8 @@ func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID
 
 // PurgeDue erases the users whose deletion grace period is over (§8): their
 // personal data, picture and secure metadata go; their audit entries keep
-// their skeleton. It returns how many users it purged.
+// their skeleton. Then it has the store erase what the purges deleted from
+// its files (Store.ErasePurged). It returns how many users it purged.
 func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 	now := s.now()
 	refs, err := s.store.DuePurges(ctx, now, 100)
@@ -226,6 +227,12 @@ func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return n, fmt.Errorf("purge %s: %w", ref.ID, err)
 		}
+	}
+	// Once per batch, not per user: on SQLite it is a checkpoint, which
+	// holds up writes while it copies the WAL. A failure is retried at the
+	// next run, by which time readers have moved on.
+	if err := s.store.ErasePurged(ctx); err != nil {
+		return n, fmt.Errorf("erase purged data: %w", err)
 	}
 	return n, nil
 }

@@ -54,6 +54,13 @@ type Store interface {
 	// DuePurges lists users whose status is deleting and whose PurgeAfter is
 	// not after now, oldest first, across all tenants.
 	DuePurges(ctx context.Context, now time.Time, limit int) ([]UserRef, error)
+	// ErasePurged makes what the purges committed so far deleted gone from
+	// the database's files too, as far as the backend can while it serves:
+	// the purge worker calls it after each batch of purges, and again until
+	// it succeeds. It does nothing when there is nothing new to erase, so
+	// ordinary writes never pay for it. It returns an error wrapping
+	// ErrUnavailable if the database stayed too busy to do it now.
+	ErasePurged(ctx context.Context) error
 
 	// GetEndpoint returns ErrNotFound unless the endpoint is the tenant's.
 	GetEndpoint(ctx context.Context, tenantID, id string) (*Endpoint, error)
@@ -72,7 +79,10 @@ type Store interface {
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*ClaimedDelivery, error)
 	// FinishAttempt records an attempt of a claimed delivery. On success the
 	// delivery becomes delivered; otherwise Attempts grows and the delivery
-	// is retried at next.
+	// is retried at next. A failure of a delivery whose user is purged, even
+	// by a purge that committed while the attempt was under way, is
+	// recorded with PurgedErrorText instead of its error: no error text
+	// recorded for a purged user's delivery outlives the purge.
 	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
 
 	// InTx runs fn in one write transaction: everything fn writes commits
@@ -158,8 +168,11 @@ type Tx interface {
 	// PurgeUser erases a user: its row, picture and suspensions are deleted;
 	// in its audit entries every from/to value becomes null (action, actor,
 	// time, request ID and field names stay); the payload of each of its
-	// outbox events is replaced by scrubbed, which holds no personal data.
-	// ErrNotFound if the user does not exist.
+	// outbox events is replaced by scrubbed, which holds no personal data;
+	// the error text of every delivery of those events and of their
+	// attempts, which receivers' answers may have filled, becomes
+	// PurgedErrorText where it is not empty (statuses, times and counts
+	// stay). ErrNotFound if the user does not exist.
 	PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *Event) []byte) error
 
 	// CreateEndpoint stores a webhook endpoint.
@@ -168,6 +181,10 @@ type Tx interface {
 	// ErrNotFound unless it is the tenant's.
 	DeleteEndpoint(ctx context.Context, tenantID, id string) error
 }
+
+// PurgedErrorText replaces the error text of a purged user's deliveries and
+// delivery attempts.
+const PurgedErrorText = "[purged]"
 
 // WriteLimits are what a counted write must keep to: the tenant's
 // configuration as the write was decided on it, and the plan's writes per

@@ -7,7 +7,7 @@ import "strconv"
 const (
 	CodeTooShort           = "too_short"          // a required text is empty, or shorter than its minimum
 	CodeTooLong            = "too_long"           // a text has more characters than allowed
-	CodeTooLarge           = "too_large"          // an encoded value (picture, metadata) has more bytes than allowed
+	CodeTooLarge           = "too_large"          // an encoded value (picture, metadata) has more bytes than allowed, or a picture more pixels or frames
 	CodeInvalidCharacters  = "invalid_characters" // control characters, bidi overrides, invalid UTF-8
 	CodeInvalidEmail       = "invalid_email"
 	CodeInvalidUsername    = "invalid_username"

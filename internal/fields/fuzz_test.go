@@ -1,6 +1,7 @@
 package fields
 
 import (
+	"bytes"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -81,13 +82,32 @@ func FuzzConsentedAt(f *testing.F) {
 }
 
 func FuzzDataURI(f *testing.F) {
-	for _, s := range []string{dataURI("image/png", pngBytes), dataURI("image/webp", webpBytes), "data:image/gif;base64,R0lGODlh"} {
+	for _, s := range []string{dataURI("image/png", pngBytes), dataURI("image/webp", webpBytes), dataURI("image/gif", gif89Bytes),
+		dataURI("image/jpeg", jpegBytes), "data:image/gif;base64,R0lGODlh"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		ct, data, err := DataURI(s)
 		if err == nil && (ct == "" || len(data) == 0 || len(data) > MaxPictureBytes) {
 			t.Fatalf("%q: got %q and %d bytes", s, ct, len(data))
+		}
+	})
+}
+
+// FuzzPictureBytes feeds image bytes, not base64, to DataURI under each
+// content type: no panic, and what it accepts is within the limits.
+func FuzzPictureBytes(f *testing.F) {
+	for i, img := range images {
+		f.Add(uint8(i), img.data)
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, b []byte) {
+		ct := images[int(kind)%len(images)].contentType
+		got, data, err := DataURI(dataURI(ct, b))
+		if err != nil {
+			return
+		}
+		if got != ct || !bytes.Equal(data, b) {
+			t.Fatalf("accepted as %s %d bytes; sent %s %d bytes", got, len(data), ct, len(b))
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package fields
 
 import (
-	"bytes"
 	"encoding/base64"
 	"net/netip"
 	"net/url"
@@ -33,7 +32,6 @@ var (
 		"must be a URI of the form data:image/png;base64,… (png, jpeg, gif or webp)")
 	errDataBase64   = fail(CodeInvalidPicture, "must have valid standard base64 data, without line breaks")
 	errDataEmpty    = fail(CodeInvalidPicture, "must not have empty image data")
-	errDataSniff    = fail(CodeInvalidPicture, "must contain an image of the type it declares")
 	errDataTooLarge = fail(CodeTooLarge, "must be at most 256 KiB once decoded")
 )
 
@@ -178,22 +176,6 @@ func IsDataURI(s string) bool {
 	return len(s) >= 5 && strings.EqualFold(s[:5], "data:")
 }
 
-// pictureTypes are the image types a data: URI may carry, with their magic
-// numbers.
-var pictureTypes = []struct {
-	contentType string
-	sniff       func([]byte) bool
-}{
-	{"image/png", func(b []byte) bool { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) }},
-	{"image/jpeg", func(b []byte) bool { return bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}) }},
-	{"image/gif", func(b []byte) bool {
-		return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
-	}},
-	{"image/webp", func(b []byte) bool {
-		return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP"
-	}},
-}
-
 // DataURI decodes a picture sent inline and returns its content type
 // ("image/png", "image/jpeg", "image/gif" or "image/webp") and bytes.
 //
@@ -201,11 +183,16 @@ var pictureTypes = []struct {
 // scheme, the media type and ";base64" are case-insensitive and the data is
 // padded standard base64 (RFC 4648 §4) without line breaks or white space. No
 // other media type ("image/jpg", "image/svg+xml") and no parameters. The
-// decoded image must be 1 byte to 256 KiB, and must start with the signature
-// of its declared type: the PNG signature, FF D8 FF for JPEG, GIF87a or GIF89a,
-// RIFF….WEBP. The image itself is not decoded.
+// decoded image must be 1 byte to 256 KiB, and must be a whole image of its
+// declared type, as the standard library's image/png, image/jpeg and
+// image/gif (every frame) and golang.org/x/image/webp (still images) decode
+// it, with nothing after the end its format defines; see picture.go. Its
+// pixel dimensions are checked on its header, before it is decoded: at most
+// MaxPictureSide wide and high and MaxPicturePixels in all; a GIF at most
+// MaxPictureFrames frames of MaxPictureFramePixels in all.
 //
-// Returns CodeInvalidPicture or CodeTooLarge.
+// Returns CodeInvalidPicture, or CodeTooLarge for too many bytes, pixels or
+// frames.
 func DataURI(s string) (contentType string, data []byte, err *Error) {
 	if !IsDataURI(s) {
 		return "", nil, new(errDataURI)
@@ -216,14 +203,15 @@ func DataURI(s string) (contentType string, data []byte, err *Error) {
 		return "", nil, new(errDataURI)
 	}
 	meta = meta[:len(meta)-len(b64)]
-	var sniff func([]byte) bool
+	var signature func([]byte) bool
+	var check func([]byte) *Error
 	for _, t := range pictureTypes {
 		if strings.EqualFold(meta, t.contentType) {
-			contentType, sniff = t.contentType, t.sniff
+			contentType, signature, check = t.contentType, t.signature, t.check
 			break
 		}
 	}
-	if sniff == nil {
+	if check == nil {
 		return "", nil, new(errDataURI)
 	}
 	if len(payload) > base64.StdEncoding.EncodedLen(MaxPictureBytes) {
@@ -241,8 +229,11 @@ func DataURI(s string) (contentType string, data []byte, err *Error) {
 		return "", nil, new(errDataEmpty)
 	case len(data) > MaxPictureBytes:
 		return "", nil, new(errDataTooLarge)
-	case !sniff(data):
-		return "", nil, new(errDataSniff)
+	case !signature(data):
+		return "", nil, new(errPictureImage)
+	}
+	if err := check(data); err != nil {
+		return "", nil, err
 	}
 	return contentType, data, nil
 }

@@ -251,6 +251,48 @@ func TestPictures(t *testing.T) {
 	problem(t, e.do(t, req{method: "GET", path: "/v1/users/" + id + "/picture"}), 404, "not_found")
 }
 
+// TestPicturePolyglotsAreRefused: bytes that start like an image but are
+// not one whole image (a PNG signature followed by HTML, a valid PNG
+// followed by HTML) are 422 on PATCH, and nothing is written: the stored
+// picture, the version and the history stay as they were.
+func TestPicturePolyglotsAreRefused(t *testing.T) {
+	e := newEnv(t)
+	png := pngDataURI(t)
+	id := e.createUser(t, map[string]any{"username": "polyglot", "picture": png})["id"].(string)
+	before := e.getUser(t, id)
+	stored := e.must(t, 200, req{method: "GET", path: before["picture"].(string)}).body
+	history := len(e.history(t, id))
+
+	const html = "<html><body><script>alert(document.domain)</script></body></html>"
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(png, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"signature then HTML":  []byte("\x89PNG\r\n\x1a\n" + html),
+		"valid PNG then HTML":  append(bytes.Clone(raw), html...),
+		"valid PNG, truncated": raw[:len(raw)-4],
+	} {
+		t.Run(name, func(t *testing.T) {
+			uri := "data:image/png;base64," + base64.StdEncoding.EncodeToString(data)
+			p := problem(t, e.patchUser(t, id, "application/json", map[string]any{"picture": uri, "name": "Changed"}), 422, "validation_failed")
+			if got := fieldCodes(p)["picture"]; got != "invalid_picture" {
+				t.Errorf("errors %v, want picture: invalid_picture", p["errors"])
+			}
+			if got := e.getUser(t, id); got["version"] != before["version"] || got["picture"] != before["picture"] || got["name"] != before["name"] {
+				t.Errorf("after the refused PATCH: version %v, picture %v, name %v; want %v, %v, %v",
+					got["version"], got["picture"], got["name"], before["version"], before["picture"], before["name"])
+			}
+			if got := e.must(t, 200, req{method: "GET", path: before["picture"].(string)}).body; !bytes.Equal(got, stored) {
+				t.Errorf("the stored picture changed: %q", got)
+			}
+			if got := len(e.history(t, id)); got != history {
+				t.Errorf("history has %d entries, want %d", got, history)
+			}
+		})
+	}
+}
+
 func TestRateLimits(t *testing.T) {
 	e := newEnvWith(t, envOptions{anonymous: directory.Plan{RateLimitRPS: 0.01, RateLimitBurst: 3}})
 	// Headers on every metered response.

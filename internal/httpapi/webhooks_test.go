@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -248,6 +249,36 @@ func TestValidationWebhookUnavailable(t *testing.T) {
 	e2 := newEnv(t)
 	e2.must(t, 201, req{method: "POST", path: "/v1/webhook-endpoints", body: map[string]any{"kind": "validation", "url": url, "fail_open": true, "timeout_ms": 300}})
 	e2.must(t, 201, req{method: "POST", path: "/v1/users", body: map[string]any{"username": "through"}})
+}
+
+// TestWebhookURLRefusalsLookAlike: a URL whose host is private, resolves to
+// a private address, or does not resolve gets one answer, byte for byte but
+// its request ID, so creating endpoints maps nothing of the operator's
+// network. A malformed URL keeps its own message.
+func TestWebhookURLRefusalsLookAlike(t *testing.T) {
+	e := newEnvWith(t, envOptions{strictWebhooks: true})
+	create := func(url string) map[string]any {
+		t.Helper()
+		p := problem(t, e.do(t, req{method: "POST", path: "/v1/webhook-endpoints", body: map[string]any{"kind": "events", "url": url}}), 422, "validation_failed")
+		if fieldCodes(p)["url"] != "invalid_url" {
+			t.Errorf("%s: errors %v, want url: invalid_url", url, p["errors"])
+		}
+		delete(p, "request_id")
+		return p
+	}
+	urls := []string{"http://localhost:9/hook", "http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "https://no-such-host.invalid/hook", "https://hooks.no-such-tenant.invalid/other"}
+	want := create(urls[0])
+	for _, url := range urls[1:] {
+		if got := create(url); !reflect.DeepEqual(got, want) {
+			t.Errorf("refusal of %s:\n got %v\nwant %v (as for %s)", url, got, want, urls[0])
+		}
+	}
+	if got := create("ftp://hooks.example.com/"); reflect.DeepEqual(got, want) {
+		t.Errorf("a malformed URL gets the answer of an unreachable host: %v", got)
+	}
+	if got := e.must(t, 200, req{method: "GET", path: "/v1/webhook-endpoints"}).json(t)["data"].([]any); len(got) != 0 {
+		t.Errorf("endpoints after refusals: %v", got)
+	}
 }
 
 func TestWebhookEndpointRules(t *testing.T) {

@@ -843,3 +843,81 @@ func (c countingConn) Write(b []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(b)
 }
+
+// TestFinishAttemptDuringPurge: an attempt that fails while the purge of
+// its event's user is under way (on another node) waits for the purge and
+// then records no error text: the purge has erased the text of the
+// attempts before it, and the user's row, which FinishAttempt locks, is
+// gone. Without the lock it would record the receiver's text after the
+// purge had scrubbed what was there.
+func TestFinishAttemptDuringPurge(t *testing.T) {
+	t.Parallel()
+	nodes, tn := nodesWithTenant(t)
+	ctx := t.Context()
+	at := directory.Now()
+	u := storetest.NewUser(tn.ID, "zelda@example.com", "zelda")
+	ep := &directory.Endpoint{ID: directory.NewID(directory.PrefixEndpoint, at), TenantID: tn.ID, URL: "https://hooks.example.com/",
+		Kind: directory.EndpointEvents, TimeoutMS: 1000, Secret: "whsec_x", CreatedAt: at}
+	e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, at), TenantID: tn.ID, UserID: u.ID,
+		Type: directory.ActionUserCreated, Payload: []byte(`{"email":"zelda@example.com"}`), CreatedAt: at}
+	d := &directory.Delivery{ID: directory.NewID(directory.PrefixDelivery, at), TenantID: tn.ID, EndpointID: ep.ID, EventID: e.ID,
+		UserID: u.ID, Status: directory.DeliveryPending, NextAttemptAt: at, CreatedAt: at}
+	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateEndpoint(ctx, ep); err != nil {
+			return err
+		}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.InsertEvent(ctx, e, []*directory.Delivery{d})
+	}); err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+
+	purged, release, purgeDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		purgeDone <- nodes[0].InTx(ctx, func(tx directory.Tx) error {
+			if err := tx.PurgeUser(ctx, tn.ID, u.ID, func(*directory.Event) []byte { return []byte(`{}`) }); err != nil {
+				return err
+			}
+			close(purged)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-purged:
+	case err := <-purgeDone:
+		t.Fatalf("PurgeUser: %v", err)
+	}
+	finished := make(chan error, 1)
+	go func() {
+		finished <- nodes[1].FinishAttempt(ctx, d, &directory.Attempt{At: at, Error: `malformed HTTP response "no zelda@example.com here"`}, at)
+	}()
+	var finishErr error
+	select {
+	case finishErr = <-finished:
+		t.Errorf("FinishAttempt returned (%v) before the purge committed, want it to wait", finishErr)
+		close(release)
+	case <-time.After(300 * time.Millisecond):
+		close(release)
+		finishErr = <-finished
+	}
+	if err := <-purgeDone; err != nil {
+		t.Fatalf("PurgeUser: %v", err)
+	}
+	if finishErr != nil {
+		t.Fatalf("FinishAttempt: %v", finishErr)
+	}
+	as, err := nodes[0].ListAttempts(ctx, tn.ID, []string{d.ID})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("ListAttempts: got %d attempts, error %v; want 1, nil", len(as), err)
+	}
+	if as[0].Error != directory.PurgedErrorText {
+		t.Errorf("attempt recorded after the purge: error %q, want %q", as[0].Error, directory.PurgedErrorText)
+	}
+	ds, err := nodes[0].ListDeliveries(ctx, tn.ID, ep.ID, "", 0)
+	if err != nil || len(ds) != 1 || ds[0].LastError != directory.PurgedErrorText {
+		t.Errorf("delivery after the purge: %+v (error %v), want LastError %q", ds, err, directory.PurgedErrorText)
+	}
+}

@@ -10,9 +10,10 @@ import (
 // PurgeUser erases a user: its row goes, and with it (ON DELETE CASCADE) its
 // picture and suspensions; in each of its audit entries every from and to
 // value becomes null, the rest staying; and the payload of each of its
-// outbox events becomes scrubbed(event). It returns an error wrapping
-// directory.ErrNotFound if the user is not in the tenant, having changed
-// nothing, so purging twice is harmless.
+// outbox events becomes scrubbed(event), and the error text of their
+// deliveries and attempts directory.PurgedErrorText. It returns an error
+// wrapping directory.ErrNotFound if the user is not in the tenant, having
+// changed nothing, so purging twice is harmless.
 func (t *tx) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
 	// The DELETE comes first: it locks the user, so a concurrent purge of
 	// the same user waits here and then finds it gone.
@@ -26,8 +27,38 @@ func (t *tx) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed fu
 	if err := t.scrubAudit(ctx, tenantID, userID); err != nil {
 		return err
 	}
-	return t.scrubEvents(ctx, tenantID, userID, scrubbed)
+	if err := t.scrubEvents(ctx, tenantID, userID, scrubbed); err != nil {
+		return err
+	}
+	return t.scrubDeliveryErrors(ctx, tenantID, userID)
 }
+
+// scrubDeliveryErrors replaces the error text of the deliveries of the
+// user's events and of their attempts, which receivers' answers may have
+// filled with anything, personal data echoed back included.
+func (t *tx) scrubDeliveryErrors(ctx context.Context, tenantID, userID string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE delivery_attempts a SET error = $3
+		FROM outbox o JOIN deliveries d ON d.event_id = o.id
+		WHERE o.tenant_id = $1 AND o.user_id = $2 AND a.delivery_id = d.id AND a.error <> ''`,
+		tenantID, userID, directory.PurgedErrorText)
+	if err != nil {
+		return wrapErr("purge user: delivery attempts", err)
+	}
+	_, err = t.tx.Exec(ctx, `UPDATE deliveries d SET last_error = $3
+		FROM outbox o
+		WHERE o.tenant_id = $1 AND o.user_id = $2 AND d.event_id = o.id AND d.last_error <> ''`,
+		tenantID, userID, directory.PurgedErrorText)
+	return wrapErr("purge user: deliveries", err)
+}
+
+// ErasePurged does nothing: PostgreSQL offers no online way to erase the
+// bytes of deleted rows. PurgeUser leaves no trace in any row SQL can
+// read; the old row versions stay in the table files until VACUUM (run by
+// autovacuum) frees their space and later writes reuse it, and in WAL
+// segments until they are recycled, and in archives and backups as long as
+// the operator keeps those (docs/api.md). VACUUM FULL would rewrite the
+// tables, but holds an exclusive lock on each while it does.
+func (s *Store) ErasePurged(ctx context.Context) error { return nil }
 
 // scrubAudit nulls every from and to value in the user's audit entries.
 // The JSON is rewritten in Go rather than with jsonb functions, which refuse

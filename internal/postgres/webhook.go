@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -217,17 +218,50 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 	return cs, nil
 }
 
-// FinishAttempt records an attempt a of the claimed delivery d, both in one
-// statement, updating d's row (not d itself). Either way Attempts grows. An
-// attempt with an empty Error delivers the delivery at a.At; any other
-// leaves it pending, due again at next, with a's status and error as
-// LastStatus and LastError. A late failure of a delivery that another
-// attempt delivered leaves it delivered. a is recorded as d's whatever its
-// DeliveryID. It returns an error wrapping directory.ErrNotFound if the delivery
-// is gone (its endpoint was deleted meanwhile).
+// FinishAttempt records an attempt a of the claimed delivery d, updating
+// d's row (not d itself). Either way Attempts grows. An attempt with an
+// empty Error delivers the delivery at a.At; any other leaves it pending,
+// due again at next, with a's status and error as LastStatus and LastError
+// (directory.PurgedErrorText instead of the error once the event's user is
+// purged). A late failure of a delivery that another attempt delivered
+// leaves it delivered. a is recorded as d's whatever its DeliveryID. It
+// returns an error wrapping directory.ErrNotFound if the delivery is gone
+// (its endpoint was deleted meanwhile).
 func (s *Store) FinishAttempt(ctx context.Context, d *directory.Delivery, a *directory.Attempt, next time.Time) error {
+	if a.Error == "" {
+		return wrapErr("finish attempt", finishAttempt(ctx, s.pool, d, a, "", next))
+	}
+	// A failure's text may quote the receiver's answer, which may echo the
+	// payload: a user's personal data. The user's row is locked first (KEY
+	// SHARE, for which updates of the user do not wait, but PurgeUser's
+	// DELETE does), so that a purge comes either after this attempt, and
+	// erases its text, or before, and then the text is not stored. Both
+	// take the user's row before the delivery's: no deadlock.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		text := directory.PurgedErrorText
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM deliveries d
+			JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+			WHERE d.tenant_id = $1 AND d.id = $2
+			FOR KEY SHARE OF u`, d.TenantID, d.ID).Scan(&one)
+		switch {
+		case err == nil:
+			text = a.Error
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		return finishAttempt(ctx, tx, d, a, text, next)
+	})
+	return wrapErr("finish attempt", err)
+}
+
+// finishAttempt is FinishAttempt's one statement, which records a with
+// the error text text.
+func finishAttempt(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, d *directory.Delivery, a *directory.Attempt, text string, next time.Time) error {
 	var seq int64
-	err := s.pool.QueryRow(ctx, `WITH d AS (
+	return q.QueryRow(ctx, `WITH d AS (
 			UPDATE deliveries SET
 				status = CASE WHEN $3 THEN 'delivered' ELSE status END,
 				delivered_at = CASE WHEN $3 THEN coalesce(delivered_at, $4) ELSE delivered_at END,
@@ -241,6 +275,5 @@ func (s *Store) FinishAttempt(ctx context.Context, d *directory.Delivery, a *dir
 		INSERT INTO delivery_attempts (tenant_id, delivery_id, at, status_code, error, duration_ms)
 		SELECT tenant_id, id, $4, $6, $7, $8 FROM d
 		RETURNING seq`,
-		d.TenantID, d.ID, a.Error == "", ts(a.At), ts(next), a.StatusCode, a.Error, a.DurationMS).Scan(&seq)
-	return wrapErr("finish attempt", err)
+		d.TenantID, d.ID, a.Error == "", ts(a.At), ts(next), a.StatusCode, text, a.DurationMS).Scan(&seq)
 }

@@ -211,9 +211,12 @@ func (t *tx) LiftSuspension(ctx context.Context, tenantID, userID, id string, at
 
 // PurgeUser erases the user: it deletes its row, picture and suspensions
 // (lifted ones too), sets every from and to of its audit entries' changes
-// to null, and replaces the payload of each of its outbox events by
-// scrubbed(event), which is called with the event as stored. Pending
-// deliveries of those events will deliver the scrubbed payloads. It returns
+// to null, replaces the payload of each of its outbox events by
+// scrubbed(event), which is called with the event as stored, and the error
+// text of those events' deliveries and attempts by
+// directory.PurgedErrorText. Pending deliveries of those events will
+// deliver the scrubbed payloads. The WAL still holds the rows as they were
+// until ErasePurged, which the purge worker calls next. It returns
 // an error wrapping directory.ErrNotFound if the user is not in the tenant.
 func (t *tx) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
 	if err := t.purgeUser(ctx, tenantID, userID, scrubbed); err != nil {
@@ -288,5 +291,19 @@ func (t *tx) purgeUser(ctx context.Context, tenantID, userID string, scrubbed fu
 			return err
 		}
 	}
+
+	// Receivers' answers may have put anything in the error text of the
+	// events' deliveries and attempts, personal data echoed back included.
+	for _, q := range []string{
+		`UPDATE delivery_attempts SET error = ?1 WHERE error <> '' AND delivery_id IN
+			(SELECT d.id FROM outbox o JOIN deliveries d ON d.event_id = o.id WHERE o.tenant_id = ?2 AND o.user_id = ?3)`,
+		`UPDATE deliveries SET last_error = ?1 WHERE last_error <> '' AND event_id IN
+			(SELECT id FROM outbox WHERE tenant_id = ?2 AND user_id = ?3)`,
+	} {
+		if _, err := t.tx.ExecContext(ctx, q, directory.PurgedErrorText, tenantID, userID); err != nil {
+			return err
+		}
+	}
+	t.s.erase.pending.Store(true)
 	return nil
 }

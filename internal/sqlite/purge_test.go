@@ -20,7 +20,8 @@ import (
 // connection of its own, at every text and blob value of every row of every
 // table: after PurgeUser none holds the user's personal data (§8). The same
 // scan first finds each value before the purge, so a scan that sees nothing
-// cannot pass. Then it looks at the raw bytes of the database file.
+// cannot pass. Then, after ErasePurged and more writes of other users, it
+// looks at the raw bytes of the database file, its WAL and its -shm file.
 func TestPurgeLeavesNoPersonalData(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -35,7 +36,11 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 		"bio":             []byte("42 Forgetme Lane"),
 		"metadata":        []byte("zelda-loyalty-card-5566"),
 		"secure metadata": []byte("ssn-987-65-4321"),
-		"picture bytes":   []byte("\x00\xffzelda-picture-pixels\x01\xfe"),
+		// Twice in a picture of 200 KiB: on its first page and on its last
+		// overflow page, which the purge moves to the freelist.
+		"picture bytes": []byte("\x00\xffzelda-picture-pixels\x01\xfe"),
+		"suspension":    []byte("zelda-spammed-the-forum"),
+		"receiver echo": []byte("zelda-echoed-by-receiver"),
 	}
 	tn := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "Acme",
 		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
@@ -89,7 +94,7 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 			}
 		}
 		if err := tx.InsertSuspension(ctx, tn.ID, u.ID, &directory.Suspension{ID: directory.NewID(directory.PrefixSuspension, now),
-			Reason: "reported by " + u.Name, CreatedAt: now}); err != nil {
+			Reason: string(personal["suspension"]), CreatedAt: now}); err != nil {
 			return err
 		}
 		lifted := &directory.Suspension{ID: directory.NewID(directory.PrefixSuspension, now), Reason: "lifted, about " + u.Name, CreatedAt: now}
@@ -100,14 +105,17 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 			return err
 		}
 		return tx.PutPicture(ctx, tn.ID, u.ID, &directory.Picture{ContentType: "image/png",
-			Data: append([]byte("\x89PNG\r\n\x1a\n"), personal["picture bytes"]...), ETag: `"p"`, UpdatedAt: now})
+			Data: bytes.Join([][]byte{[]byte("\x89PNG\r\n\x1a\n"), personal["picture bytes"], make([]byte, 200<<10), personal["picture bytes"]}, nil),
+			ETag: `"p"`, UpdatedAt: now})
 	})
 	if err != nil {
 		t.Fatalf("writing the user's data: %v", err)
 	}
-	// A delivery attempt too, so that its table has a row to scan.
+	// A failed delivery attempt whose receiver's answer, quoted in its
+	// error, echoed personal data.
 	if err := s.FinishAttempt(ctx, &directory.Delivery{ID: firstDelivery(t, s, tn.ID, ep.ID), TenantID: tn.ID},
-		&directory.Attempt{At: now, StatusCode: 500, Error: "status 500"}, now.Add(time.Minute)); err != nil {
+		&directory.Attempt{At: now, StatusCode: 0, Error: `malformed HTTP response "` + string(personal["receiver echo"]) + `"`},
+		now.Add(time.Minute)); err != nil {
 		t.Fatalf("FinishAttempt: %v", err)
 	}
 
@@ -136,19 +144,37 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 		t.Errorf("after PurgeUser, the other user's name is gone")
 	}
 
-	// Nor is it in the free space of the file once the WAL, which keeps
-	// the pages as they were before the purge, is checkpointed.
-	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		t.Fatalf("checkpoint: %v", err)
+	// Nor is it in the bytes of any file of the database, free space
+	// included, once ErasePurged has run: not in the WAL, which keeps the
+	// pages as they were before the purge, and not after further writes,
+	// which reuse the WAL.
+	if err := s.ErasePurged(ctx); err != nil {
+		t.Fatalf("ErasePurged: %v", err)
 	}
-	for _, file := range []string{path, path + "-wal"} {
+	for i := range 50 {
+		err := s.InTx(ctx, func(tx directory.Tx) error {
+			x := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tn.ID, Email: fmt.Sprintf("later%d@example.com", i),
+				Name: "Later User", Bio: strings.Repeat("b", 500), Status: directory.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}
+			return tx.CreateUser(ctx, x)
+		})
+		if err != nil {
+			t.Fatalf("a write after the purge: %v", err)
+		}
+	}
+	// The picture's overflow pages are on the freelist still, so the scan
+	// below reads free pages too.
+	var free int
+	if err := db.QueryRow(`PRAGMA freelist_count`).Scan(&free); err != nil || free < 10 {
+		t.Fatalf("freelist_count = %d, %v; want the purged picture's pages", free, err)
+	}
+	for _, file := range []string{path, path + "-wal", path + "-shm"} {
 		b, err := os.ReadFile(file)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Fatal(err)
 		}
 		for what, needle := range personal {
 			if bytes.Contains(asciiLower(b), asciiLower(needle)) {
-				t.Errorf("after PurgeUser and a checkpoint, the user's %s is still in the bytes of %s", what, filepath.Base(file))
+				t.Errorf("after PurgeUser, ErasePurged and more writes, the user's %s is still in the bytes of %s", what, filepath.Base(file))
 			}
 		}
 	}
@@ -245,4 +271,84 @@ func asciiLower(b []byte) []byte {
 		out[i] = c
 	}
 	return out
+}
+
+// TestErasePurgedWaitsForReaders: the checkpoint that truncates the WAL
+// cannot pass a reader still reading frames of it; ErasePurged then gives
+// up after a short wait, with ErrUnavailable, writes go on, and the next
+// call, once the reader is done, truncates the WAL. Without a purge since,
+// ErasePurged leaves the WAL alone.
+func TestErasePurgedWaitsForReaders(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "roster.db")
+	s := openPath(t, path)
+	now := directory.Now()
+	tn := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "Acme",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	newUser := func(email string) *directory.User {
+		u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tn.ID, Email: email,
+			Status: directory.StatusActive, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if err := s.InTx(ctx, func(tx directory.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		return u
+	}
+	walSize := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if err := s.InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
+		t.Fatal(err)
+	}
+	// Opening counts as pending (a crash may have left purged data).
+	if err := s.ErasePurged(ctx); err != nil || walSize() != 0 {
+		t.Fatalf("first ErasePurged: %v, WAL of %d bytes; want nil, 0", err, walSize())
+	}
+
+	// Ordinary writes leave the WAL as it is.
+	newUser("a@example.com")
+	if err := s.ErasePurged(ctx); err != nil || walSize() == 0 {
+		t.Fatalf("ErasePurged without a purge: %v, WAL of %d bytes; want nil and the WAL untouched", err, walSize())
+	}
+
+	// A reader in a transaction holds frames of the WAL.
+	gone := newUser("gone@example.com")
+	if err := s.InTx(ctx, func(tx directory.Tx) error {
+		return tx.PurgeUser(ctx, tn.ID, gone.ID, func(*directory.Event) []byte { return []byte(`{}`) })
+	}); err != nil {
+		t.Fatalf("PurgeUser: %v", err)
+	}
+	reader, err := rawDB(t, path).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	rtx, err := reader.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := rtx.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.ErasePurged(ctx)
+	if !errors.Is(err, directory.ErrUnavailable) {
+		t.Fatalf("ErasePurged under a reader: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ErasePurged under a reader took %v, want it to give up soon", d)
+	}
+	newUser("meanwhile@example.com") // writes go on
+	if err := rtx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ErasePurged(ctx); err != nil || walSize() != 0 {
+		t.Fatalf("ErasePurged once the reader is done: %v, WAL of %d bytes; want nil, 0", err, walSize())
+	}
 }

@@ -38,8 +38,8 @@ const busyTimeout = 5000
 // power loss, and an acknowledged write must survive it.
 // secure_delete(ON): deleted content is overwritten with zeros, so that a
 // purged user's data (§8) does not linger in free space of the file once the
-// WAL is checkpointed. FAST would cost no extra I/O but leaves whole freed
-// pages, such as a deleted picture's, as they were.
+// WAL is checkpointed (ErasePurged). FAST would cost no extra I/O but leaves
+// whole freed pages, such as a deleted picture's, as they were.
 // temp_store(MEMORY): the savepoint journal of group commit (each caller's
 // transaction runs in a SAVEPOINT) and temporary tables live in memory
 // rather than in temporary files; they only ever undo work of a transaction
@@ -62,6 +62,7 @@ type Store struct {
 	applied []int
 	stmts   statements
 	group   committer // runs InTx's transactions
+	erase   eraser    // of ErasePurged
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -121,6 +122,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.erase.pending.Store(true)
 	return s, nil
 }
 

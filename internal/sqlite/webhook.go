@@ -250,11 +250,27 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 // and makes the delivery delivered at a.At; any other failed, and the
 // delivery, still pending, is due again at next. Attempts grows by one
 // either way. A late failure of a delivery that another attempt delivered
-// leaves it delivered. a is recorded as d's whatever its DeliveryID. It
+// leaves it delivered. Once the event's user is purged, a failure's error
+// is recorded as directory.PurgedErrorText. a is recorded as d's whatever its DeliveryID. It
 // returns an error wrapping directory.ErrNotFound if the delivery is gone
 // (its endpoint was deleted) or is not d.TenantID's.
 func (s *Store) FinishAttempt(ctx context.Context, d *directory.Delivery, a *directory.Attempt, next time.Time) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		// A failure's text may quote the receiver's answer, which may echo
+		// the payload: once the user is purged (PurgeUser, which runs on
+		// the same one writer), it is not stored.
+		text := a.Error
+		if text != "" {
+			var exists bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries d
+				JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+				WHERE d.tenant_id = ? AND d.id = ?)`, d.TenantID, d.ID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				text = directory.PurgedErrorText
+			}
+		}
 		var res sql.Result
 		var err error
 		if a.Error == "" {
@@ -264,13 +280,13 @@ func (s *Store) FinishAttempt(ctx context.Context, d *directory.Delivery, a *dir
 		} else {
 			res, err = tx.ExecContext(ctx, `UPDATE deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?,
 				next_attempt_at = ? WHERE tenant_id = ? AND id = ?`,
-				a.StatusCode, a.Error, millis(next), d.TenantID, d.ID)
+				a.StatusCode, text, millis(next), d.TenantID, d.ID)
 		}
 		if err := oneRow(res, err); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, tenant_id, at, status_code, error, duration_ms)
-			VALUES (?, ?, ?, ?, ?, ?)`, d.ID, d.TenantID, millis(a.At), a.StatusCode, a.Error, a.DurationMS)
+			VALUES (?, ?, ?, ?, ?, ?)`, d.ID, d.TenantID, millis(a.At), a.StatusCode, text, a.DurationMS)
 		return err
 	})
 	return wrapErr("finish attempt", err)

@@ -23,6 +23,7 @@ var lifecycleTests = []test{
 	{"UsersHoldingRoles", testUsersHoldingRoles},
 	{"DuePurges", testDuePurges},
 	{"PurgeUser", testPurgeUser},
+	{"PurgeUserDeliveryErrors", testPurgeUserDeliveryErrors},
 	{"PurgeUserNotFound", testPurgeUserNotFound},
 	{"PurgeUserRollback", testPurgeUserRollback},
 }
@@ -497,6 +498,105 @@ func checkAudit(t *testing.T, s directory.Store, u *directory.User, want []*dire
 }
 
 func noScrub(*directory.Event) []byte { return []byte(`{}`) }
+
+// testPurgeUserDeliveryErrors: the error text of the deliveries of a purged
+// user's events and of their attempts, where a receiver may have echoed
+// personal data, becomes PurgedErrorText; everything else of them stays,
+// and so do the deliveries of other users' events.
+func testPurgeUserDeliveryErrors(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	u := NewUser(tn.ID, "zelda@example.com", "zelda")
+	bystander := NewUser(tn.ID, "bob@example.com", "bob")
+	createUser(t, s, u)
+	createUser(t, s, bystander)
+	ep := newEndpoint(tn.ID, directory.EndpointEvents)
+	createEndpoint(t, s, ep)
+	at := now()
+	_, retried := emit(t, s, u, at, ep)        // fails, then is delivered
+	_, failing := emit(t, s, u, at, ep)        // fails twice
+	_, delivered := emit(t, s, u, at, ep)      // delivered at once
+	_, others := emit(t, s, bystander, at, ep) // another user's, failing
+	echo := func(d *directory.Delivery, i int, who string) *directory.Attempt {
+		return &directory.Attempt{DeliveryID: d.ID, At: at.Add(time.Duration(i) * time.Millisecond), StatusCode: 0,
+			Error: `malformed HTTP response "unknown user ` + who + `"`, DurationMS: int64(i)}
+	}
+	finish(t, s, retried[0], echo(retried[0], 1, u.Email), at)
+	finish(t, s, retried[0], &directory.Attempt{DeliveryID: retried[0].ID, At: at.Add(2 * time.Millisecond), StatusCode: 204, DurationMS: 2}, at)
+	finish(t, s, failing[0], echo(failing[0], 3, u.Email), at)
+	finish(t, s, failing[0], &directory.Attempt{DeliveryID: failing[0].ID, At: at.Add(4 * time.Millisecond), StatusCode: 500, Error: "HTTP 500", DurationMS: 4}, at)
+	finish(t, s, delivered[0], &directory.Attempt{DeliveryID: delivered[0].ID, At: at.Add(5 * time.Millisecond), StatusCode: 200, DurationMS: 5}, at)
+	finish(t, s, others[0], echo(others[0], 6, bystander.Email), at)
+
+	mine := []string{retried[0].ID, failing[0].ID, delivered[0].ID}
+	all := append(slices.Clone(mine), others[0].ID)
+	deliveriesBefore := deliveriesByID(t, s, ep)
+	attemptsBefore, err := s.ListAttempts(t.Context(), tn.ID, all)
+	if err != nil || len(attemptsBefore) != 6 {
+		t.Fatalf("ListAttempts: got %d attempts, error %v; want 6, nil", len(attemptsBefore), err)
+	}
+	if d := deliveriesBefore[failing[0].ID]; d.LastError != "HTTP 500" {
+		t.Fatalf("a failed delivery's LastError: got %q, want the last attempt's", d.LastError)
+	}
+
+	inTx(t, s, func(tx directory.Tx) error { return tx.PurgeUser(t.Context(), tn.ID, u.ID, noScrub) })
+
+	deliveriesAfter := deliveriesByID(t, s, ep)
+	for id, before := range deliveriesBefore {
+		want := *before
+		if slices.Contains(mine, id) && want.LastError != "" {
+			want.LastError = directory.PurgedErrorText
+		}
+		checkEqual(t, "delivery "+id+" after PurgeUser", deliveriesAfter[id], &want)
+	}
+	attemptsAfter, err := s.ListAttempts(t.Context(), tn.ID, all)
+	if err != nil || len(attemptsAfter) != len(attemptsBefore) {
+		t.Fatalf("ListAttempts after PurgeUser: got %d attempts, error %v; want %d, nil", len(attemptsAfter), err, len(attemptsBefore))
+	}
+	for i, before := range attemptsBefore {
+		want := *before
+		if slices.Contains(mine, want.DeliveryID) && want.Error != "" {
+			want.Error = directory.PurgedErrorText
+		}
+		checkEqual(t, fmt.Sprintf("attempt %d after PurgeUser", i), attemptsAfter[i], &want)
+	}
+
+	// An attempt under way during the purge, recorded after it, keeps no
+	// text either; a success is recorded as ever.
+	late := echo(failing[0], 7, u.Email)
+	finish(t, s, failing[0], late, at)
+	finish(t, s, failing[0], &directory.Attempt{DeliveryID: failing[0].ID, At: at.Add(8 * time.Millisecond), StatusCode: 200, DurationMS: 8}, at)
+	got := deliveriesByID(t, s, ep)[failing[0].ID]
+	if got.LastError != directory.PurgedErrorText || got.Status != directory.DeliveryDelivered || got.Attempts != 4 {
+		t.Errorf("delivery after attempts past the purge: status %s, %d attempts, LastError %q; want delivered, 4, %q",
+			got.Status, got.Attempts, got.LastError, directory.PurgedErrorText)
+	}
+	as, err := s.ListAttempts(t.Context(), tn.ID, []string{failing[0].ID})
+	if err != nil || len(as) != 4 {
+		t.Fatalf("ListAttempts: got %d attempts, error %v; want 4, nil", len(as), err)
+	}
+	if as[2].Error != directory.PurgedErrorText || as[2].StatusCode != late.StatusCode || as[3].Error != "" {
+		t.Errorf("attempts recorded after the purge: %+v, %+v; want the failure's text %q, the success's none", as[2], as[3], directory.PurgedErrorText)
+	}
+	// Another user's failures keep their text.
+	finish(t, s, others[0], echo(others[0], 9, bystander.Email), at)
+	if got := deliveriesByID(t, s, ep)[others[0].ID]; got.LastError != echo(others[0], 9, bystander.Email).Error {
+		t.Errorf("another user's delivery: LastError %q, want the attempt's", got.LastError)
+	}
+}
+
+// deliveriesByID returns the endpoint's deliveries by ID.
+func deliveriesByID(t *testing.T, s directory.Store, ep *directory.Endpoint) map[string]*directory.Delivery {
+	t.Helper()
+	ds, err := s.ListDeliveries(t.Context(), ep.TenantID, ep.ID, "", 0)
+	if err != nil {
+		t.Fatalf("ListDeliveries: %v", err)
+	}
+	out := map[string]*directory.Delivery{}
+	for _, d := range ds {
+		out[d.ID] = d
+	}
+	return out
+}
 
 func testPurgeUserNotFound(t *testing.T, s directory.Store) {
 	a := createTenant(t, s, "A")

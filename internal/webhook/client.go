@@ -165,7 +165,8 @@ func AddrForbidden(ip netip.Addr) string {
 
 // URLError is an endpoint URL that CheckURL refuses. Its message reads after
 // the field name ("url must use http or https") and can be shown to the
-// client: it names no resolved address.
+// client: it depends only on the URL's text and the server's configuration,
+// never on what resolving the host found (see unreachableHost).
 type URLError struct {
 	// Forbidden is set when the URL is well formed but reaches an address
 	// that is not public; the error then wraps ErrForbiddenAddress.
@@ -182,14 +183,28 @@ func (e *URLError) Unwrap() error {
 	return nil
 }
 
+// unreachableHost is the one message for a URL whose host Roster may not
+// call: an address that is not public, a name that resolves to one, a name
+// that does not resolve, and a lookup that fails or times out. Told apart,
+// they would let whoever may create endpoints probe the operator's DNS and
+// network (which internal names exist, which resolve to private addresses)
+// through the answers. With private targets allowed only a failed lookup is
+// refused, and the message says so without the word "public".
+func unreachableHost(allowPrivate bool) string {
+	if allowPrivate {
+		return "must have a host that resolves"
+	}
+	return "must have a host that resolves to public addresses only"
+}
+
 // CheckURL checks an endpoint URL when the endpoint is created: an absolute
 // http or https URL of at most 2048 octets, without userinfo, whose host
 // resolves and, unless allowPrivate, to no address AddrForbidden rejects.
 // It returns nil or a *URLError. The check at creation gives an early
 // answer; the client's dial guard is what enforces it, on every call.
 func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
-	bad := func(forbidden bool, format string, args ...any) error {
-		return &URLError{Forbidden: forbidden, Message: fmt.Sprintf(format, args...)}
+	bad := func(forbidden bool, message string) error {
+		return &URLError{Forbidden: forbidden, Message: message}
 	}
 	if len(raw) > 2048 {
 		return bad(false, "is longer than 2048 octets")
@@ -217,8 +232,8 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 		return bad(false, "must not name a network interface")
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
-		if r := AddrForbidden(ip); r != "" && !allowPrivate {
-			return bad(true, "is a %s address; only public addresses are allowed", r)
+		if AddrForbidden(ip) != "" && !allowPrivate {
+			return bad(true, unreachableHost(allowPrivate))
 		}
 		return nil
 	}
@@ -226,19 +241,21 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool) error {
 	defer cancel()
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return bad(false, "host %s does not resolve", host)
+		return bad(false, unreachableHost(allowPrivate))
 	}
 	if !allowPrivate {
 		for _, ip := range ips {
-			// The address itself is not shown: it would map the
-			// operator's internal DNS for whoever creates endpoints.
-			if r := AddrForbidden(ip); r != "" {
-				return bad(true, "host %s resolves to a %s address; only public addresses are allowed", host, r)
+			if AddrForbidden(ip) != "" {
+				return bad(true, unreachableHost(allowPrivate))
 			}
 		}
 	}
 	return nil
 }
+
+// unreachableAttempt is what an attempt records when its host resolved to
+// no address it may connect to, or did not resolve.
+const unreachableAttempt = "the host did not resolve to an address Roster may connect to"
 
 // answer is the outcome of one call to an endpoint.
 type answer struct {
@@ -257,9 +274,13 @@ func (a answer) ok() bool { return a.err == nil && a.status >= 200 && a.status <
 func (a answer) describe(timeout time.Duration) string {
 	switch {
 	case a.err != nil:
-		var ae *AddrError
-		if errors.As(a.err, &ae) {
-			return ae.Error()
+		// A refused address and a failed lookup read alike, and name no
+		// address: the tenant who reads attempts learns nothing of the
+		// operator's network or resolver (DNS errors name the resolver's
+		// address) that a public client could not.
+		var de *net.DNSError
+		if errors.Is(a.err, ErrForbiddenAddress) || errors.As(a.err, &de) {
+			return unreachableAttempt
 		}
 		if errors.Is(a.err, context.DeadlineExceeded) || isTimeout(a.err) {
 			return fmt.Sprintf("no answer within %d ms", timeout.Milliseconds())

@@ -145,6 +145,80 @@ func TestCheckURL(t *testing.T) {
 	}
 }
 
+// TestCheckURLSaysNothingOfTheNetwork: whatever resolving a URL's host finds
+// (a private address, nothing, no answer in time), the refusal reads the
+// same, so creating endpoints cannot map the operator's DNS or network.
+// Malformed URLs keep their own messages: they depend only on the request.
+func TestCheckURLSaysNothingOfTheNetwork(t *testing.T) {
+	expired, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	for _, allowPrivate := range []bool{false, true} {
+		cases := []struct {
+			name string
+			ctx  context.Context
+			url  string
+		}{
+			{"does not resolve", context.Background(), "https://no-such-host.invalid/hook"},
+			{"lookup times out", expired, "https://example.com/hook"},
+		}
+		if !allowPrivate {
+			cases = append(cases, []struct {
+				name string
+				ctx  context.Context
+				url  string
+			}{
+				{"resolves to loopback", context.Background(), "http://localhost:9000/hook"},
+				{"loopback literal", context.Background(), "http://127.0.0.1/hook"},
+				{"private literal", context.Background(), "http://10.1.2.3/hook"},
+				{"link-local literal", context.Background(), "http://[fe80::1]/hook"},
+			}...)
+		}
+		var first string
+		for _, c := range cases {
+			var ue *URLError
+			if err := CheckURL(c.ctx, c.url, allowPrivate); !errors.As(err, &ue) {
+				t.Fatalf("allowPrivate %v, %s: CheckURL(%q) = %v, want a *URLError", allowPrivate, c.name, c.url, err)
+			}
+			if first == "" {
+				first = ue.Message
+			}
+			if ue.Message != first {
+				t.Errorf("allowPrivate %v, %s: message %q, want %q as for %s", allowPrivate, c.name, ue.Message, first, cases[0].name)
+			}
+		}
+		for _, malformed := range []string{"ftp://example.com/", "https://user@example.com/", "https://example.com/" + strings.Repeat("a", 2048)} {
+			if err := CheckURL(context.Background(), malformed, allowPrivate); err == nil || err.Error() == first {
+				t.Errorf("allowPrivate %v: CheckURL(%q) = %v, want its own message", allowPrivate, malformed, err)
+			}
+		}
+	}
+}
+
+// TestAttemptSaysNothingOfTheNetwork: an attempt refused at connect time and
+// one whose host does not resolve record the same text, which names no
+// address (a DNS error names the resolver's): tenants read attempts.
+func TestAttemptSaysNothingOfTheNetwork(t *testing.T) {
+	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) {})
+	port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":")+1:]
+	for _, c := range []struct {
+		name         string
+		url          string
+		allowPrivate bool
+	}{
+		{"refused at connect", "http://localhost:" + port + "/hook", false},
+		{"does not resolve", "http://no-such-host.invalid/hook", true},
+	} {
+		e := &directory.Endpoint{ID: "whe_1", URL: c.url, Secret: "whsec_" + strings.Repeat("A", 32), TimeoutMS: 2000}
+		a := post(t.Context(), NewClient(c.allowPrivate), e, "evt_1", []byte(`{}`), time.Now(), time.Second, false)
+		if a.ok() {
+			t.Fatalf("%s: the call succeeded", c.name)
+		}
+		if got := a.describe(time.Second); got != unreachableAttempt {
+			t.Errorf("%s: describe = %q (error %v), want %q", c.name, got, a.err, unreachableAttempt)
+		}
+	}
+}
+
 // TestClientRefusesPrivateAtConnect sends requests to a server on loopback
 // with a client that does not allow private targets: the dial guard refuses
 // them whatever the URL says, the server never sees them.
