@@ -125,8 +125,14 @@ func (p *pipeline) run(ctx context.Context, t *Tenant) (*User, bool, error) {
 			}
 		}
 		w, err := p.decideOn(t, cur)
-		if err != nil || w == nil {
-			return cur, false, err
+		if err != nil {
+			return nil, false, err
+		}
+		if w == nil {
+			// A no-op asks no policy, but still refuses an X-Acting-User
+			// that names nobody: that it is a no-op must not be learnt
+			// from a made-up header.
+			return cur, false, p.readActing(ctx, t)
 		}
 		endpoints, err := p.s.tenantEndpoints(ctx, t)
 		if err != nil {
@@ -193,18 +199,28 @@ func requireIfMatch(t *Tenant, opts WriteOptions) error {
 	return nil
 }
 
+// readActing reads, once, the user X-Acting-User names.
+func (p *pipeline) readActing(ctx context.Context, t *Tenant) error {
+	id := p.opts.Actor.ActingUserID
+	if id == "" || p.actingRead {
+		return nil
+	}
+	u, err := p.s.GetUser(ctx, t.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return &Error{Code: ECodeInvalidRequest, Message: "X-Acting-User does not name a user of this tenant.",
+			Fields: []FieldError{{Field: "X-Acting-User", Code: ECodeNotFound, Message: "is not a user of this tenant"}}}
+	}
+	if err != nil {
+		return err
+	}
+	p.acting, p.actingRead = u, true
+	return nil
+}
+
 // authorize asks the policies (§6) whether w may happen.
 func (p *pipeline) authorize(ctx context.Context, w *write) error {
-	if id := p.opts.Actor.ActingUserID; id != "" && !p.actingRead {
-		u, err := p.s.GetUser(ctx, w.t.ID, id)
-		if errors.Is(err, ErrNotFound) {
-			return &Error{Code: ECodeInvalidRequest, Message: "X-Acting-User does not name a user of this tenant.",
-				Fields: []FieldError{{Field: "X-Acting-User", Code: ECodeNotFound, Message: "is not a user of this tenant"}}}
-		}
-		if err != nil {
-			return err
-		}
-		p.acting, p.actingRead = u, true
+	if err := p.readActing(ctx, w.t); err != nil {
+		return err
 	}
 	resource := w.cur
 	if resource == nil {

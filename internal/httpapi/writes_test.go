@@ -273,3 +273,19 @@ func TestConcurrentUnconditionalWritesAllSucceed(t *testing.T) {
 		}
 	}
 }
+
+// TestMadeUpActingUserIsRefusedOnNoOps: whether a write would change
+// anything is no answer to an X-Acting-User that names nobody, so a guess of
+// a stored value cannot be confirmed through a no-op.
+func TestMadeUpActingUserIsRefusedOnNoOps(t *testing.T) {
+	e := newEnv(t)
+	id, _ := newAlice(t, e)
+	nobody := []string{"X-Acting-User", "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV"}
+	for _, guess := range []string{"alice@example.com", "wrong@example.com"} {
+		r := e.do(t, req{method: "PATCH", path: "/v1/users/" + id + "?dry_run=true", body: map[string]any{"email": guess}, headers: nobody})
+		if p := problem(t, r, 400, "invalid_request"); fieldCodes(p)["X-Acting-User"] == "" {
+			t.Errorf("guess %s: errors %v, want X-Acting-User", guess, p["errors"])
+		}
+	}
+	problem(t, e.do(t, req{method: "POST", path: "/v1/users/" + id + "/restore", headers: nobody}), 400, "invalid_request")
+}
