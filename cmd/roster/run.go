@@ -298,7 +298,7 @@ func runKeysCreate(ctx context.Context, args []string, getenv func(string) strin
 	fs.StringVar(&tenantID, "tenant", "", "the tenant the key belongs to")
 	fs.StringVar(&scopes, "scopes", "", "scopes: users:read users:write admin, or read_only / read_write")
 	fs.BoolVar(&platform, "platform", false, "create a platform key, which manages tenants")
-	fs.StringVar(&name, "name", "", "a name to recognize the key by")
+	fs.StringVar(&name, "name", "cli", "a name to recognize the key by")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -319,7 +319,7 @@ func runKeysCreate(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer store.Close()
-	k, token, err := directory.NewService(store, directory.Options{}).CreateKey(ctx, tenantID, name, sc)
+	k, token, err := directory.NewService(store, directory.Options{}).CreateKey(ctx, tenantID, directory.KeyInput{Name: name, Scopes: sc}, directory.Actor{})
 	if err != nil {
 		return describe(err)
 	}

@@ -69,7 +69,7 @@ func BenchmarkUpdatePipeline(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	svc, tenant, _ := newService(b)
 	ctx := context.Background()
-	_, token, err := svc.CreateKey(ctx, tenant.ID, "bench", []string{directory.ScopeUsersRead})
+	_, token, err := svc.CreateKey(ctx, tenant.ID, directory.KeyInput{Name: "bench", Scopes: []string{directory.ScopeUsersRead}}, directory.Actor{})
 	if err != nil {
 		b.Fatal(err)
 	}

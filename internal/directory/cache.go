@@ -16,9 +16,10 @@ const DefaultConfigTTL = time.Second
 const maxCached = 10000
 
 // configCache keeps, for a short time, what nearly every request reads
-// before doing anything: the API key of its token, its tenant and the
-// tenant's webhook endpoints. Without it a PATCH made five reads of them
-// (one round trip each on PostgreSQL) besides its own work.
+// before doing anything: its tenant and the tenant's webhook endpoints.
+// Without it a PATCH made four reads of them (one round trip each on
+// PostgreSQL) besides its own work. API keys are not kept: a revoked key
+// must be refused on every node at its next request.
 //
 // Staleness is bounded, and never decides a write:
 //   - This node forgets a tenant as soon as it changes its configuration.
@@ -32,13 +33,10 @@ const maxCached = 10000
 //     write here, as it would without a cache.
 //   - Reads (a GET's rate-limit plan) may use a configuration changed on
 //     another node for up to the TTL.
-//   - Keys are immutable and never revoked (there is no route to), so a
-//     cached key is never wrong; an unknown token is never cached.
 type configCache struct {
 	ttl     time.Duration // <= 0: nothing is cached
 	mu      sync.Mutex
 	tenants map[string]*tenantEntry
-	keys    map[string]keyEntry // by the token's hash
 }
 
 type tenantEntry struct {
@@ -49,13 +47,8 @@ type tenantEntry struct {
 	endpoints []*Endpoint
 }
 
-type keyEntry struct {
-	k  *Key
-	at time.Time
-}
-
 func newConfigCache(ttl time.Duration) *configCache {
-	return &configCache{ttl: ttl, tenants: map[string]*tenantEntry{}, keys: map[string]keyEntry{}}
+	return &configCache{ttl: ttl, tenants: map[string]*tenantEntry{}}
 }
 
 func (c *configCache) fresh(at time.Time) bool { return time.Since(at) < c.ttl }
@@ -116,27 +109,6 @@ func (c *configCache) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.tenants, id)
-}
-
-func (c *configCache) key(hash []byte) *Key {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.keys[string(hash)]; ok && c.fresh(e.at) {
-		return e.k
-	}
-	return nil
-}
-
-func (c *configCache) putKey(k *Key) {
-	if c.ttl <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.keys) >= maxCached {
-		clear(c.keys)
-	}
-	c.keys[string(k.Hash)] = keyEntry{k: k, at: time.Now()}
 }
 
 // errConfigChanged is returned by commit when the tenant's configuration

@@ -16,6 +16,7 @@ const (
 	ECodeValidationFailed     = "validation_failed"
 	ECodeInvalidRole          = "invalid_role"
 	ECodeUnauthenticated      = "unauthenticated"
+	ECodeKeyExpired           = "key_expired"
 	ECodeInsufficientScope    = "insufficient_scope"
 	ECodeTenantMismatch       = "tenant_mismatch"
 	ECodeForbidden            = "forbidden"
@@ -38,6 +39,8 @@ const (
 	ECodeMethodNotAllowed     = "method_not_allowed"
 	ECodeNotAcceptable        = "not_acceptable"
 	ECodeRoleInUse            = "role_in_use"
+	ECodeLastAdminKey         = "last_admin_key"
+	ECodeKeyInactive          = "key_inactive"
 	ECodeInternal             = "internal"
 )
 

@@ -236,7 +236,20 @@ type Key struct {
 	Name     string
 	Scopes   []string
 	Hash     []byte
-	Created  time.Time
+	// Prefix is the start of the token, enough to recognize it in a list,
+	// far too little to guess the rest; "" for keys older than prefixes.
+	Prefix     string
+	Created    time.Time
+	ExpiresAt  *time.Time // nil: never; set by a rotation's grace period too
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time // to the minute
+	CreatedBy  string     // the key that made it; "" from the command line
+}
+
+// Usable reports whether the key authenticates at now: not revoked, not
+// expired.
+func (k *Key) Usable(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // Has reports whether the key carries scope. The admin scope implies the

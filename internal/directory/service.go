@@ -2,11 +2,11 @@ package directory
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/internal/fields"
@@ -23,6 +23,10 @@ type Service struct {
 	now      func() time.Time
 	onCommit func()
 	cache    *configCache
+	// touching holds the IDs of keys whose use is being noted, background
+	// the goroutines that note it.
+	touching   sync.Map
+	background sync.WaitGroup
 }
 
 // Options are the collaborators of a Service; zero values are sensible.
@@ -91,32 +95,6 @@ func EmailKey(email string) string {
 	return fields.EmailKey(email)
 }
 
-// Authenticate returns the key whose token is token. It returns an
-// unauthenticated *Error for a missing or unknown token.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) {
-	if token == "" {
-		return nil, Errorf(ECodeUnauthenticated, "An API key is required: send Authorization: Bearer <token>.")
-	}
-	hash := HashToken(token)
-	if k := s.cache.key(hash); k != nil {
-		return k, nil // cached by hash after the check below
-	}
-	k, err := s.store.KeyByHash(ctx, hash)
-	if errors.Is(err, ErrNotFound) {
-		return nil, Errorf(ECodeUnauthenticated, "The API key is not valid.")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("authenticate: %w", err)
-	}
-	// The lookup is by hash, so the database never compares a secret; this
-	// constant-time check guards against a store that matched loosely.
-	if subtle.ConstantTimeCompare(k.Hash, hash) != 1 {
-		return nil, Errorf(ECodeUnauthenticated, "The API key is not valid.")
-	}
-	s.cache.putKey(k)
-	return k, nil
-}
-
 // TenantInput describes a new tenant. Nil plan or settings take the defaults.
 type TenantInput struct {
 	Name       string
@@ -170,7 +148,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 		out.Owner = owner
 	}
 	if withKey {
-		out.Key, out.Token = s.newKey(t.ID, "owner", []string{ScopeAdmin}, now)
+		out.Key, out.Token = newKey(t.ID, "owner", []string{ScopeAdmin}, nil, actor.KeyID, now)
 	}
 	var rec *record
 	if owner != nil {
@@ -194,7 +172,10 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 			}
 		}
 		if out.Key != nil {
-			return tx.CreateKey(ctx, out.Key)
+			if err := tx.CreateKey(ctx, out.Key); err != nil {
+				return err
+			}
+			return tx.InsertAdminAudit(ctx, keyAudit(ActionKeyCreated, out.Key, actor, now, nil))
 		}
 		return nil
 	})
@@ -224,29 +205,6 @@ func validateTenant(t *Tenant) error {
 	check(st.DeletionGraceSeconds >= 0 && st.DeletionGraceSeconds <= 366*86400, "settings.deletion_grace_seconds", "must be from 0 to 31622400")
 	check(st.MetadataMaxKeys >= 1 && st.MetadataMaxKeys <= 256, "settings.metadata_max_keys", "must be from 1 to 256")
 	return fe.err()
-}
-
-// CreateKey creates an API key for a tenant, or a platform key when
-// tenantID is "". It returns the key and its token, shown only this once.
-func (s *Service) CreateKey(ctx context.Context, tenantID, name string, scopes []string) (*Key, string, error) {
-	if tenantID != "" {
-		if _, err := s.store.GetTenant(ctx, tenantID); err != nil {
-			return nil, "", fmt.Errorf("create key: %w", err)
-		}
-	}
-	k, token := s.newKey(tenantID, name, scopes, s.now())
-	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.CreateKey(ctx, k) }); err != nil {
-		return nil, "", fmt.Errorf("create key: %w", err)
-	}
-	return k, token, nil
-}
-
-func (s *Service) newKey(tenantID, name string, scopes []string, now time.Time) (*Key, string) {
-	if tenantID == "" {
-		scopes = []string{ScopePlatform}
-	}
-	token, hash := NewToken()
-	return &Key{ID: NewID(PrefixKey, now), TenantID: tenantID, Name: name, Scopes: scopes, Hash: hash, Created: now}, token
 }
 
 // GetTenant returns ErrNotFound if the tenant does not exist. The tenant

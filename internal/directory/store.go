@@ -26,6 +26,18 @@ type Store interface {
 
 	// KeyByHash returns the key whose token hashes to hash, or ErrNotFound.
 	KeyByHash(ctx context.Context, hash []byte) (*Key, error)
+	// GetKey returns a key of the tenant (tenantID "": a platform key), or
+	// ErrNotFound.
+	GetKey(ctx context.Context, tenantID, id string) (*Key, error)
+	// ListKeys lists the tenant's keys (tenantID "": the platform keys),
+	// newest first, IDs below before.
+	ListKeys(ctx context.Context, tenantID, before string, limit int) ([]*Key, error)
+	// TouchKey sets the key's LastUsedAt to at unless it is already at or
+	// after it. No error if the key does not exist.
+	TouchKey(ctx context.Context, id string, at time.Time) error
+	// ListAdminAudit lists the tenant's admin audit entries (tenantID "":
+	// those of platform keys), newest first, IDs below before.
+	ListAdminAudit(ctx context.Context, tenantID, before string, limit int) ([]*AdminAuditEntry, error)
 
 	// GetUser returns ErrNotFound if the user is not in the tenant.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
@@ -110,6 +122,19 @@ type Tx interface {
 	// ErrNotFound if the tenant does not exist.
 	BumpConfigVersion(ctx context.Context, tenantID string) error
 	CreateKey(ctx context.Context, k *Key) error
+	// GetKey returns a key of the tenant (tenantID "": a platform key), its
+	// row locked until the transaction ends, or ErrNotFound.
+	GetKey(ctx context.Context, tenantID, id string) (*Key, error)
+	// UpdateKey stores k's ExpiresAt and RevokedAt; ErrNotFound unless it
+	// is a key of k.TenantID.
+	UpdateKey(ctx context.Context, k *Key) error
+	// CountManagingKeys counts the keys usable at now that can manage the
+	// tenant's keys: those with the admin scope (tenantID "": every
+	// platform key). It locks their rows until the transaction ends, so
+	// that a concurrent revocation of one of them waits and counts again.
+	CountManagingKeys(ctx context.Context, tenantID string, now time.Time) (int, error)
+	// InsertAdminAudit adds an entry to the admin audit trail.
+	InsertAdminAudit(ctx context.Context, e *AdminAuditEntry) error
 	// CreateUser returns *UniqueViolation if the email or username is taken.
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser stores u if the stored version is still prevVersion; it

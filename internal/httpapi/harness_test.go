@@ -137,7 +137,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
-	_, platform, err := svc.CreateKey(ctx, "", "platform", nil)
+	_, platform, err := svc.CreateKey(ctx, "", directory.KeyInput{Name: "platform"}, directory.Actor{})
 	if err != nil {
 		t.Fatalf("create platform key: %v", err)
 	}
@@ -201,11 +201,26 @@ func (e *env) keyWith(scopes ...string) string {
 	if err != nil {
 		e.t.Fatalf("scopes: %v", err)
 	}
-	_, token, err := e.svc.CreateKey(context.Background(), e.tenant, "test", sc)
+	_, token, err := e.svc.CreateKey(context.Background(), e.tenant, directory.KeyInput{Name: "test", Scopes: sc}, directory.Actor{})
 	if err != nil {
 		e.t.Fatalf("create key: %v", err)
 	}
 	return token
+}
+
+// keyID makes an admin key of the tenant (a platform key for "") and
+// returns its ID.
+func (e *env) keyID(t testing.TB, tenantID string) string {
+	t.Helper()
+	in := directory.KeyInput{Name: "spare", Scopes: []string{directory.ScopeAdmin}}
+	if tenantID == "" {
+		in.Scopes = nil
+	}
+	k, _, err := e.svc.CreateKey(context.Background(), tenantID, in, directory.Actor{})
+	if err != nil {
+		t.Fatalf("create key: %v", err)
+	}
+	return k.ID
 }
 
 // response is what a request got.

@@ -26,6 +26,7 @@ var statusOf = map[string]struct {
 	directory.ECodeValidationFailed:     {http.StatusUnprocessableEntity, "Validation failed"},
 	directory.ECodeInvalidRole:          {http.StatusUnprocessableEntity, "Invalid role"},
 	directory.ECodeUnauthenticated:      {http.StatusUnauthorized, "Unauthenticated"},
+	directory.ECodeKeyExpired:           {http.StatusUnauthorized, "Key expired"},
 	directory.ECodeInsufficientScope:    {http.StatusForbidden, "Insufficient scope"},
 	directory.ECodeTenantMismatch:       {http.StatusForbidden, "Tenant mismatch"},
 	directory.ECodeForbidden:            {http.StatusForbidden, "Forbidden"},
@@ -37,6 +38,8 @@ var statusOf = map[string]struct {
 	directory.ECodeUserDeleting:         {http.StatusConflict, "User is being deleted"},
 	directory.ECodeOwnerProtected:       {http.StatusConflict, "Owner protected"},
 	directory.ECodeRoleInUse:            {http.StatusConflict, "Role in use"},
+	directory.ECodeLastAdminKey:         {http.StatusConflict, "Last admin key"},
+	directory.ECodeKeyInactive:          {http.StatusConflict, "Key inactive"},
 	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
@@ -97,6 +100,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	switch e.Code {
 	case directory.ECodeUnauthenticated:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster"`)
+	case directory.ECodeKeyExpired:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="roster", error="invalid_token", error_description="the key expired"`)
 	case directory.ECodeInsufficientScope:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="roster", error="insufficient_scope"`)
 	}

@@ -44,6 +44,7 @@ var (
 	noParams     = params{}
 	dryRunParams = params{{name: "dry_run", kind: paramBool}}
 	pictureParam = params{{name: "v", kind: paramString}}
+	revokeParams = params{{name: "force", kind: paramBool}}
 )
 
 // pageParams are the parameters of a list of IDs with prefix, plus more.

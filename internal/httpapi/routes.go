@@ -100,6 +100,20 @@ func New(cfg Config) http.Handler {
 	mux.Handle("DELETE /v1/webhook-endpoints/{id}", admin(noParams, handleEndpointDelete(svc)))
 	mux.Handle("GET /v1/webhook-endpoints/{id}/deliveries", admin(pageParams(directory.PrefixDelivery), handleDeliveries(svc)))
 
+	mux.Handle("GET /v1/keys", admin(pageParams(directory.PrefixKey), handleKeyList(svc, tenantKeys)))
+	mux.Handle("POST /v1/keys", admin(noParams, handleKeyCreate(svc, tenantKeys, "/v1/keys")))
+	mux.Handle("GET /v1/keys/{id}", admin(noParams, handleKeyGet(svc, tenantKeys)))
+	mux.Handle("DELETE /v1/keys/{id}", admin(revokeParams, handleKeyRevoke(svc, tenantKeys)))
+	mux.Handle("POST /v1/keys/{id}/rotate", admin(noParams, handleKeyRotate(svc, tenantKeys, "/v1/keys")))
+	mux.Handle("GET /v1/audit", admin(pageParams(directory.PrefixAudit), handleAdminAudit(svc, tenantKeys)))
+
+	mux.Handle("GET /v1/platform-keys", platform(pageParams(directory.PrefixKey), handleKeyList(svc, platformKeys)))
+	mux.Handle("POST /v1/platform-keys", platform(noParams, handleKeyCreate(svc, platformKeys, "/v1/platform-keys")))
+	mux.Handle("GET /v1/platform-keys/{id}", platform(noParams, handleKeyGet(svc, platformKeys)))
+	mux.Handle("DELETE /v1/platform-keys/{id}", platform(revokeParams, handleKeyRevoke(svc, platformKeys)))
+	mux.Handle("POST /v1/platform-keys/{id}/rotate", platform(noParams, handleKeyRotate(svc, platformKeys, "/v1/platform-keys")))
+	mux.Handle("GET /v1/platform-audit", platform(pageParams(directory.PrefixAudit), handleAdminAudit(svc, platformKeys)))
+
 	mux.Handle("POST /v1/tenants", platform(noParams, handleTenantCreate(svc)))
 	mux.Handle("GET /v1/tenants", platform(pageParams(directory.PrefixTenant), handleTenantList(svc)))
 	mux.Handle("GET /v1/tenants/{id}", platform(noParams, handleTenantGet(svc)))

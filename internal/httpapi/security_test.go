@@ -273,6 +273,20 @@ func TestSecretsNeverLeak(t *testing.T) {
 	must(404, req{method: "GET", path: users, token: otherToken})
 	must(403, req{method: "GET", path: "/v1/users", token: otherToken, headers: []string{"X-Tenant-ID", e.tenant}})
 
+	// Keys, the tenant's and the platform's, and their audit trails: a new
+	// token shows only in the 201 that made it, no existing one anywhere.
+	for _, k := range []struct {
+		base, audit, token string
+		scopes             []string
+	}{{"/v1/keys", "/v1/audit", "", []string{"read_only"}}, {"/v1/platform-keys", "/v1/platform-audit", e.platform, nil}} {
+		made := must(201, req{method: "POST", path: k.base, token: k.token, body: map[string]any{"name": "ci", "scopes": k.scopes}}).json(t)
+		must(200, req{method: "GET", path: k.base, token: k.token})
+		must(200, req{method: "GET", path: k.base + "/" + made["id"].(string), token: k.token})
+		rotated := must(201, req{method: "POST", path: k.base + "/" + made["id"].(string) + "/rotate", token: k.token, body: map[string]any{"grace_seconds": 0}}).json(t)
+		must(200, req{method: "DELETE", path: k.base + "/" + rotated["id"].(string), token: k.token})
+		must(200, req{method: "GET", path: k.audit, token: k.token})
+	}
+
 	// Failed authentication must not echo the token it refused.
 	for _, h := range []string{"Basic " + e.token, "Bearer " + e.token + "x", "Bearer  " + e.token[:len(e.token)-1], e.token} {
 		do(req{method: "GET", path: "/v1/users", token: "-", headers: []string{"Authorization", h}})
@@ -465,10 +479,11 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 	rc.waitFor(t, 1) // the suspension's event: the endpoint has a delivery
 	before := e.getUser(t, uid)
 	aAudit := e.history(t, uid)[0].(map[string]any)["id"].(string)
+	kid, pkid := e.keyID(t, e.tenant), e.keyID(t, "")
 
 	otherID, other := e.newTenant("B")
 	bUser := e.must(t, 201, req{method: "POST", path: "/v1/users", token: other, body: map[string]any{"username": "bob"}}).json(t)["id"].(string)
-	aData := []string{uid, eid, sid, e.tenant, "victim@a.test", "A-ONLY-7f3e", "A-ONLY-reason", rc.srv.URL}
+	aData := []string{uid, eid, sid, kid, e.tenant, "victim@a.test", "A-ONLY-7f3e", "A-ONLY-reason", rc.srv.URL}
 	noneOfA := func(t *testing.T, what string, r *response) {
 		t.Helper()
 		for _, s := range aData {
@@ -484,6 +499,10 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 			p = strings.Replace(strings.Replace(p, "{id}", uid, 1), "{sid}", sid, 1)
 		case strings.HasPrefix(p, "/v1/webhook-endpoints/{id}"):
 			p = strings.Replace(p, "{id}", eid, 1)
+		case strings.HasPrefix(p, "/v1/keys/{id}"):
+			p = strings.Replace(p, "{id}", kid, 1)
+		case strings.HasPrefix(p, "/v1/platform-keys/{id}"):
+			p = strings.Replace(p, "{id}", pkid, 1)
 		case strings.HasPrefix(p, "/v1/tenants/{id}"):
 			p = strings.Replace(p, "{id}", e.tenant, 1)
 		}
@@ -503,6 +522,7 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 			"PUT /v1/roles":                   map[string]any{"roles": []string{"member", "admin", "viewer"}},
 			"PUT /v1/policies":                map[string]any{"policies": ""},
 			"POST /v1/webhook-endpoints":      map[string]any{"url": bHooks.srv.URL + "/b", "kind": "events"},
+			"POST /v1/keys":                   map[string]any{"name": "mallory", "scopes": []string{"users:read"}},
 			"POST /v1/tenants":                map[string]any{"name": "Mallory Inc"},
 			"PATCH /v1/tenants/{id}":          map[string]any{"name": "Owned"},
 		}

@@ -20,7 +20,7 @@ type tenantWire struct {
 	UpdatedAt string             `json:"updated_at"`
 }
 
-func tenantJSON(t *directory.Tenant) any {
+func tenantJSON(t *directory.Tenant) tenantWire {
 	return tenantWire{
 		Object: "tenant", ID: t.ID, Name: t.Name, Plan: t.Plan, Settings: t.Settings, Roles: t.Roles,
 		CreatedAt: directory.FormatTime(t.CreatedAt), UpdatedAt: directory.FormatTime(t.UpdatedAt),
@@ -34,6 +34,9 @@ type tenantCreateRequest struct {
 	OwnerEmail string          `json:"owner_email"`
 	Plan       json.RawMessage `json:"plan"`
 	Settings   json.RawMessage `json:"settings"`
+	// AdminKey asks for the tenant's first admin key, so that a SaaS
+	// backend can onboard a tenant entirely over the API.
+	AdminKey bool `json:"admin_key"`
 }
 
 func handleTenantCreate(svc *directory.Service) http.Handler {
@@ -57,16 +60,22 @@ func handleTenantCreate(svc *directory.Service) http.Handler {
 			writeProblem(w, r, err)
 			return
 		}
-		info := requestInfoFrom(r.Context())
 		out, err := svc.CreateTenant(r.Context(), directory.TenantInput{
 			Name: req.Name, OwnerEmail: req.OwnerEmail, Plan: &plan, Settings: &settings,
-		}, false, directory.Actor{KeyID: info.key.ID, RequestID: info.id})
+		}, req.AdminKey, actorOf(r))
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
 		w.Header().Set("Location", "/v1/tenants/"+out.Tenant.ID)
-		writeJSON(w, http.StatusCreated, tenantJSON(out.Tenant))
+		if out.Key == nil {
+			writeJSON(w, http.StatusCreated, tenantJSON(out.Tenant))
+			return
+		}
+		writeJSON(w, http.StatusCreated, struct {
+			tenantWire
+			AdminKey newKeyWire `json:"admin_key"`
+		}{tenantJSON(out.Tenant), newKeyWire{keyWire: keyJSON(out.Key), Token: out.Token}})
 	})
 }
 
@@ -107,7 +116,7 @@ func handleTenantList(svc *directory.Service) http.Handler {
 			writeProblem(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, page(ts, limit, func(t *directory.Tenant) string { return t.ID }, tenantJSON))
+		writeJSON(w, http.StatusOK, page(ts, limit, func(t *directory.Tenant) string { return t.ID }, func(t *directory.Tenant) any { return tenantJSON(t) }))
 	})
 }
 

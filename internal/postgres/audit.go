@@ -135,3 +135,49 @@ func scanEvent(row pgx.Row) (*directory.Event, error) {
 	e.CreatedAt = e.CreatedAt.UTC()
 	return &e, nil
 }
+
+const adminAuditColumns = `id, tenant_id, action, actor_key_id, request_id, at, target_id, details`
+
+// InsertAdminAudit adds an entry to the admin audit trail.
+func (t *tx) InsertAdminAudit(ctx context.Context, e *directory.AdminAuditEntry) error {
+	details, err := encodeJSON(e.Details)
+	if err != nil {
+		return fmt.Errorf("postgres: insert admin audit: %w", err)
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO admin_audit (`+adminAuditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.ID, nullIfEmpty(e.TenantID), e.Action, e.Actor.KeyID, e.RequestID, ts(e.At), e.TargetID, details)
+	return wrapErr("insert admin audit", err)
+}
+
+// ListAdminAudit lists the tenant's admin audit entries ("": platform
+// keys'), newest first.
+func (s *Store) ListAdminAudit(ctx context.Context, tenantID, before string, n int) ([]*directory.AdminAuditEntry, error) {
+	pred, args := ofTenant(tenantID, 1)
+	q := `SELECT ` + adminAuditColumns + ` FROM admin_audit WHERE ` + pred + ` ORDER BY id DESC LIMIT $2`
+	args = append(args, limit(n))
+	if before != "" {
+		q = `SELECT ` + adminAuditColumns + ` FROM admin_audit WHERE ` + pred + ` AND id < $3 ORDER BY id DESC LIMIT $2`
+		args = append(args, before)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr("list admin audit", err)
+	}
+	es, err := collect(rows, func(row pgx.Row) (*directory.AdminAuditEntry, error) {
+		var (
+			e       directory.AdminAuditEntry
+			tenant  *string
+			at      time.Time
+			details []byte
+		)
+		if err := row.Scan(&e.ID, &tenant, &e.Action, &e.Actor.KeyID, &e.RequestID, &at, &e.TargetID, &details); err != nil {
+			return nil, err
+		}
+		if err := decodeJSON(details, &e.Details); err != nil {
+			return nil, fmt.Errorf("admin audit %s: details: %w", e.ID, err)
+		}
+		e.TenantID, e.At, e.Actor.RequestID = fromNull(tenant), at.UTC(), e.RequestID
+		return &e, nil
+	})
+	return es, wrapErr("list admin audit", err)
+}

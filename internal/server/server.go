@@ -173,8 +173,10 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// Close releases the node's connections.
+// Close releases the node's connections, once the Service's background
+// writes are done.
 func (n *Node) Close() error {
+	n.Service.Wait()
 	if n.redis != nil {
 		n.redis.Close()
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -138,4 +139,47 @@ func scanEvent(sc scanner) (*directory.Event, error) {
 	}
 	e.CreatedAt = fromMillis(created)
 	return &e, nil
+}
+
+const adminAuditColumns = `id, tenant_id, action, actor_key_id, request_id, at, target_id, details`
+
+// InsertAdminAudit adds an entry to the admin audit trail.
+func (t *tx) InsertAdminAudit(ctx context.Context, e *directory.AdminAuditEntry) error {
+	details, err := encodeJSON(e.Details)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert admin audit: %w", err)
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO admin_audit (`+adminAuditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, nullIfEmpty(e.TenantID), e.Action, e.Actor.KeyID, e.RequestID, millis(e.At), e.TargetID, details)
+	return wrapErr("insert admin audit", err)
+}
+
+// ListAdminAudit lists the tenant's admin audit entries ("": platform
+// keys'), newest first.
+func (s *Store) ListAdminAudit(ctx context.Context, tenantID, before string, n int) ([]*directory.AdminAuditEntry, error) {
+	q, args := `SELECT `+adminAuditColumns+` FROM admin_audit WHERE tenant_id IS ? ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), limit(n)}
+	if before != "" {
+		q, args = `SELECT `+adminAuditColumns+` FROM admin_audit WHERE tenant_id IS ? AND id < ? ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), before, limit(n)}
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapErr("list admin audit", err)
+	}
+	es, err := collect(rows, func(sc scanner) (*directory.AdminAuditEntry, error) {
+		var (
+			e       directory.AdminAuditEntry
+			tenant  sql.NullString
+			at      int64
+			details string
+		)
+		if err := sc.Scan(&e.ID, &tenant, &e.Action, &e.Actor.KeyID, &e.RequestID, &at, &e.TargetID, &details); err != nil {
+			return nil, err
+		}
+		if err := decodeJSON(details, &e.Details); err != nil {
+			return nil, fmt.Errorf("admin audit %s: details: %w", e.ID, err)
+		}
+		e.TenantID, e.At, e.Actor.RequestID = tenant.String, fromMillis(at), e.RequestID
+		return &e, nil
+	})
+	return es, wrapErr("list admin audit", err)
 }
