@@ -82,11 +82,17 @@ func startNode(t *testing.T, args ...string) *node {
 	return startNodeEnv(t, os.Environ(), args...)
 }
 
+// testSecretKey seals webhook secrets in tests on PostgreSQL.
+const testSecretKey = "dGVzdCBrZXkgb2YgUm9zdGVyLCAzMiBieXRlcyBsb24="
+
 // startNodeEnv is startNode with the process environment env.
 func startNodeEnv(t *testing.T, env []string, args ...string) *node {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(env, "ROSTER_ALLOW_PRIVATE_WEBHOOKS=true")
+	if slices.ContainsFunc(args, isPostgres) { // nodes on one PostgreSQL share one key
+		cmd.Env = append(cmd.Env, "ROSTER_SECRET_KEY="+testSecretKey)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -127,6 +127,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		"diagnostics: write a CPU profile of the whole run to this file, for go tool pprof (env ROSTER_CPU_PROFILE)")
 	fs.StringVar(&cfg.Trace, "trace", env(getenv, "ROSTER_TRACE", ""),
 		"diagnostics: write an execution trace of the whole run to this file, for go tool trace (env ROSTER_TRACE)")
+	var sk secretKeyFlags
+	fs.StringVar(&sk.Key, "secret-key", env(getenv, "ROSTER_SECRET_KEY", ""),
+		"the key that seals webhook secrets at rest: base64 of 32 bytes (env ROSTER_SECRET_KEY); default: a file beside a SQLite database")
+	fs.StringVar(&sk.File, "secret-key-file", env(getenv, "ROSTER_SECRET_KEY_FILE", ""), "a file holding --secret-key (env ROSTER_SECRET_KEY_FILE)")
+	fs.StringVar(&sk.Previous, "previous-secret-keys", env(getenv, "ROSTER_PREVIOUS_SECRET_KEYS", ""),
+		"keys that sealed secrets before --secret-key, comma-separated, while it replaces them (env ROSTER_PREVIOUS_SECRET_KEYS)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -148,9 +154,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	keys, err := secretKeys(sk, cfg.DB, log)
+	if err != nil {
+		return err
+	}
 	node, err := server.New(ctx, server.Config{
 		DB: cfg.DB, Redis: cfg.Redis, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Logger: log,
-		Dispatcher: webhook.DispatcherOptions{Lease: cfg.DeliveryLease},
+		Dispatcher: webhook.DispatcherOptions{Lease: cfg.DeliveryLease}, SecretKeys: keys,
 	})
 	if err != nil {
 		return err

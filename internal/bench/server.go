@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/roster-dev/roster/internal/secretbox"
 )
 
 // BuildRoster builds the roster command into dir and returns its path. It
@@ -65,7 +67,12 @@ var listening = regexp.MustCompile(`"msg":"listening".*"addr":"(http://127\.0\.0
 // until it listens. It logs at the default level, info, as in production:
 // one line per request, read here and dropped, but for the last few.
 func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server, error) {
-	return start(ctx, "roster serve", exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...))
+	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...)
+	// PostgreSQL needs the key that seals webhook secrets given; a bench's
+	// database lives for one run, so any key does. (An environment
+	// variable, which binaries older than the key ignore, not a flag.)
+	cmd.Env = append(os.Environ(), "ROSTER_SECRET_KEY="+secretbox.NewKey())
+	return start(ctx, "roster serve", cmd)
 }
 
 // StartFloor runs self, a roster-bench command, as the floor server of

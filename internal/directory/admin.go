@@ -2,8 +2,6 @@ package directory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
@@ -149,11 +147,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 		return nil, err
 	}
 	now := s.now()
-	var key [32]byte
-	_, _ = rand.Read(key[:])
 	ep := &Endpoint{
 		ID: NewID(PrefixEndpoint, now), TenantID: t.ID, URL: in.URL, Kind: in.Kind, Events: in.Events,
-		FailOpen: in.FailOpen, TimeoutMS: in.TimeoutMS, Secret: "whsec_" + base64.StdEncoding.EncodeToString(key[:]), CreatedAt: now,
+		FailOpen: in.FailOpen, TimeoutMS: in.TimeoutMS, Secret: newSigningSecret(), CreatedAt: now,
 	}
 	if ep.Events == nil {
 		ep.Events = []string{}

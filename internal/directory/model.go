@@ -121,8 +121,21 @@ type Endpoint struct {
 	Events    []string // event types an events endpoint receives; empty: all
 	FailOpen  bool
 	TimeoutMS int
-	Secret    string // whsec_…; needed to sign, so stored as is
+	Secret    string // whsec_…; sealed at rest (internal/secretbox)
 	CreatedAt time.Time
+	// PreviousSecret is the secret a rotation replaced, which signs beside
+	// Secret until PreviousUntil; "" (and nil) when there is none.
+	PreviousSecret string
+	PreviousUntil  *time.Time
+}
+
+// SigningSecrets are the secrets that sign a message sent at now: Secret,
+// and PreviousSecret during its rotation's overlap.
+func (e *Endpoint) SigningSecrets(now time.Time) []string {
+	if e.PreviousSecret != "" && e.PreviousUntil != nil && now.Before(*e.PreviousUntil) {
+		return []string{e.Secret, e.PreviousSecret}
+	}
+	return []string{e.Secret}
 }
 
 // wants reports whether e is an events endpoint that takes events of type

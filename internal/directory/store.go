@@ -78,6 +78,9 @@ type Store interface {
 	GetEndpoint(ctx context.Context, tenantID, id string) (*Endpoint, error)
 	// ListEndpoints lists all of a tenant's endpoints, oldest first.
 	ListEndpoints(ctx context.Context, tenantID string) ([]*Endpoint, error)
+	// AllEndpoints lists every tenant's endpoints (to seal their secrets
+	// under a new key).
+	AllEndpoints(ctx context.Context) ([]*Endpoint, error)
 	// ListDeliveries lists an endpoint's deliveries newest first.
 	ListDeliveries(ctx context.Context, tenantID, endpointID, before string, limit int) ([]*Delivery, error)
 	// ListAttempts lists the attempts of the given deliveries, oldest first.
@@ -202,6 +205,12 @@ type Tx interface {
 
 	// CreateEndpoint stores a webhook endpoint.
 	CreateEndpoint(ctx context.Context, e *Endpoint) error
+	// GetEndpoint returns the tenant's endpoint, its row locked against
+	// other transactions' writes until this one ends, or ErrNotFound.
+	GetEndpoint(ctx context.Context, tenantID, id string) (*Endpoint, error)
+	// SetEndpointSecrets stores e's Secret, PreviousSecret and
+	// PreviousUntil, or returns ErrNotFound if the endpoint is gone.
+	SetEndpointSecrets(ctx context.Context, e *Endpoint) error
 	// DeleteEndpoint removes an endpoint and its pending deliveries;
 	// ErrNotFound unless it is the tenant's.
 	DeleteEndpoint(ctx context.Context, tenantID, id string) error

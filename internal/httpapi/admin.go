@@ -92,6 +92,7 @@ func endpointJSON(e *directory.Endpoint, withSecret bool) map[string]any {
 		"object": "webhook_endpoint", "id": e.ID, "url": e.URL, "kind": e.Kind, "events": e.Events,
 		"fail_open": e.FailOpen, "timeout_ms": e.TimeoutMS, "created_at": directory.FormatTime(e.CreatedAt),
 	}
+	m["previous_secret_expires_at"] = timeOrNil(e.PreviousUntil)
 	if withSecret {
 		m["secret"] = e.Secret
 	}
@@ -145,6 +146,29 @@ func handleEndpointGet(svc *directory.Service) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, endpointJSON(ep, false))
+	})
+}
+
+// handleEndpointRotateSecret gives the endpoint a new secret, shown this
+// once; the old one signs beside it until previous_secret_expires_at.
+func handleEndpointRotateSecret(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := tenantFrom(r.Context())
+		if _, err := svc.GetEndpoint(r.Context(), t, r.PathValue("id")); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		grace, err := readGrace(w, r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		ep, err := svc.RotateEndpointSecret(r.Context(), t, r.PathValue("id"), grace, actorOf(r))
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, endpointJSON(ep, true))
 	})
 }
 

@@ -300,6 +300,7 @@ var documentedRoutes = []string{
 	"GET /v1/webhook-endpoints",
 	"GET /v1/webhook-endpoints/{id}",
 	"DELETE /v1/webhook-endpoints/{id}",
+	"POST /v1/webhook-endpoints/{id}/rotate-secret",
 	"GET /v1/webhook-endpoints/{id}/deliveries",
 	"GET /v1/keys",
 	"POST /v1/keys",

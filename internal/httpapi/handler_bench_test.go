@@ -27,7 +27,7 @@ func benchNode(b *testing.B) (http.Handler, string, []string) {
 	b.Helper()
 	ctx := context.Background()
 	store, _ := openStore(b)
-	node, err := server.New(ctx, server.Config{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	node, err := server.New(ctx, server.Config{Store: store, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), SecretKeys: [][]byte{testSecretKey}})
 	if err != nil {
 		b.Fatal(err)
 	}

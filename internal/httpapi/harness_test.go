@@ -144,6 +144,9 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, logs: logs, tenant: out.Tenant.ID, token: out.Token, platform: platform}
 }
 
+// testSecretKey seals webhook secrets in the tests' databases.
+var testSecretKey = []byte("test key of Roster, 32 bytes lon")
+
 // startNode starts a node on store, with its workers and an HTTP server,
 // all stopped when the test ends.
 func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer) (*server.Node, *httptest.Server) {
@@ -156,6 +159,7 @@ func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer
 		ConfigTTL:      o.configTTL,
 		RequestTimeout: o.requestTimeout,
 		Redis:          o.redis,
+		SecretKeys:     [][]byte{testSecretKey},
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)

@@ -155,6 +155,7 @@ func TestHostileBodies(t *testing.T) {
 	e := newEnv(t)
 	uid := e.createUser(t, map[string]any{"username": "target"})["id"].(string)
 	kid, pkid := e.keyID(t, e.tenant), e.keyID(t, "")
+	eid := e.must(t, 201, req{method: "POST", path: "/v1/webhook-endpoints", body: map[string]any{"url": "http://127.0.0.1:9/hook", "kind": "events"}}).json(t)["id"].(string)
 	type target struct {
 		path, token, ctype string
 		wrap               func(inner string) string // puts a JSON value where the route reads one
@@ -163,19 +164,20 @@ func TestHostileBodies(t *testing.T) {
 		return func(v string) string { return `{"` + name + `":` + v + `}` }
 	}
 	targets := map[string]target{
-		"POST /v1/users":                     {"/v1/users", "", "application/json", func(v string) string { return `{"username":"deep","metadata":{"a":` + v + `}}` }},
-		"PATCH /v1/users/{id}":               {"/v1/users/" + uid, "", "application/merge-patch+json", func(v string) string { return `{"metadata":{"a":` + v + `}}` }},
-		"PUT /v1/users/{id}":                 {"/v1/users/" + uid, "", "application/json", func(v string) string { return `{"username":"target","metadata":{"a":` + v + `}}` }},
-		"POST /v1/users/{id}/suspensions":    {"/v1/users/" + uid + "/suspensions", "", "application/json", member("reason")},
-		"PUT /v1/roles":                      {"/v1/roles", "", "application/json", member("roles")},
-		"PUT /v1/policies":                   {"/v1/policies", "", "application/json", member("policies")},
-		"POST /v1/webhook-endpoints":         {"/v1/webhook-endpoints", "", "application/json", member("url")},
-		"POST /v1/keys":                      {"/v1/keys", "", "application/json", member("name")},
-		"POST /v1/keys/{id}/rotate":          {"/v1/keys/" + kid + "/rotate", "", "application/json", member("grace_seconds")},
-		"POST /v1/platform-keys":             {"/v1/platform-keys", e.platform, "application/json", member("name")},
-		"POST /v1/platform-keys/{id}/rotate": {"/v1/platform-keys/" + pkid + "/rotate", e.platform, "application/json", member("grace_seconds")},
-		"POST /v1/tenants":                   {"/v1/tenants", e.platform, "application/json", member("name")},
-		"PATCH /v1/tenants/{id}":             {"/v1/tenants/" + e.tenant, e.platform, "application/merge-patch+json", member("name")},
+		"POST /v1/users":                                {"/v1/users", "", "application/json", func(v string) string { return `{"username":"deep","metadata":{"a":` + v + `}}` }},
+		"PATCH /v1/users/{id}":                          {"/v1/users/" + uid, "", "application/merge-patch+json", func(v string) string { return `{"metadata":{"a":` + v + `}}` }},
+		"PUT /v1/users/{id}":                            {"/v1/users/" + uid, "", "application/json", func(v string) string { return `{"username":"target","metadata":{"a":` + v + `}}` }},
+		"POST /v1/users/{id}/suspensions":               {"/v1/users/" + uid + "/suspensions", "", "application/json", member("reason")},
+		"PUT /v1/roles":                                 {"/v1/roles", "", "application/json", member("roles")},
+		"PUT /v1/policies":                              {"/v1/policies", "", "application/json", member("policies")},
+		"POST /v1/webhook-endpoints":                    {"/v1/webhook-endpoints", "", "application/json", member("url")},
+		"POST /v1/webhook-endpoints/{id}/rotate-secret": {"/v1/webhook-endpoints/" + eid + "/rotate-secret", "", "application/json", member("grace_seconds")},
+		"POST /v1/keys":                                 {"/v1/keys", "", "application/json", member("name")},
+		"POST /v1/keys/{id}/rotate":                     {"/v1/keys/" + kid + "/rotate", "", "application/json", member("grace_seconds")},
+		"POST /v1/platform-keys":                        {"/v1/platform-keys", e.platform, "application/json", member("name")},
+		"POST /v1/platform-keys/{id}/rotate":            {"/v1/platform-keys/" + pkid + "/rotate", e.platform, "application/json", member("grace_seconds")},
+		"POST /v1/tenants":                              {"/v1/tenants", e.platform, "application/json", member("name")},
+		"PATCH /v1/tenants/{id}":                        {"/v1/tenants/" + e.tenant, e.platform, "application/merge-patch+json", member("name")},
 	}
 	nest := func(depth int) string { return strings.Repeat("[", depth) + strings.Repeat("]", depth) }
 

@@ -144,8 +144,35 @@ func handleKeyRevoke(svc *directory.Service, owner keyOwner) http.Handler {
 	})
 }
 
-type keyRotateRequest struct {
+// rotateRequest is the body of a rotation: of a key, or of a webhook
+// endpoint's secret.
+type rotateRequest struct {
 	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+// readGrace reads a rotation's body, which may be empty, and returns its
+// grace period: DefaultRotationGrace unless it says otherwise, and -1 (out
+// of range, for the service to refuse with the field named) when it says
+// too much.
+func readGrace(w http.ResponseWriter, r *http.Request) (time.Duration, error) {
+	body, err := requireJSON(w, r)
+	if err != nil {
+		return 0, err
+	}
+	var req rotateRequest
+	if len(body) > 0 {
+		if err := decodeStrict(body, &req); err != nil {
+			return 0, err
+		}
+	}
+	s := req.GraceSeconds
+	switch {
+	case s == nil:
+		return directory.DefaultRotationGrace, nil
+	case *s < 0 || *s > int64(directory.MaxRotationGrace/time.Second):
+		return -1, nil
+	}
+	return time.Duration(*s) * time.Second, nil
 }
 
 // handleKeyRotate makes the key's replacement: 201 with the new key and its
@@ -157,24 +184,10 @@ func handleKeyRotate(svc *directory.Service, owner keyOwner, base string) http.H
 			writeProblem(w, r, err)
 			return
 		}
-		body, err := requireJSON(w, r)
+		grace, err := readGrace(w, r)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
-		}
-		var req keyRotateRequest
-		if len(body) > 0 {
-			if err := decodeStrict(body, &req); err != nil {
-				writeProblem(w, r, err)
-				return
-			}
-		}
-		grace := directory.DefaultRotationGrace
-		if s := req.GraceSeconds; s != nil {
-			grace = -1 // out of range: refused by RotateKey, with the field named
-			if *s >= 0 && *s <= int64(directory.MaxRotationGrace/time.Second) {
-				grace = time.Duration(*s) * time.Second
-			}
 		}
 		k, old, token, err := svc.RotateKey(r.Context(), owner(r), r.PathValue("id"), grace, actorOf(r))
 		if err != nil {

@@ -98,6 +98,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/webhook-endpoints", admin(noParams, handleEndpointList(svc)))
 	mux.Handle("GET /v1/webhook-endpoints/{id}", admin(noParams, handleEndpointGet(svc)))
 	mux.Handle("DELETE /v1/webhook-endpoints/{id}", admin(noParams, handleEndpointDelete(svc)))
+	mux.Handle("POST /v1/webhook-endpoints/{id}/rotate-secret", admin(noParams, handleEndpointRotateSecret(svc)))
 	mux.Handle("GET /v1/webhook-endpoints/{id}/deliveries", admin(pageParams(directory.PrefixDelivery), handleDeliveries(svc)))
 
 	mux.Handle("GET /v1/keys", admin(pageParams(directory.PrefixKey), handleKeyList(svc, tenantKeys)))

@@ -171,7 +171,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	var seen []haystack
-	var creations []*response // the 201s of endpoint creations, where the secret belongs
+	var creations []*response // the answers of endpoint creations and secret rotations, where the secret belongs
 	do := func(rq req) *response {
 		t.Helper()
 		r := e.do(t, rq)
@@ -209,6 +209,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 			eventsEndpoint = ep["id"].(string)
 		}
 	}
+	// A rotation shows the new secret, once, as a creation does.
+	rotation := must(200, req{method: "POST", path: "/v1/webhook-endpoints/" + eventsEndpoint + "/rotate-secret", body: map[string]any{"grace_seconds": 60}})
+	creations = append(creations, rotation)
+	hookSecrets = append(hookSecrets, rotation.json(t)["secret"].(string))
 	must(200, req{method: "GET", path: "/v1/webhook-endpoints"})
 	must(200, req{method: "GET", path: "/v1/webhook-endpoints/" + eventsEndpoint})
 

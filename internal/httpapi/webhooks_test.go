@@ -24,7 +24,8 @@ type receiver struct {
 	secret string
 	got    []map[string]any
 	raw    []string
-	fails  int // answer 503 to this many requests first
+	heads  []http.Header // of each payload in got
+	fails  int           // answer 503 to this many requests first
 	answer func(payload map[string]any) (int, string)
 }
 
@@ -53,6 +54,7 @@ func newReceiver(t *testing.T) *receiver {
 		}
 		rc.got = append(rc.got, m)
 		rc.raw = append(rc.raw, string(body))
+		rc.heads = append(rc.heads, r.Header.Clone())
 		if rc.answer != nil {
 			status, reply := rc.answer(m)
 			w.WriteHeader(status)

@@ -11,13 +11,50 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-const endpointColumns = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at`
+const endpointColumns = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at, previous_secret, previous_secret_until`
 
 // CreateEndpoint stores e.
 func (t *tx) CreateEndpoint(ctx context.Context, e *directory.Endpoint) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.TenantID, e.ID, e.URL, e.Kind, e.Events, e.FailOpen, e.TimeoutMS, e.Secret, ts(e.CreatedAt))
+	_, err := t.tx.Exec(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.TenantID, e.ID, e.URL, e.Kind, e.Events, e.FailOpen, e.TimeoutMS, e.Secret, ts(e.CreatedAt), e.PreviousSecret, e.PreviousUntil)
 	return wrapErr("create endpoint", err)
+}
+
+// GetEndpoint returns the endpoint, its row locked until the transaction
+// ends, or an error wrapping directory.ErrNotFound unless it is the
+// tenant's.
+func (t *tx) GetEndpoint(ctx context.Context, tenantID, id string) (*directory.Endpoint, error) {
+	e, err := scanEndpoint(t.tx.QueryRow(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints
+		WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`, tenantID, id))
+	if err != nil {
+		return nil, wrapErr("get endpoint", err)
+	}
+	return e, nil
+}
+
+// SetEndpointSecrets stores e's secrets: Secret, PreviousSecret and
+// PreviousUntil. It returns an error wrapping directory.ErrNotFound if the
+// endpoint is gone.
+func (t *tx) SetEndpointSecrets(ctx context.Context, e *directory.Endpoint) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE webhook_endpoints SET secret = $1, previous_secret = $2, previous_secret_until = $3
+		WHERE tenant_id = $4 AND id = $5`, e.Secret, e.PreviousSecret, e.PreviousUntil, e.TenantID, e.ID)
+	if err != nil {
+		return wrapErr("set endpoint secrets", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: set endpoint secrets: %w", directory.ErrNotFound)
+	}
+	return nil
+}
+
+// AllEndpoints lists every tenant's endpoints.
+func (s *Store) AllEndpoints(ctx context.Context) ([]*directory.Endpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints ORDER BY tenant_id, id`)
+	if err != nil {
+		return nil, wrapErr("all endpoints", err)
+	}
+	es, err := collect(rows, scanEndpoint)
+	return es, wrapErr("all endpoints", err)
 }
 
 // DeleteEndpoint removes the endpoint with its deliveries, pending or not,
@@ -56,11 +93,16 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*director
 
 func scanEndpoint(row pgx.Row) (*directory.Endpoint, error) {
 	var e directory.Endpoint
-	if err := row.Scan(&e.TenantID, &e.ID, &e.URL, &e.Kind, &e.Events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &e.CreatedAt); err != nil {
+	if err := row.Scan(endpointDest(&e)...); err != nil {
 		return nil, err
 	}
-	e.CreatedAt = e.CreatedAt.UTC()
+	e.CreatedAt, e.PreviousUntil = e.CreatedAt.UTC(), utcPtr(e.PreviousUntil)
 	return &e, nil
+}
+
+// endpointDest returns the scan destinations of endpointColumns into e.
+func endpointDest(e *directory.Endpoint) []any {
+	return []any{&e.TenantID, &e.ID, &e.URL, &e.Kind, &e.Events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &e.CreatedAt, &e.PreviousSecret, &e.PreviousUntil}
 }
 
 // deliveryColumnList are the columns of deliveries in the order of
@@ -177,12 +219,12 @@ const claimSQL = `WITH due AS (
 		WHERE d.id = due.id AND w.tenant_id = d.tenant_id AND w.id = d.endpoint_id AND o.id = d.event_id
 		RETURNING due.due_at, d.id, d.tenant_id, d.endpoint_id, d.event_id, d.user_id, d.status, d.attempts,
 			d.next_attempt_at, d.created_at, d.delivered_at, d.last_status, d.last_error,
-			w.tenant_id AS w_tenant_id, w.id AS w_id, w.url, w.kind, w.events, w.fail_open, w.timeout_ms, w.secret,
+			w.tenant_id AS w_tenant_id, w.id AS w_id, w.url, w.kind, w.events, w.fail_open, w.timeout_ms, w.secret, w.previous_secret, w.previous_secret_until,
 			w.created_at AS w_created_at, o.payload
 	)
 	SELECT id, tenant_id, endpoint_id, event_id, user_id, status, attempts, next_attempt_at, created_at,
 		delivered_at, last_status, last_error,
-		w_tenant_id, w_id, url, kind, events, fail_open, timeout_ms, secret, w_created_at, payload
+		w_tenant_id, w_id, url, kind, events, fail_open, timeout_ms, secret, w_created_at, previous_secret, previous_secret_until, payload
 	FROM claimed ORDER BY due_at, id`
 
 // ClaimDeliveries leases up to limit pending deliveries (all when limit <=
@@ -202,14 +244,13 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 			delivered *time.Time
 			c         = directory.ClaimedDelivery{Delivery: &d, Endpoint: &e}
 		)
-		if err := row.Scan(&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.UserID, &d.Status, &d.Attempts,
-			&d.NextAttemptAt, &d.CreatedAt, &delivered, &d.LastStatus, &d.LastError,
-			&e.TenantID, &e.ID, &e.URL, &e.Kind, &e.Events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &e.CreatedAt,
-			&c.Payload); err != nil {
+		dest := append([]any{&d.ID, &d.TenantID, &d.EndpointID, &d.EventID, &d.UserID, &d.Status, &d.Attempts,
+			&d.NextAttemptAt, &d.CreatedAt, &delivered, &d.LastStatus, &d.LastError}, endpointDest(&e)...)
+		if err := row.Scan(append(dest, &c.Payload)...); err != nil {
 			return nil, err
 		}
 		d.NextAttemptAt, d.CreatedAt, d.DeliveredAt = d.NextAttemptAt.UTC(), d.CreatedAt.UTC(), utcPtr(delivered)
-		e.CreatedAt = e.CreatedAt.UTC()
+		e.CreatedAt, e.PreviousUntil = e.CreatedAt.UTC(), utcPtr(e.PreviousUntil)
 		return &c, nil
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/roster-dev/roster/internal/policy"
 	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/ratelimit"
+	"github.com/roster-dev/roster/internal/secretbox"
 	"github.com/roster-dev/roster/internal/sqlite"
 	"github.com/roster-dev/roster/internal/webhook"
 )
@@ -52,7 +53,13 @@ type Config struct {
 	// RequestTimeout is the deadline of each API request, from its headers
 	// to its commit; 0 is httpapi.DefaultRequestTimeout.
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// SecretKeys seal webhook signing secrets at rest (internal/secretbox):
+	// the first seals, every one opens. Required. On start the node seals
+	// under the first key whatever another key (or none) sealed, so that an
+	// operator replacing the key lists the old one after the new one until
+	// every node has started with the new one.
+	SecretKeys [][]byte
+	Logger     *slog.Logger
 }
 
 // OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
@@ -95,6 +102,25 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 			return nil, err
 		}
 		n.Store, n.owns = store, true
+	}
+	if len(cfg.SecretKeys) == 0 {
+		n.Close()
+		return nil, errors.New("no secret key to seal webhook secrets with")
+	}
+	box, err := secretbox.New(cfg.SecretKeys[0], cfg.SecretKeys[1:]...)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	sealed := secretbox.Wrap(n.Store, box)
+	n.Store = sealed
+	resealed, err := sealed.Reseal(ctx)
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("seal webhook secrets under the current key: %w", err)
+	}
+	if resealed > 0 {
+		log.Info("sealed webhook secrets under the current secret key", slog.Int("endpoints", resealed))
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -176,7 +202,9 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // Close releases the node's connections, once the Service's background
 // writes are done.
 func (n *Node) Close() error {
-	n.Service.Wait()
+	if n.Service != nil { // nil when New failed early
+		n.Service.Wait()
+	}
 	if n.redis != nil {
 		n.redis.Close()
 	}

@@ -13,6 +13,23 @@ func millis(t time.Time) int64 { return t.UnixMilli() }
 // fromMillis returns the UTC time of ms unix milliseconds.
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
+// nullTime is the time of a nullable millisecond column.
+func nullTime(ms sql.NullInt64) *time.Time {
+	if !ms.Valid {
+		return nil
+	}
+	t := fromMillis(ms.Int64)
+	return &t
+}
+
+// nullMillis is the column value of an optional time.
+func nullMillis(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return millis(*t)
+}
+
 // nullIfEmpty maps "" to SQL NULL, so that unset emails and usernames never
 // collide in a unique index.
 func nullIfEmpty(s string) any {

@@ -34,23 +34,6 @@ func scanKey(sc scanner) (*directory.Key, error) {
 	return &k, nil
 }
 
-// nullTime is the time of a nullable millisecond column.
-func nullTime(ms sql.NullInt64) *time.Time {
-	if !ms.Valid {
-		return nil
-	}
-	t := fromMillis(ms.Int64)
-	return &t
-}
-
-// nullMillis is the column value of an optional time.
-func nullMillis(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return millis(*t)
-}
-
 // KeyByHash returns the key whose token hashes to hash, or an error wrapping
 // directory.ErrNotFound. A platform key has an empty TenantID.
 func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*directory.Key, error) {

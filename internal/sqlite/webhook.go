@@ -10,7 +10,7 @@ import (
 )
 
 const (
-	endpointColumns  = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at`
+	endpointColumns  = `tenant_id, id, url, kind, events, fail_open, timeout_ms, secret, created_at, previous_secret, previous_secret_until`
 	listEndpointsSQL = `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE tenant_id = ? ORDER BY id`
 
 	deliveryColumns = `id, tenant_id, endpoint_id, event_id, user_id, status, attempts, next_attempt_at,
@@ -24,9 +24,31 @@ func (t *tx) CreateEndpoint(ctx context.Context, e *directory.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create endpoint: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.ID, e.URL, e.Kind, events, e.FailOpen, e.TimeoutMS, e.Secret, millis(e.CreatedAt))
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (`+endpointColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.ID, e.URL, e.Kind, events, e.FailOpen, e.TimeoutMS, e.Secret, millis(e.CreatedAt),
+		e.PreviousSecret, nullMillis(e.PreviousUntil))
 	return wrapErr("create endpoint", err)
+}
+
+// GetEndpoint returns the endpoint (SQLite's single writer keeps it as it
+// is until the transaction ends), or an error wrapping directory.ErrNotFound
+// unless it is the tenant's.
+func (t *tx) GetEndpoint(ctx context.Context, tenantID, id string) (*directory.Endpoint, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	e, err := scanEndpoint(row)
+	if err != nil {
+		return nil, wrapErr("get endpoint", err)
+	}
+	return e, nil
+}
+
+// SetEndpointSecrets stores e's secrets: Secret, PreviousSecret and
+// PreviousUntil. It returns an error wrapping directory.ErrNotFound if the
+// endpoint is gone.
+func (t *tx) SetEndpointSecrets(ctx context.Context, e *directory.Endpoint) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = ?, previous_secret = ?, previous_secret_until = ?
+		WHERE tenant_id = ? AND id = ?`, e.Secret, e.PreviousSecret, nullMillis(e.PreviousUntil), e.TenantID, e.ID)
+	return wrapErr("set endpoint secrets", oneRow(res, err))
 }
 
 // DeleteEndpoint deletes the endpoint with all its deliveries, delivered or
@@ -58,6 +80,16 @@ func (s *Store) GetEndpoint(ctx context.Context, tenantID, id string) (*director
 	return e, nil
 }
 
+// AllEndpoints lists every tenant's endpoints.
+func (s *Store) AllEndpoints(ctx context.Context) ([]*directory.Endpoint, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+endpointColumns+` FROM webhook_endpoints ORDER BY tenant_id, id`)
+	if err != nil {
+		return nil, wrapErr("all endpoints", err)
+	}
+	es, err := collect(rows, scanEndpoint)
+	return es, wrapErr("all endpoints", err)
+}
+
 // ListEndpoints lists all of a tenant's endpoints, oldest first.
 func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*directory.Endpoint, error) {
 	rows, err := s.stmts.readListEndpoints.QueryContext(ctx, tenantID)
@@ -69,19 +101,34 @@ func (s *Store) ListEndpoints(ctx context.Context, tenantID string) ([]*director
 }
 
 func scanEndpoint(sc scanner) (*directory.Endpoint, error) {
-	var (
-		e       directory.Endpoint
-		events  string
-		created int64
-	)
-	if err := sc.Scan(&e.TenantID, &e.ID, &e.URL, &e.Kind, &events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &created); err != nil {
+	var e directory.Endpoint
+	dest, done := endpointDest(&e)
+	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	if err := decodeJSON(events, &e.Events); err != nil {
-		return nil, fmt.Errorf("endpoint %s: events: %w", e.ID, err)
+	if err := done(); err != nil {
+		return nil, err
 	}
-	e.CreatedAt = fromMillis(created)
 	return &e, nil
+}
+
+// endpointDest returns the scan destinations of endpointColumns into e, and
+// a function that decodes what they cannot hold directly once scanned.
+func endpointDest(e *directory.Endpoint) ([]any, func() error) {
+	var (
+		events  string
+		created int64
+		until   sql.NullInt64
+	)
+	dest := []any{&e.TenantID, &e.ID, &e.URL, &e.Kind, &events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &created, &e.PreviousSecret, &until}
+	return dest, func() error {
+		if err := decodeJSON(events, &e.Events); err != nil {
+			return fmt.Errorf("endpoint %s: events: %w", e.ID, err)
+		}
+		e.CreatedAt = fromMillis(created)
+		e.PreviousUntil = nullTime(until)
+		return nil
+	}
 }
 
 // deliveryArgs are the values of deliveryColumns for d.
@@ -178,7 +225,7 @@ func (s *Store) ListAttempts(ctx context.Context, tenantID string, deliveryIDs [
 // or waiting out its back-off, holds back the later ones.
 const claimSQL = `SELECT d.id, d.tenant_id, d.endpoint_id, d.event_id, d.user_id, d.status, d.attempts,
 		d.next_attempt_at, d.created_at, d.delivered_at, d.last_status, d.last_error,
-		e.tenant_id, e.id, e.url, e.kind, e.events, e.fail_open, e.timeout_ms, e.secret, e.created_at,
+		e.tenant_id, e.id, e.url, e.kind, e.events, e.fail_open, e.timeout_ms, e.secret, e.created_at, e.previous_secret, e.previous_secret_until,
 		o.payload
 	FROM deliveries d
 	JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.id = d.endpoint_id
@@ -206,20 +253,16 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now time.Time, lease time.D
 		claimed, err = collect(rows, func(sc scanner) (*directory.ClaimedDelivery, error) {
 			c := &directory.ClaimedDelivery{Delivery: &directory.Delivery{}}
 			dest, done := deliveryDest(c.Delivery)
-			var (
-				e       directory.Endpoint
-				events  string
-				created int64
-			)
-			dest = append(dest, &e.TenantID, &e.ID, &e.URL, &e.Kind, &events, &e.FailOpen, &e.TimeoutMS, &e.Secret, &created, &c.Payload)
+			var e directory.Endpoint
+			edest, edone := endpointDest(&e)
+			dest = append(append(dest, edest...), &c.Payload)
 			if err := sc.Scan(dest...); err != nil {
 				return nil, err
 			}
 			done()
-			if err := decodeJSON(events, &e.Events); err != nil {
-				return nil, fmt.Errorf("endpoint %s: events: %w", e.ID, err)
+			if err := edone(); err != nil {
+				return nil, err
 			}
-			e.CreatedAt = fromMillis(created)
 			c.Endpoint = &e
 			return c, nil
 		})

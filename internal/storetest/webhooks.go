@@ -17,6 +17,7 @@ var webhookTests = []test{
 	{"EndpointOtherTenant", testEndpointOtherTenant},
 	{"ListEndpoints", testListEndpoints},
 	{"DeleteEndpoint", testDeleteEndpoint},
+	{"EndpointSecrets", testEndpointSecrets},
 	{"InsertEventDeliveries", testInsertEventDeliveries},
 	{"ListDeliveries", testListDeliveries},
 	{"ClaimDue", testClaimDue},
@@ -162,6 +163,66 @@ func testEndpointRoundTrip(t *testing.T, s directory.Store) {
 		}
 		checkEqual(t, "GetEndpoint", got, e)
 	}
+}
+
+// testEndpointSecrets: a rotation's secrets round-trip, through the
+// transaction's locked read, the claim of a delivery and AllEndpoints, and
+// only the tenant's own endpoint is changed.
+func testEndpointSecrets(t *testing.T, s directory.Store) {
+	a, b := createTenant(t, s, "A"), createTenant(t, s, "B")
+	ep, other := newEndpoint(a.ID, directory.EndpointEvents), newEndpoint(b.ID, directory.EndpointEvents)
+	createEndpoint(t, s, ep)
+	createEndpoint(t, s, other)
+
+	until := now().Add(time.Hour)
+	inTx(t, s, func(tx directory.Tx) error {
+		got, err := tx.GetEndpoint(t.Context(), a.ID, ep.ID)
+		if err != nil {
+			return err
+		}
+		checkEqual(t, "Tx.GetEndpoint", got, ep)
+		got.Secret, got.PreviousSecret, got.PreviousUntil = "whsec_next", ep.Secret, &until
+		return tx.SetEndpointSecrets(t.Context(), got)
+	})
+	want := *ep
+	want.Secret, want.PreviousSecret, want.PreviousUntil = "whsec_next", ep.Secret, &until
+	got, err := s.GetEndpoint(t.Context(), a.ID, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkEqual(t, "GetEndpoint after SetEndpointSecrets", got, &want)
+
+	u := userAt(t, s, a.ID, "claimed")
+	emit(t, s, u, now(), ep)
+	cs, err := s.ClaimDeliveries(t.Context(), now().Add(time.Second), time.Minute, 10)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("ClaimDeliveries = %d, %v", len(cs), err)
+	}
+	checkEqual(t, "claimed endpoint", cs[0].Endpoint, &want)
+
+	all, err := s.AllEndpoints(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("AllEndpoints: %d, want 2", len(all))
+	}
+	for _, e := range all {
+		if e.ID == other.ID {
+			checkEqual(t, "the other tenant's endpoint", e, other)
+		}
+	}
+
+	// Another tenant's endpoint is not found, in a transaction either.
+	err = s.InTx(t.Context(), func(tx directory.Tx) error {
+		_, err := tx.GetEndpoint(t.Context(), b.ID, ep.ID)
+		return err
+	})
+	wantNotFound(t, "Tx.GetEndpoint in another tenant", err)
+	gone := want
+	gone.TenantID = b.ID
+	err = s.InTx(t.Context(), func(tx directory.Tx) error { return tx.SetEndpointSecrets(t.Context(), &gone) })
+	wantNotFound(t, "SetEndpointSecrets in another tenant", err)
 }
 
 func testEndpointOtherTenant(t *testing.T, s directory.Store) {

@@ -316,7 +316,7 @@ func post(ctx context.Context, client *http.Client, e *directory.Endpoint, msgID
 }
 
 func send(ctx context.Context, client *http.Client, e *directory.Endpoint, msgID string, body []byte, now time.Time, timeout time.Duration, keepBody bool) answer {
-	h, err := Headers(e.Secret, msgID, now, body)
+	h, err := Headers(e.SigningSecrets(now), msgID, now, body)
 	if err != nil {
 		return answer{err: err}
 	}

@@ -83,16 +83,25 @@ func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
 
-// Headers returns the three Standard Webhooks headers of one message. It
-// returns Sign's errors.
-func Headers(secret, msgID string, ts time.Time, body []byte) (http.Header, error) {
-	sig, err := Sign(secret, msgID, ts, body)
-	if err != nil {
-		return nil, err
+// Headers returns the three Standard Webhooks headers of one message,
+// signed by each of secrets (at least one): during a secret's rotation the
+// old and the new one both sign, space-separated in webhook-signature, so a
+// receiver that knows either accepts the message. It returns Sign's errors.
+func Headers(secrets []string, msgID string, ts time.Time, body []byte) (http.Header, error) {
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: none given", ErrInvalidSecret)
+	}
+	sigs := make([]string, len(secrets))
+	for i, secret := range secrets {
+		sig, err := Sign(secret, msgID, ts, body)
+		if err != nil {
+			return nil, err
+		}
+		sigs[i] = sig
 	}
 	h := make(http.Header, 3)
 	h.Set(HeaderID, msgID)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	h.Set(HeaderSignature, sig)
+	h.Set(HeaderSignature, strings.Join(sigs, " "))
 	return h, nil
 }

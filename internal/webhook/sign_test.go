@@ -56,7 +56,7 @@ func TestSignVerifiesWithReferenceLibrary(t *testing.T) {
 	for _, secret := range []string{NewSecret(), secretOf(24), secretOf(64)} {
 		for _, body := range bodies {
 			ts := time.Now()
-			h, err := Headers(secret, "evt_01JABCDEF", ts, []byte(body))
+			h, err := Headers([]string{secret}, "evt_01JABCDEF", ts, []byte(body))
 			if err != nil {
 				t.Fatalf("Headers: %v", err)
 			}
@@ -87,7 +87,7 @@ func TestSignVerifiesWithReferenceLibrary(t *testing.T) {
 
 func TestSignWrongSecretFailsVerification(t *testing.T) {
 	body := []byte(`{"a":1}`)
-	h, err := Headers(NewSecret(), "msg_1", time.Now(), body)
+	h, err := Headers([]string{NewSecret()}, "msg_1", time.Now(), body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +97,39 @@ func TestSignWrongSecretFailsVerification(t *testing.T) {
 	}
 	secret := NewSecret()
 	wh, _ = standardwebhooks.NewWebhook(secret)
-	old, _ := Headers(secret, "msg_1", time.Now().Add(-time.Hour), body)
+	old, _ := Headers([]string{secret}, "msg_1", time.Now().Add(-time.Hour), body)
 	if err := wh.VerifyIgnoringTimestamp(body, old); err != nil {
 		t.Fatalf("reference VerifyIgnoringTimestamp: %v", err)
 	}
 	if err := wh.Verify(body, old); err == nil {
 		t.Fatal("reference Verify accepted an hour-old timestamp")
+	}
+}
+
+// TestSignWithTwoSecrets: during a rotation both secrets sign, and the
+// reference library verifies the message with either, but not with a third.
+func TestSignWithTwoSecrets(t *testing.T) {
+	body := []byte(`{"type":"user.updated"}`)
+	old, fresh := NewSecret(), NewSecret()
+	h, err := Headers([]string{fresh, old}, "msg_1", time.Now(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Fields(h.Get(HeaderSignature))); n != 2 {
+		t.Fatalf("%s %q: %d signatures, want 2", HeaderSignature, h.Get(HeaderSignature), n)
+	}
+	for _, secret := range []string{old, fresh} {
+		wh, _ := standardwebhooks.NewWebhook(secret)
+		if err := wh.Verify(body, h); err != nil {
+			t.Errorf("reference Verify with one of the two secrets: %v", err)
+		}
+	}
+	wh, _ := standardwebhooks.NewWebhook(NewSecret())
+	if err := wh.Verify(body, h); err == nil {
+		t.Error("reference Verify accepted a third secret")
+	}
+	if _, err := Headers(nil, "msg_1", time.Now(), body); !errors.Is(err, ErrInvalidSecret) {
+		t.Errorf("Headers with no secret: %v", err)
 	}
 }
 
@@ -132,7 +159,7 @@ func TestSignSecretLength(t *testing.T) {
 			if !tt.ok && !errors.Is(err, ErrInvalidSecret) {
 				t.Fatalf("Sign error = %v, want ErrInvalidSecret", err)
 			}
-			if _, herr := Headers(tt.secret, "msg_1", time.Now(), nil); (herr == nil) != tt.ok {
+			if _, herr := Headers([]string{tt.secret}, "msg_1", time.Now(), nil); (herr == nil) != tt.ok {
 				t.Fatalf("Headers error = %v, want ok %v", herr, tt.ok)
 			}
 		})
