@@ -2,10 +2,12 @@ package httpapi_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/policy"
 )
 
 // TestEndpointLimitsHoldUnderConcurrency: a tenant's endpoints of each kind
@@ -75,4 +77,37 @@ func TestEndpointLimitsHoldUnderConcurrency(t *testing.T) {
 				body: map[string]any{"kind": tc.kind, "url": "http://127.0.0.1:9/again"}})
 		})
 	}
+}
+
+// TestPolicyLimits: a policy text over 64 KiB or 100 policies is refused
+// with one error naming the limit, and nothing is stored. The refused texts
+// are broken Cedar, whose parse would list problems: only the limit is
+// reported, so the text was not parsed.
+func TestPolicyLimits(t *testing.T) {
+	e := newEnv(t)
+	const broken = "permit (principal, action, resource) when { ( }; "
+	for _, tc := range []struct {
+		name, text, code, message string
+	}{
+		{"a megabyte", strings.Repeat(broken, 1_000_000/len(broken)), "too_large", fmt.Sprintf("must be at most %d bytes", policy.MaxTextBytes)},
+		{"too many policies", strings.Repeat(broken, policy.MaxPolicies+1), "too_many_policies", fmt.Sprintf("must hold at most %d policies", policy.MaxPolicies)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := problem(t, e.do(t, req{method: "PUT", path: "/v1/policies", body: map[string]any{"policies": tc.text}}), 422, "validation_failed")
+			errs := p["errors"].([]any)
+			if len(errs) != 1 {
+				t.Fatalf("%d errors, want 1: %v", len(errs), errs)
+			}
+			got := errs[0].(map[string]any)
+			if got["field"] != "policies" || got["code"] != tc.code || got["message"] != tc.message {
+				t.Errorf("error %v, want policies %s %q", got, tc.code, tc.message)
+			}
+			if cur := e.must(t, 200, req{method: "GET", path: "/v1/policies"}).json(t); cur["default"] != true {
+				t.Errorf("the tenant's policies changed: %v", cur)
+			}
+		})
+	}
+	// At the limits, a valid text is stored.
+	text := strings.Repeat("permit (principal, action, resource);\n", policy.MaxPolicies)
+	e.must(t, 200, req{method: "PUT", path: "/v1/policies", body: map[string]any{"policies": text}})
 }
