@@ -111,3 +111,53 @@ func TestPolicyLimits(t *testing.T) {
 	text := strings.Repeat("permit (principal, action, resource);\n", policy.MaxPolicies)
 	e.must(t, 200, req{method: "PUT", path: "/v1/policies", body: map[string]any{"policies": text}})
 }
+
+// TestSuspensionLimit: a user may have MaxActiveSuspensions in force; of
+// parallel suspensions past that, exactly the cap succeed and the others are
+// 409 limit_exceeded, dry runs included. Lifting one frees a place.
+func TestSuspensionLimit(t *testing.T) {
+	e := newEnv(t)
+	id := e.createUser(t, map[string]any{"username": "often"})["id"].(string)
+	suspend := func(query string) *response {
+		return e.do(t, req{method: "POST", path: "/v1/users/" + id + "/suspensions" + query, body: map[string]any{"reason": "abuse"}})
+	}
+	const n = 2 * directory.MaxActiveSuspensions
+	responses := make([]*response, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			responses[i] = suspend("")
+		})
+	}
+	close(start)
+	wg.Wait()
+	var first string
+	created := 0
+	for _, r := range responses {
+		switch r.status {
+		case 201:
+			created++
+			first = r.json(t)["id"].(string)
+		case 409:
+			p := problem(t, r, 409, "limit_exceeded")
+			if want := fmt.Sprintf("at most %d suspensions", directory.MaxActiveSuspensions); !contains(p["detail"].(string), want) {
+				t.Errorf("detail %q does not say %q", p["detail"], want)
+			}
+		default:
+			t.Errorf("status %d, want 201 or 409: %s", r.status, r.body)
+		}
+	}
+	if created != directory.MaxActiveSuspensions {
+		t.Errorf("%d of %d parallel suspensions succeeded, want %d", created, n, directory.MaxActiveSuspensions)
+	}
+	if got := len(e.getUser(t, id)["suspensions"].([]any)); got != directory.MaxActiveSuspensions {
+		t.Errorf("the user has %d suspensions, want %d", got, directory.MaxActiveSuspensions)
+	}
+	problem(t, suspend("?dry_run=true"), 409, "limit_exceeded")
+	e.must(t, 200, req{method: "DELETE", path: "/v1/users/" + id + "/suspensions/" + first})
+	if r := suspend(""); r.status != 201 {
+		t.Errorf("a suspension after one was lifted: %d %s", r.status, r.body)
+	}
+}
