@@ -91,9 +91,17 @@ type EndpointInput struct {
 	TimeoutMS int
 }
 
-// MaxValidationEndpoints bounds a tenant's validation webhooks: at 10 s each
-// at most, a write never waits on them past the server's write timeout.
-const MaxValidationEndpoints = 2
+// Caps on a tenant's webhook endpoints, per kind. Validation hooks run one
+// after another inside a write: at 10 s each at most, a write never waits on
+// them past the server's write timeout. Every events endpoint gets a
+// delivery of each event, so their number multiplies the outbox's rows and
+// the dispatcher's requests for every write of the tenant.
+const (
+	MaxValidationEndpoints = 2
+	MaxEventsEndpoints     = 10
+)
+
+var maxEndpoints = map[string]int{EndpointValidation: MaxValidationEndpoints, EndpointEvents: MaxEventsEndpoints}
 
 // EventTypes are the events an events endpoint can receive (§7).
 var EventTypes = []string{
@@ -102,7 +110,8 @@ var EventTypes = []string{
 }
 
 // CreateEndpoint creates a webhook endpoint with a new secret, which the
-// caller shows once. Errors: validation_failed.
+// caller shows once. Errors: validation_failed; limit_exceeded when the
+// tenant has MaxValidationEndpoints or MaxEventsEndpoints of the kind.
 func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInput) (*Endpoint, error) {
 	var fe fieldErrors
 	if err := s.checkURL(ctx, in.URL); err != nil {
@@ -125,24 +134,6 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 	if in.TimeoutMS < 100 || in.TimeoutMS > 10000 {
 		fe.invalid = append(fe.invalid, FieldError{Field: "timeout_ms", Code: codeOutOfRange, Message: "must be from 100 to 10000"})
 	}
-	if in.Kind == EndpointValidation {
-		// Validation hooks run one after another inside a write: their
-		// number bounds how long a write may wait on them.
-		eps, err := s.store.ListEndpoints(ctx, t.ID) // not the cache: the limit must hold
-		if err != nil {
-			return nil, fmt.Errorf("list endpoints: %w", err)
-		}
-		n := 0
-		for _, e := range eps {
-			if e.Kind == EndpointValidation {
-				n++
-			}
-		}
-		if n >= MaxValidationEndpoints {
-			fe.invalid = append(fe.invalid, FieldError{Field: "kind", Code: codeOutOfRange,
-				Message: fmt.Sprintf("a tenant may have at most %d validation endpoints", MaxValidationEndpoints)})
-		}
-	}
 	if err := fe.err(); err != nil {
 		return nil, err
 	}
@@ -155,6 +146,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 		ep.Events = []string{}
 	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := checkEndpointLimit(ctx, tx, t.ID, in.Kind); err != nil {
+			return err
+		}
 		if err := tx.CreateEndpoint(ctx, ep); err != nil {
 			return err
 		}
@@ -165,6 +159,24 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 		return nil, fmt.Errorf("create endpoint: %w", err)
 	}
 	return ep, nil
+}
+
+// checkEndpointLimit refuses a new endpoint of kind when the tenant has its
+// maxEndpoints already. It counts under the tenant's lock, in the
+// transaction that creates the endpoint, so that concurrent creates are
+// counted one after the other and cannot all pass.
+func checkEndpointLimit(ctx context.Context, tx Tx, tenantID, kind string) error {
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	n, err := tx.CountEndpoints(ctx, tenantID, kind)
+	if err != nil {
+		return err
+	}
+	if max := maxEndpoints[kind]; n >= max {
+		return Errorf(ECodeLimitExceeded, "A tenant may have at most %d %s endpoints; delete one first.", max, kind)
+	}
+	return nil
 }
 
 // GetEndpoint returns ErrNotFound unless the endpoint is the tenant's.

@@ -41,6 +41,7 @@ const (
 	ECodeRoleInUse            = "role_in_use"
 	ECodeLastAdminKey         = "last_admin_key"
 	ECodeKeyInactive          = "key_inactive"
+	ECodeLimitExceeded        = "limit_exceeded"
 	ECodeInternal             = "internal"
 )
 

@@ -115,14 +115,25 @@ type SuspensionInput struct {
 	EndsAt string // RFC 3339, optional
 }
 
+// MaxActiveSuspensions caps the suspensions in force of one user. Each is
+// part of the user in every read, event and webhook payload.
+const MaxActiveSuspensions = 10
+
 // SuspendUser adds a suspension. Errors: not_found, user_deleting,
-// validation_failed, precondition_failed, forbidden.
+// validation_failed, limit_exceeded (the user has MaxActiveSuspensions in
+// force), precondition_failed, forbidden.
 func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in SuspensionInput, opts WriteOptions) (*User, *Suspension, error) {
 	var sus *Suspension
 	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		var err error
 		if sus, err = newSuspension(in, now); err != nil {
 			return nil, err
+		}
+		// cur holds the suspensions in force only; a write that lost a race
+		// is decided again on the user as its transaction finds it, so
+		// concurrent suspensions cannot pass the cap together.
+		if len(cur.Suspensions) >= MaxActiveSuspensions {
+			return nil, Errorf(ECodeLimitExceeded, "A user may have at most %d suspensions in force; lift one first.", MaxActiveSuspensions)
 		}
 		next.Suspensions = append(next.Suspensions, *sus)
 		return &write{action: ActionUserSuspended, cedar: ActionSuspend,

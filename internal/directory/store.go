@@ -149,8 +149,9 @@ type Tx interface {
 	// delivery (which may be none).
 	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
 
-	// LockTenant serializes the transactions that check a tenant's
-	// active-user counter against its quota (SELECT … FOR NO KEY UPDATE on
+	// LockTenant serializes the transactions that check a count of the
+	// tenant's against its cap — its active-user counter against the
+	// quota, its webhook endpoints (SELECT … FOR NO KEY UPDATE on
 	// PostgreSQL, which leaves other writes of the tenant free; SQLite's
 	// single writer already serializes). ErrNotFound if the tenant does not
 	// exist.
@@ -211,6 +212,11 @@ type Tx interface {
 	// SetEndpointSecrets stores e's Secret, PreviousSecret and
 	// PreviousUntil, or returns ErrNotFound if the endpoint is gone.
 	SetEndpointSecrets(ctx context.Context, e *Endpoint) error
+	// CountEndpoints counts the tenant's webhook endpoints of a kind
+	// (EndpointValidation or EndpointEvents), this transaction's own
+	// included. After LockTenant no concurrent transaction that takes the
+	// lock too can change the count until this one ends.
+	CountEndpoints(ctx context.Context, tenantID, kind string) (int, error)
 	// DeleteEndpoint removes an endpoint and its pending deliveries;
 	// ErrNotFound unless it is the tenant's.
 	DeleteEndpoint(ctx context.Context, tenantID, id string) error

@@ -40,6 +40,7 @@ var statusOf = map[string]struct {
 	directory.ECodeRoleInUse:            {http.StatusConflict, "Role in use"},
 	directory.ECodeLastAdminKey:         {http.StatusConflict, "Last admin key"},
 	directory.ECodeKeyInactive:          {http.StatusConflict, "Key inactive"},
+	directory.ECodeLimitExceeded:        {http.StatusConflict, "Limit exceeded"},
 	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},

@@ -16,8 +16,15 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-// DefaultCacheSize is how many tenants' parsed policy sets an Engine keeps.
-const DefaultCacheSize = 1024
+// Bounds of an Engine's cache of parsed policy sets: how many tenants' sets
+// it keeps, and how many bytes of policy text they may hold together. The
+// text stands for the memory of its parsed set, which measured from 4 times
+// its size (policies like the default set) to 32 times (one long chain of
+// additions): 8 MiB of text is at most about 256 MiB of parsed sets.
+const (
+	DefaultCacheSize  = 1024
+	DefaultCacheBytes = 8 << 20
+)
 
 // Engine authorizes writes with each tenant's Cedar policies. It implements
 // directory.Authorizer and is safe for concurrent use.
@@ -25,15 +32,19 @@ const DefaultCacheSize = 1024
 // An Engine parses a tenant's text once and keeps the result, keyed by the
 // tenant and its text: a request that carries new text (after PUT
 // /v1/policies) is judged by the new text at once. It keeps the sets of the
-// DefaultCacheSize most recently used tenants.
+// most recently used tenants, at most DefaultCacheSize of them and
+// DefaultCacheBytes of text in all; a text longer than that alone is parsed
+// for each decision, never kept.
 type Engine struct {
 	defaults *policySet
 	now      func() time.Time
 
-	mu      sync.Mutex
-	max     int
-	lru     *list.List               // of *cacheEntry, most recently used first
-	tenants map[string]*list.Element // by tenant ID
+	mu       sync.Mutex
+	max      int                      // entries
+	maxBytes int                      // bytes of text of all entries
+	bytes    int                      // bytes of text of the entries held
+	lru      *list.List               // of *cacheEntry, most recently used first
+	tenants  map[string]*list.Element // by tenant ID
 }
 
 type cacheEntry struct {
@@ -61,6 +72,7 @@ func New() *Engine {
 		defaults: defaultSet,
 		now:      time.Now,
 		max:      DefaultCacheSize,
+		maxBytes: DefaultCacheBytes,
 		lru:      list.New(),
 		tenants:  make(map[string]*list.Element),
 	}
@@ -162,17 +174,29 @@ func (e *Engine) policies(t *directory.Tenant) (*policySet, error) {
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if el, ok := e.tenants[t.ID]; ok {
-		el.Value = ce
-		e.lru.MoveToFront(el)
-	} else {
-		e.tenants[t.ID] = e.lru.PushFront(ce)
-		for e.lru.Len() > e.max {
-			old := e.lru.Remove(e.lru.Back()).(*cacheEntry)
-			delete(e.tenants, old.tenantID)
-		}
-	}
+	e.keep(ce)
 	return set, err
+}
+
+// keep caches ce as its tenant's entry, the most recently used, and evicts
+// the least recently used entries until the cache is within its bounds.
+// e.mu must be held.
+func (e *Engine) keep(ce *cacheEntry) {
+	if el, ok := e.tenants[ce.tenantID]; ok {
+		e.bytes -= len(el.Value.(*cacheEntry).text)
+		e.lru.Remove(el)
+		delete(e.tenants, ce.tenantID)
+	}
+	if len(ce.text) > e.maxBytes {
+		return
+	}
+	e.tenants[ce.tenantID] = e.lru.PushFront(ce)
+	e.bytes += len(ce.text)
+	for e.lru.Len() > e.max || e.bytes > e.maxBytes {
+		old := e.lru.Remove(e.lru.Back()).(*cacheEntry)
+		delete(e.tenants, old.tenantID)
+		e.bytes -= len(old.text)
+	}
 }
 
 // policySet is a parsed policy text, in the order of the text so that

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,57 @@ func TestCacheIsBounded(t *testing.T) {
 			t.Errorf("%s was evicted", id)
 		}
 	}
+}
+
+// TestCacheIsBoundedByBytes: the cache keeps at most maxBytes of policy
+// text, evicting the least recently used tenants, and never keeps a text
+// longer than that alone.
+func TestCacheIsBoundedByBytes(t *testing.T) {
+	e := New()
+	e.maxBytes = 1000
+	// text is a policy set of exactly n bytes that allows the write.
+	text := func(n int) string {
+		const permit = "permit (principal, action, resource);\n"
+		return permit + "//" + strings.Repeat("x", n-len(permit)-3) + "\n"
+	}
+	r := req(writeKey(), nil, directory.ActionUpdate, alice())
+	check := func(step string, want ...string) {
+		t.Helper()
+		sum := 0
+		for _, el := range e.tenants {
+			sum += len(el.Value.(*cacheEntry).text)
+		}
+		if sum != e.bytes || sum > e.maxBytes || e.lru.Len() != len(e.tenants) {
+			t.Fatalf("%s: %d bytes held, %d counted, %d entries in the list and %d in the map; at most %d bytes",
+				step, sum, e.bytes, e.lru.Len(), len(e.tenants), e.maxBytes)
+		}
+		var got []string
+		for el := e.lru.Front(); el != nil; el = el.Next() {
+			got = append(got, el.Value.(*cacheEntry).tenantID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: cache holds %v (most recent first), want %v", step, got, want)
+		}
+	}
+	decide := func(id string, n int) {
+		t.Helper()
+		r.Tenant = &directory.Tenant{ID: id, Policies: text(n)}
+		wantAllow(t, e, r)
+	}
+	decide("ten_a", 400)
+	decide("ten_b", 400)
+	check("two texts", "ten_b", "ten_a")
+	decide("ten_a", 400) // used again
+	decide("ten_c", 400) // 1200 bytes: the least recently used goes
+	check("a third text", "ten_c", "ten_a")
+	decide("ten_a", 100) // a new text of the same tenant replaces its entry
+	check("a shorter text", "ten_a", "ten_c")
+	decide("ten_d", 500)
+	check("a fourth text", "ten_d", "ten_a", "ten_c")
+	decide("ten_e", 1001) // longer than the whole cache: decided, not kept
+	check("a text over the bound", "ten_d", "ten_a", "ten_c")
+	decide("ten_d", 1000) // fills it alone
+	check("a text at the bound", "ten_d")
 }
 
 func TestAuthorizeFailures(t *testing.T) {

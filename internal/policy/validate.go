@@ -17,6 +17,7 @@ import (
 	"github.com/cedar-policy/cedar-go/x/exp/schema/validate"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/fields"
 )
 
 // maxMessages caps the messages of one Validate error.
@@ -29,6 +30,16 @@ const maxSearchedKeys = 64
 // maxMetadataKeys caps the metadata keys a policy set may read: the
 // validator's work grows with their number.
 const maxMetadataKeys = 256
+
+// Caps on a tenant's policy text, checked before any of it is parsed: the
+// parse and the type check cost time and memory in proportion to the text
+// (a 1 MB set took seconds of CPU), and a refused text costs them too.
+const (
+	// MaxTextBytes caps the policy text, in bytes of UTF-8.
+	MaxTextBytes = 64 << 10
+	// MaxPolicies caps the policies of a text.
+	MaxPolicies = 100
+)
 
 // Validate checks a tenant's Cedar policy text: it must parse, and every
 // policy must type-check against Schema with cedar-go's validator in strict
@@ -53,7 +64,15 @@ const maxMetadataKeys = 256
 // (cedar-go does not locate them further). Syntax errors are reported for
 // every statement, not only the first. At most 50 messages are listed, the
 // last saying how many more there are.
+//
+// A text longer than MaxTextBytes (code "too_large"), or with more than
+// MaxPolicies policies (code "too_many_policies"), is refused with that one
+// FieldError before it is parsed. Policies are counted as the semicolons
+// that end them, outside strings and comments, in one pass over the text.
 func Validate(text string) error {
+	if err := checkLimits(text); err != nil {
+		return err
+	}
 	stmts := parseStatements(text)
 	var msgs []string
 	var parsed []statement
@@ -97,6 +116,31 @@ func Validate(text string) error {
 		Fields:  fe,
 	}
 }
+
+// checkLimits refuses a text over MaxTextBytes or MaxPolicies, without
+// parsing it.
+func checkLimits(text string) error {
+	var fe directory.FieldError
+	switch {
+	case len(text) > MaxTextBytes:
+		fe = directory.FieldError{Field: "policies", Code: fields.CodeTooLarge,
+			Message: fmt.Sprintf("must be at most %d bytes", MaxTextBytes)}
+	case len(splitStatements(text)) > MaxPolicies:
+		fe = directory.FieldError{Field: "policies", Code: codeTooManyPolicies,
+			Message: fmt.Sprintf("must hold at most %d policies", MaxPolicies)}
+	default:
+		return nil
+	}
+	return &directory.Error{
+		Code:    directory.ECodeValidationFailed,
+		Message: "The policies are too large.",
+		Fields:  []directory.FieldError{fe},
+	}
+}
+
+// codeTooManyPolicies is the FieldError code of a text with more than
+// MaxPolicies policies.
+const codeTooManyPolicies = "too_many_policies"
 
 // statement is one policy of a text, or the syntax error of its statement.
 type statement struct {

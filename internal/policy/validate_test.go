@@ -211,10 +211,10 @@ func TestValidateMessageFromDocs(t *testing.T) {
 // TestValidateLargeText bounds the work of a large text full of problems.
 func TestValidateLargeText(t *testing.T) {
 	var b strings.Builder
-	for i := range 2000 {
+	for i := range MaxPolicies / 2 {
 		// Each key is read as a Long and as a String: the search tries
-		// every type of the first 64 keys.
-		k := "k" + strconv.Itoa(i%200)
+		// every type of each.
+		k := "k" + strconv.Itoa(i)
 		b.WriteString("permit (principal, action, resource) when { resource.metadata has " + k +
 			" && resource.metadata." + k + " > 1 && resource.metadata." + k + ` like "a" };` + "\n")
 		b.WriteString("permit (principal, action, resource) when { ( };\n")
@@ -231,9 +231,54 @@ func TestValidateLargeText(t *testing.T) {
 
 func TestValidateTooManyMetadataKeys(t *testing.T) {
 	var b strings.Builder
-	for i := range 300 {
-		k := "k" + strconv.Itoa(i)
-		b.WriteString("permit (principal, action, resource) when { resource.metadata has " + k + " };\n")
+	for i := range MaxPolicies {
+		k := "k" + strconv.Itoa(3*i)
+		b.WriteString("permit (principal, action, resource) when { resource.metadata has " + k + " && resource.metadata has " + k + "b && resource.metadata has " + k + "c };\n")
 	}
-	wantMessages(t, b.String(), "257:1: for policy `policy256`, the policies read more than 256 metadata keys")
+	wantMessages(t, b.String(), "86:1: for policy `policy85`, the policies read more than 256 metadata keys")
+}
+
+// TestValidateLimits: a text over MaxTextBytes or MaxPolicies is refused
+// with that one error, before it is parsed (the texts refused here are full
+// of syntax and type errors, which a parse would list); texts at the limits
+// pass them.
+func TestValidateLimits(t *testing.T) {
+	const permit = "permit (principal, action, resource);\n"
+	const broken = "permit (principal, action, resource) when { resource.nope ( };\n"
+	// pad makes text exactly n bytes long with a trailing comment.
+	pad := func(text string, n int) string {
+		return text + "//" + strings.Repeat("x", n-len(text)-3) + "\n"
+	}
+	for _, tc := range []struct {
+		name, text string
+		code       string // "": accepted
+	}{
+		{"bytes at the limit", pad(permit, MaxTextBytes), ""},
+		{"bytes over the limit", pad(strings.Repeat(broken, 10), MaxTextBytes+1), "too_large"},
+		{"a megabyte", strings.Repeat(broken, (1<<20)/len(broken)), "too_large"},
+		{"policies at the limit", strings.Repeat(permit, MaxPolicies), ""},
+		{"policies over the limit", strings.Repeat(broken, MaxPolicies+1), "too_many_policies"},
+		{"semicolons in strings and comments do not count", `@notice("` + strings.Repeat(";", 2*MaxPolicies) + `")` + "\n" +
+			"// " + strings.Repeat(";", 2*MaxPolicies) + "\n" + strings.Repeat(permit, MaxPolicies-1), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Validate(tc.text)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			var de *directory.Error
+			if !errors.As(err, &de) {
+				t.Fatalf("Validate: got %v, want a *directory.Error", err)
+			}
+			if de.Code != directory.ECodeValidationFailed || len(de.Fields) != 1 {
+				t.Fatalf("Validate: got %+v, want validation_failed with one field error", de)
+			}
+			if f := de.Fields[0]; f.Field != "policies" || f.Code != tc.code {
+				t.Errorf("field error %+v, want field policies, code %s", f, tc.code)
+			}
+		})
+	}
 }

@@ -57,6 +57,15 @@ func (s *Store) AllEndpoints(ctx context.Context) ([]*directory.Endpoint, error)
 	return es, wrapErr("all endpoints", err)
 }
 
+// CountEndpoints counts the tenant's endpoints of kind. Under READ
+// COMMITTED the statement sees every endpoint committed before it started:
+// after LockTenant, those of the transactions that held the lock before.
+func (t *tx) CountEndpoints(ctx context.Context, tenantID, kind string) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1 AND kind = $2`, tenantID, kind).Scan(&n)
+	return n, wrapErr("count endpoints", err)
+}
+
 // DeleteEndpoint removes the endpoint with its deliveries, pending or not,
 // and their attempts. It returns an error wrapping directory.ErrNotFound
 // unless the endpoint is the tenant's.

@@ -51,6 +51,15 @@ func (t *tx) SetEndpointSecrets(ctx context.Context, e *directory.Endpoint) erro
 	return wrapErr("set endpoint secrets", oneRow(res, err))
 }
 
+// CountEndpoints counts the tenant's endpoints of kind. The transaction
+// holds the database's one write lock from its start, so the count holds
+// until it ends.
+func (t *tx) CountEndpoints(ctx context.Context, tenantID, kind string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = ? AND kind = ?`, tenantID, kind).Scan(&n)
+	return n, wrapErr("count endpoints", err)
+}
+
 // DeleteEndpoint deletes the endpoint with all its deliveries, delivered or
 // not, and their attempts. It returns an error wrapping
 // directory.ErrNotFound unless the endpoint is the tenant's.

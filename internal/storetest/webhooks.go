@@ -18,6 +18,7 @@ var webhookTests = []test{
 	{"ListEndpoints", testListEndpoints},
 	{"DeleteEndpoint", testDeleteEndpoint},
 	{"EndpointSecrets", testEndpointSecrets},
+	{"CountEndpoints", testCountEndpoints},
 	{"InsertEventDeliveries", testInsertEventDeliveries},
 	{"ListDeliveries", testListDeliveries},
 	{"ClaimDue", testClaimDue},
@@ -267,6 +268,43 @@ func testListEndpoints(t *testing.T, s directory.Store) {
 			checkEqual(t, "ListEndpoints' endpoint", got[i], mine[i])
 		}
 	}
+}
+
+// testCountEndpoints: the count is per tenant and kind, and includes the
+// transaction's own endpoints and none deleted.
+func testCountEndpoints(t *testing.T, s directory.Store) {
+	a := createTenant(t, s, "A")
+	b := createTenant(t, s, "B")
+	for range 3 {
+		createEndpoint(t, s, newEndpoint(a.ID, directory.EndpointEvents))
+		createEndpoint(t, s, newEndpoint(b.ID, directory.EndpointValidation))
+	}
+	gone := newEndpoint(a.ID, directory.EndpointValidation)
+	createEndpoint(t, s, gone)
+	inTx(t, s, func(tx directory.Tx) error { return tx.DeleteEndpoint(t.Context(), a.ID, gone.ID) })
+	count := func(tx directory.Tx, kind string) int {
+		t.Helper()
+		n, err := tx.CountEndpoints(t.Context(), a.ID, kind)
+		if err != nil {
+			t.Fatalf("CountEndpoints(%s): %v", kind, err)
+		}
+		return n
+	}
+	inTx(t, s, func(tx directory.Tx) error {
+		if got, want := count(tx, directory.EndpointEvents), 3; got != want {
+			t.Errorf("events endpoints: got %d, want %d", got, want)
+		}
+		if got, want := count(tx, directory.EndpointValidation), 0; got != want {
+			t.Errorf("validation endpoints: got %d, want %d", got, want)
+		}
+		if err := tx.CreateEndpoint(t.Context(), newEndpoint(a.ID, directory.EndpointValidation)); err != nil {
+			return err
+		}
+		if got, want := count(tx, directory.EndpointValidation), 1; got != want {
+			t.Errorf("validation endpoints after this transaction's create: got %d, want %d", got, want)
+		}
+		return nil
+	})
 }
 
 func testDeleteEndpoint(t *testing.T, s directory.Store) {
