@@ -398,7 +398,7 @@ func newFixture(t *testing.T, db string) *fixture {
 		Tenant struct{ ID string }
 		Token  string
 	}
-	cli(t, &tenant, "tenants", "create", "--db", db, "--name", "Crash", "--owner-email", "owner@crash.test")
+	cli(t, &tenant, "tenants", "create", "--db", db, "--create", "--name", "Crash", "--owner-email", "owner@crash.test")
 	var platform struct{ Token string }
 	cli(t, &platform, "keys", "create", "--db", db, "--platform")
 	return &fixture{tenantID: tenant.Tenant.ID, token: tenant.Token, platform: platform.Token}

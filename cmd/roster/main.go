@@ -30,6 +30,6 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "roster:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

@@ -195,7 +195,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			Tenant struct{ ID string } `json:"tenant"`
 			Token  string              `json:"token"`
 		}
-		if err := CLI(ctx, bin, &tenant, "tenants", "create", "--db", db, "--name", "Bench", "--owner-email", "owner@bench.example"); err != nil {
+		if err := CLI(ctx, bin, &tenant, "tenants", "create", "--db", db, "--create", "--name", "Bench", "--owner-email", "owner@bench.example"); err != nil {
 			return nil, err
 		}
 		var key struct{ Token string }

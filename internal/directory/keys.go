@@ -270,6 +270,16 @@ func (s *Service) GetKey(ctx context.Context, tenantID, id string) (*Key, error)
 	return s.store.GetKey(ctx, tenantID, id)
 }
 
+// FindKey returns the key with id, whichever tenant it is of (TenantID "":
+// a platform key). It is the operator's lookup, above tenancy: the command
+// line revokes or rotates a key by its id alone. Errors: not_found.
+func (s *Service) FindKey(ctx context.Context, id string) (*Key, error) {
+	if !ValidID(PrefixKey, id) {
+		return nil, ErrNotFound
+	}
+	return s.store.KeyByID(ctx, id)
+}
+
 // ListKeys lists the tenant's keys ("" for platform keys), newest first,
 // revoked and expired ones included.
 func (s *Service) ListKeys(ctx context.Context, tenantID, before string, limit int) ([]*Key, error) {

@@ -29,6 +29,9 @@ type Store interface {
 	// GetKey returns a key of the tenant (tenantID "": a platform key), or
 	// ErrNotFound.
 	GetKey(ctx context.Context, tenantID, id string) (*Key, error)
+	// KeyByID returns the key with id, whichever tenant it is of (TenantID
+	// "": a platform key), or ErrNotFound.
+	KeyByID(ctx context.Context, id string) (*Key, error)
 	// ListKeys lists the tenant's keys (tenantID "": the platform keys),
 	// newest first, IDs below before.
 	ListKeys(ctx context.Context, tenantID, before string, limit int) ([]*Key, error)

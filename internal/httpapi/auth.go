@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,10 +28,10 @@ var unmetered = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": t
 
 // gate authenticates every request that carries a key and meters every
 // request (§8): per tenant for a tenant key, per key for a platform key, per
-// client IP for the rest, failed authentications included. It sets the
-// X-RateLimit-* headers and answers 401 and 429 itself, and 400 to a header
-// sent on more than one field line (headers.go).
-func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon directory.Plan, next http.Handler) http.Handler {
+// client IP (clientip.go) for the rest, failed authentications included. It
+// sets the X-RateLimit-* headers and answers 401 and 429 itself, and 400 to
+// a header sent on more than one field line (headers.go).
+func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon directory.Plan, proxies []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if unmetered[r.URL.Path] {
 			next.ServeHTTP(w, r)
@@ -39,7 +39,7 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 		}
 		info := requestInfoFrom(r.Context())
 		var authErr error
-		lim, bucket, plan := ipLimiter, "ip:"+clientIP(r), anon
+		lim, bucket, plan := ipLimiter, "ip:"+clientIP(r, proxies), anon
 		if r.Header.Get("Authorization") != "" {
 			k, err := authenticate(svc, r)
 			switch {
@@ -101,17 +101,6 @@ func setRateHeaders(h http.Header, d ratelimit.Decision) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Burst))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(min(d.Remaining, d.Burst)))
 	h.Set("X-RateLimit-Reset", reset.Format(time.RFC3339))
-}
-
-// clientIP is the address the connection comes from. Roster does not trust
-// X-Forwarded-For: behind a proxy, every client shares the proxy's bucket
-// unless the proxy itself limits.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // authenticate returns the key of the request's bearer token.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +114,8 @@ type envOptions struct {
 	// redis is a redis:// URL: the node keeps its rate limits there, as
 	// nodes sharing one Redis do; "": in memory.
 	redis string
+	// trustedProxies are the proxies whose X-Forwarded-For is believed.
+	trustedProxies []netip.Prefix
 }
 
 // generous is a plan no test reaches by accident.
@@ -160,6 +163,7 @@ func startNode(t testing.TB, store directory.Store, o envOptions, logs io.Writer
 		RequestTimeout: o.requestTimeout,
 		Redis:          o.redis,
 		SecretKeys:     [][]byte{testSecretKey},
+		TrustedProxies: o.trustedProxies,
 	})
 	if err != nil {
 		t.Fatalf("build node: %v", err)
@@ -246,7 +250,8 @@ func (r *response) json(t testing.TB) map[string]any {
 	return m
 }
 
-// req describes a request. Headers come in pairs: name, value.
+// req describes a request. Headers come in pairs: name, value; a name given
+// twice is sent on two field lines.
 type req struct {
 	method, path string
 	token        string // "" uses the default admin key; "-" sends none
@@ -290,7 +295,7 @@ func (e *env) do(t testing.TB, rq req) *response {
 		r.Header.Set("Content-Type", ct)
 	}
 	for i := 0; i+1 < len(rq.headers); i += 2 {
-		r.Header.Set(rq.headers[i], rq.headers[i+1])
+		r.Header.Add(rq.headers[i], rq.headers[i+1])
 	}
 	resp, err := e.srv.Client().Do(r)
 	if err != nil {

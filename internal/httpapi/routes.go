@@ -5,6 +5,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,10 @@ type Config struct {
 	// RequestTimeout is the one deadline of each request; 0 is
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For names the client of a request (clientIP); none by
+	// default, and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultRequestTimeout is the deadline of a request, from the moment its
@@ -129,5 +134,5 @@ func New(cfg Config) http.Handler {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	return observe(log, m, timeout, gate(svc, limiter, ipLimiter, anon, problemsForMux(mux)))
+	return observe(log, m, timeout, gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux)))
 }

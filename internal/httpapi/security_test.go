@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/httpapi"
 )
 
 // route is one line of routes.go: its pattern and the access wrapper that
@@ -463,6 +464,68 @@ func TestFailedAuthenticationIsThrottled(t *testing.T) {
 		t.Errorf("%d of 20 guesses were limited; with a burst of 5, want 15", limited)
 	}
 	e.must(t, 200, req{method: "GET", path: "/v1/users"})
+}
+
+// TestPerIPLimitBehindProxy: behind a trusted proxy (here the test's own
+// loopback connection), clients named by X-Forwarded-For get a per-IP
+// bucket each, X-Forwarded-For sent on several field lines read as one
+// list; from a peer that is not trusted, X-Forwarded-For is ignored, so a
+// client cannot get a fresh bucket by naming itself another address.
+func TestPerIPLimitBehindProxy(t *testing.T) {
+	// A burst of 2 that refills once in 100 s: a slow run sees no refill.
+	anon := directory.Plan{RateLimitRPS: 0.01, RateLimitBurst: 2}
+	anonymous := func(e *env, xff ...string) int {
+		t.Helper()
+		var h []string
+		for _, v := range xff {
+			h = append(h, "X-Forwarded-For", v)
+		}
+		r := e.do(t, req{method: "GET", path: "/v1/users", token: "-", headers: h})
+		if r.status != http.StatusUnauthorized && r.status != http.StatusTooManyRequests {
+			t.Fatalf("X-Forwarded-For %q: status %d %s", xff, r.status, r.body)
+		}
+		return r.status
+	}
+	const a, b = "203.0.113.1", "203.0.113.2"
+
+	t.Run("trusted", func(t *testing.T) {
+		proxies, err := httpapi.ParseTrustedProxies("127.0.0.0/8, ::1, 10.0.0.0/8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnvWith(t, envOptions{anonymous: anon, trustedProxies: proxies})
+		for i := range 2 {
+			if got := anonymous(e, "198.51.100.7, "+a); got != http.StatusUnauthorized {
+				t.Fatalf("request %d of client A: %d, want 401 within its burst", i, got)
+			}
+		}
+		if got := anonymous(e, a); got != http.StatusTooManyRequests {
+			t.Errorf("client A over its burst: %d, want 429", got)
+		}
+		if got := anonymous(e, "198.51.100.7, "+b+", 10.0.0.9"); got != http.StatusUnauthorized {
+			t.Errorf("client B behind the same proxies: %d, want 401 from a bucket of its own", got)
+		}
+		// Two field lines are one list: its rightmost entry, A, is the
+		// client; the first line alone would name a fresh address.
+		if got := anonymous(e, "192.0.2.55", a); got != http.StatusTooManyRequests {
+			t.Errorf("client A on two field lines: %d, want 429", got)
+		}
+	})
+
+	t.Run("untrusted peer", func(t *testing.T) {
+		proxies, err := httpapi.ParseTrustedProxies("10.0.0.0/8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnvWith(t, envOptions{anonymous: anon, trustedProxies: proxies})
+		anonymous(e, a)
+		anonymous(e, b)
+		for _, xff := range []string{"192.0.2.1", "192.0.2.2, 10.0.0.1", ""} {
+			if got := anonymous(e, xff); got != http.StatusTooManyRequests {
+				t.Errorf("spoofed X-Forwarded-For %q: %d, want 429 from the peer's bucket", xff, got)
+			}
+		}
+	})
 }
 
 // TestCrossTenantAccessIsNotFound walks every route of routes.go with

@@ -59,6 +59,13 @@ func getKey(ctx context.Context, q querier, tenantID, id, lock string) (*directo
 	return k, wrapErr("get key", err)
 }
 
+// KeyByID returns the key with id of any tenant, or an error wrapping
+// directory.ErrNotFound.
+func (s *Store) KeyByID(ctx context.Context, id string) (*directory.Key, error) {
+	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	return k, wrapErr("key by id", err)
+}
+
 // ListKeys lists the tenant's keys ("": the platform keys), newest first.
 func (s *Store) ListKeys(ctx context.Context, tenantID, before string, n int) ([]*directory.Key, error) {
 	pred, args := ofTenant(tenantID, 1)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -59,16 +60,29 @@ type Config struct {
 	// operator replacing the key lists the old one after the new one until
 	// every node has started with the new one.
 	SecretKeys [][]byte
-	Logger     *slog.Logger
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-For names the client, for the per-IP rate limit; none by
+	// default.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 }
 
 // OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
 // file path or sqlite: DSN.
 func OpenStore(ctx context.Context, dsn string) (directory.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if _, ok := SQLitePath(dsn); !ok {
 		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
+}
+
+// SQLitePath returns the path of the SQLite file dsn names, and false if
+// dsn is a PostgreSQL URL.
+func SQLitePath(dsn string) (string, bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(dsn, "sqlite:"), true
 }
 
 // policyEngine gives the Service the Cedar engine with its policy language.
@@ -157,7 +171,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		reg.MustRegister(failures)
 		limiter = ratelimit.FailOpen(ratelimit.NewRedis(n.redis, "roster:rl:"), log, failures)
 	}
-	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg, RequestTimeout: cfg.RequestTimeout})
+	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg, RequestTimeout: cfg.RequestTimeout,
+		TrustedProxies: cfg.TrustedProxies,
+	})
 	return n, nil
 }
 

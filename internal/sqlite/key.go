@@ -51,6 +51,13 @@ func (s *Store) GetKey(ctx context.Context, tenantID, id string) (*directory.Key
 	return k, wrapErr("get key", err)
 }
 
+// KeyByID returns the key with id of any tenant, or an error wrapping
+// directory.ErrNotFound.
+func (s *Store) KeyByID(ctx context.Context, id string) (*directory.Key, error) {
+	k, err := scanKey(s.read.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
+	return k, wrapErr("key by id", err)
+}
+
 // ListKeys lists the tenant's keys ("": the platform keys), newest first.
 func (s *Store) ListKeys(ctx context.Context, tenantID, before string, n int) ([]*directory.Key, error) {
 	q, args := `SELECT `+keyColumns+` FROM api_keys WHERE `+tenantIs+` ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), limit(n)}

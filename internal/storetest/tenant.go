@@ -22,6 +22,7 @@ var keyTests = []test{
 	{"ByHash", testKeyByHash},
 	{"Platform", testKeyPlatform},
 	{"UnknownHash", testKeyUnknownHash},
+	{"ByID", testKeyByID},
 }
 
 func testTenantCreateGet(t *testing.T, s directory.Store) {
@@ -260,4 +261,29 @@ func checkStrings(t *testing.T, what string, got, want []string) {
 	if !slices.Equal(got, want) {
 		t.Errorf("%s: got %q, want %q", what, got, want)
 	}
+}
+
+// testKeyByID finds a tenant's key and a platform key by their ids alone.
+func testKeyByID(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	at := now()
+	k := &directory.Key{ID: directory.NewID(directory.PrefixKey, at), TenantID: tn.ID, Name: "tenant key",
+		Scopes: []string{directory.ScopeAdmin}, Hash: hash("tenant-token"), Created: at}
+	p := &directory.Key{ID: directory.NewID(directory.PrefixKey, at), Name: "platform key",
+		Scopes: []string{directory.ScopePlatform}, Hash: hash("platform-token"), Created: at}
+	inTx(t, s, func(tx directory.Tx) error {
+		if err := tx.CreateKey(t.Context(), k); err != nil {
+			return err
+		}
+		return tx.CreateKey(t.Context(), p)
+	})
+	for _, want := range []*directory.Key{k, p} {
+		got, err := s.KeyByID(t.Context(), want.ID)
+		if err != nil {
+			t.Fatalf("KeyByID(%s): %v", want.Name, err)
+		}
+		checkEqual(t, "KeyByID", got, want)
+	}
+	_, err := s.KeyByID(t.Context(), directory.NewID(directory.PrefixKey, at))
+	wantNotFound(t, "KeyByID of a missing key", err)
 }
