@@ -20,18 +20,37 @@ const (
 	PrefixDelivery   = "dlv_"
 )
 
+// recentMillis is how many milliseconds keep their own monotonic entropy.
+const recentMillis = 64
+
 var (
 	entropyMu sync.Mutex
-	// entropy is monotonic so IDs made in the same millisecond still sort in
-	// the order they were made: lists are ordered by ID.
-	entropy = ulid.Monotonic(rand.Reader, 0)
+	// entropies are monotonic per millisecond, so IDs made for the same
+	// millisecond sort in the order they were made even when IDs for other
+	// milliseconds are made between them (a request that took its time
+	// before another's, or a test's fixed clock): lists are ordered by ID.
+	// One shared monotonic source would start afresh at each change of
+	// millisecond and could go backwards on the way back.
+	entropies  = make(map[uint64]*ulid.MonotonicEntropy, recentMillis)
+	millisMade [recentMillis]uint64 // a ring of entropies' keys, to forget the oldest
+	nextMade   int
 )
 
 // NewULID returns a new ULID for time t.
 func NewULID(t time.Time) ulid.ULID {
+	ms := ulid.Timestamp(t)
 	entropyMu.Lock()
 	defer entropyMu.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t), entropy)
+	e, ok := entropies[ms]
+	if !ok {
+		if len(entropies) == recentMillis {
+			delete(entropies, millisMade[nextMade])
+		}
+		e = ulid.Monotonic(rand.Reader, 0)
+		entropies[ms], millisMade[nextMade] = e, ms
+		nextMade = (nextMade + 1) % recentMillis
+	}
+	return ulid.MustNew(ms, e)
 }
 
 // NewID returns prefix followed by a new ULID for time t.
