@@ -15,11 +15,9 @@ import (
 // rather than twice. A node's live heap is small (a few MiB) and every
 // request allocates, so at Go's default of 100 a loaded node collects
 // dozens of times a second, and the collector's work and its assists stall
-// SQLite's single writer. Measured with roster-bench (SQLite, 10,000
-// users, PATCH at c=64, the server alone changed, alternated 3×): PATCH/s
-// +34, +20 and +5 %, server CPU per PATCH -24, -19 and -6 %, for a peak RSS
-// of 50 instead of 39 MiB (docs/performance.md). GOGC, and GOMEMLIMIT for
-// a hard budget, still apply when set.
+// SQLite's single writer. The price is a larger peak RSS, still far below
+// what a node may use (docs/performance.md). GOGC, and GOMEMLIMIT for a
+// hard budget, still apply when set.
 const gcPercent = 400
 
 func main() {

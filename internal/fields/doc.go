@@ -1,5 +1,5 @@
 // Package fields validates and normalizes the values of a user profile, one
-// field at a time, by the rules of DESIGN.md §2.
+// field at a time, by the rules of docs/design.md §2.
 //
 // Each function takes a value as decoded from a request and returns its
 // normalized form, the one to store, compare and return, together with a nil

@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Scopes mean what they say (issue 15, item 9): a key without users:read
+// Scopes mean what they say: a key without users:read
 // reads no user through any route, its own writes and their refusals
 // included.
 
@@ -16,7 +16,7 @@ import (
 // real and as a dry run, on a user with recognizable values, with a
 // users:write key and with a read_write key. The first never gets the
 // user's email, username or name, in a body or a header; the second gets
-// the user as before.
+// the user wherever the route answers one.
 func TestWriteOnlyKeyReadsNoUser(t *testing.T) {
 	e := newEnv(t)
 	keys := map[string]string{"users:write": e.keyWith("users:write"), "read_write": e.keyWith("read_write")}
@@ -186,7 +186,7 @@ func TestWriteOnlyKeyCannotReadByAsking(t *testing.T) {
 		})
 	}
 	// A reader may send a read-only member with its current value (a GET
-	// body sent back), as before.
+	// body sent back).
 	e.must(t, 200, req{method: "PATCH", path: users, token: reader, body: map[string]any{"is_owner": false, "status": "active"}})
 	// Refusals say why without showing the user.
 	other := e.createUser(t, map[string]any{"email": "taken@example.com", "username": "taken", "name": "Taken Name"})["id"].(string)

@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Fuzz tests over hostile input (issue 9): request bodies, query strings,
+// Fuzz tests over hostile input: request bodies, query strings,
 // headers and path ids, driving the real handler of a node built once per
 // target. Their seeds run in every `go test`; `go test -fuzz FuzzWriteBodies
 // ./internal/httpapi/` (one target at a time) explores further. Every answer

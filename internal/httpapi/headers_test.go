@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Strict headers (issue 15, item 12): If-Match compares opaque entity tags,
+// Strict headers: If-Match compares opaque entity tags,
 // a header Roster reads as one value is refused when it comes on several
 // field lines, and the X-RateLimit-* headers agree with one another.
 

@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Hostile input with bounds (issue 9): oversized bodies and headers, deep
+// Hostile input with bounds: oversized bodies and headers, deep
 // JSON, compressed bodies and clients that send their headers slowly.
 
 import (

@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Query parameters (issue 15, item 4): every route accepts the parameters it
+// Query parameters: every route accepts the parameters it
 // declares and no other; a parameter that is unknown, repeated, sent without
 // a value or malformed is 400 invalid_request naming it, and nothing is
 // written.

@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Security tests (issue 9): secrets never leak, keys are stored only as
+// Security tests: secrets never leak, keys are stored only as
 // hashes, failed authentication is throttled, and every cross-tenant access
 // is not found. docs/security.md maps them to the OWASP API Security Top 10.
 

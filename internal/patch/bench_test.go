@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// userJSON is a user as Roster returns it (DESIGN §2), about 1 KB.
+// userJSON is a user as Roster returns it (docs/design.md §2), about 1 KB.
 const userJSON = `{
   "object": "user",
   "id": "usr_01JDQ3Z8K9W2V4X6Y8Z0A2B4C6",

@@ -1,4 +1,4 @@
-// Package patch is the JSON machinery of Roster's update path (DESIGN §4):
+// Package patch is the JSON machinery of Roster's update path (docs/design.md §4):
 // a strict JSON decoder, an encoder and a deep equality for generic JSON
 // values, RFC 7396 JSON Merge Patch and RFC 6902 JSON Patch.
 //

@@ -18,8 +18,8 @@ import (
 
 // Bounds of an Engine's cache of parsed policy sets: how many tenants' sets
 // it keeps, and how many bytes of policy text they may hold together. The
-// text stands for the memory of its parsed set, which measured from 4 times
-// its size (policies like the default set) to 32 times (one long chain of
+// text stands for the memory of its parsed set, which is 4 times its size
+// (policies like the default set) to 32 times (one long chain of
 // additions): 8 MiB of text is at most about 256 MiB of parsed sets.
 const (
 	DefaultCacheSize  = 1024

@@ -1,5 +1,5 @@
 // Package policy authorizes writes to users with each tenant's Cedar policy
-// set (DESIGN §6), using github.com/cedar-policy/cedar-go.
+// set (docs/design.md §6), using github.com/cedar-policy/cedar-go.
 //
 // The model the policies see is published as Schema (Cedar schema text):
 // the principal is the request's API key, Key::"key_…", or the acting user,

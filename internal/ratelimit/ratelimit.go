@@ -1,4 +1,4 @@
-// Package ratelimit is Roster's request rate limiter (DESIGN §8): one token
+// Package ratelimit is Roster's request rate limiter (docs/design.md §8): one token
 // bucket per key (a tenant, or a client IP), whose rate and burst the caller
 // passes on every call, so that a change of a tenant's plan applies at once.
 //

@@ -35,10 +35,10 @@ import (
 // when the committer is free, at most maxBatch transactions: a lone caller
 // waits for no timer.
 //
-// Durability is unchanged: every caller is answered only after the COMMIT
-// that contains its writes has returned, and with synchronous=FULL that COMMIT
-// returns after the WAL is fsynced. A caller told success has its writes on
-// disk, as before; a COMMIT that fails fails every caller of its batch, so no
+// Batching does not weaken durability: every caller is answered only after
+// the COMMIT that contains its writes has returned, and with synchronous=FULL
+// that COMMIT returns after the WAL is fsynced. A caller told success has its
+// writes on disk; a COMMIT that fails fails every caller of its batch, so no
 // caller is told success for writes that were not committed.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 	deadline := time.Now().Add(busyTimeout * time.Millisecond)

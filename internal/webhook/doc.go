@@ -1,4 +1,4 @@
-// Package webhook calls tenants' webhook endpoints (DESIGN.md §7): it signs
+// Package webhook calls tenants' webhook endpoints (docs/design.md §7): it signs
 // requests by the Standard Webhooks specification, refuses to reach
 // loopback, private and link-local addresses, asks validation endpoints
 // before a write commits (Validator), and delivers the outbox's events to

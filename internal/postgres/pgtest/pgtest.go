@@ -9,8 +9,8 @@
 //
 // Databases are cheap to get because they are rarely created. CREATE
 // DATABASE writes the whole copy to the WAL and DROP DATABASE forces a
-// checkpoint: under parallel tests each took 300–550 ms on the development
-// machine, where emptying a database with DELETE takes about 3 ms. So a test's database is recycled
+// checkpoint, each a hundred times slower than emptying a database with
+// DELETE. So a test's database is recycled
 // when the test ends: its connections are ended, its rows deleted, and it
 // goes back to a pool for the next test of the same process. A database is
 // created only when the pool is empty, as a copy of a template database that
