@@ -187,7 +187,7 @@ func TestMergePatchConformance(t *testing.T) {
 
 func mustEncode(t *testing.T, v any) string {
 	t.Helper()
-	b, err := Encode(v)
+	b, err := encode(v)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
