@@ -31,20 +31,41 @@ func TestTwoNodesShareOneDirectory(t *testing.T) {
 	var platform struct{ Token string }
 	cli(t, &platform, "keys", "create", "--db", db, "--platform")
 
-	// A receiver that counts deliveries by webhook-id.
+	// A receiver that counts deliveries by webhook-id and keeps each user's
+	// deliveries in the order they arrived. It refuses each user's first
+	// user.created once, so that the user's later events are written while
+	// that one waits for its retry: in-order delivery must hold them back.
+	type delivery struct {
+		Type    string
+		Version int64
+	}
 	var mu sync.Mutex
 	seen := map[string]int{}
-	var order []string
+	byUser := map[string][]delivery{}
+	refused := map[string]bool{}
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		var p struct {
 			Type string
-			Data struct{ User struct{ ID string } }
+			Data struct {
+				User struct {
+					ID      string
+					Version int64
+				}
+			}
 		}
-		_ = json.Unmarshal(body, &p)
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("delivery body %q: %v", body, err)
+		}
 		mu.Lock()
+		if p.Type == "user.created" && !refused[p.Data.User.ID] {
+			refused[p.Data.User.ID] = true
+			mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		seen[r.Header.Get("webhook-id")]++
-		order = append(order, p.Data.User.ID+" "+p.Type)
+		byUser[p.Data.User.ID] = append(byUser[p.Data.User.ID], delivery{p.Type, p.Data.User.Version})
 		mu.Unlock()
 		w.WriteHeader(204)
 	}))
@@ -139,6 +160,22 @@ func TestTwoNodesShareOneDirectory(t *testing.T) {
 	for id, n := range seen {
 		if n > 1 {
 			t.Errorf("event %s delivered %d times", id, n)
+		}
+	}
+	// Delivery is in order per user (§7), whichever node delivers: each
+	// user's events arrive created first, then by increasing version.
+	if got := len(byUser); got != users {
+		t.Errorf("deliveries for %d users, want %d", got, users)
+	}
+	for id, ds := range byUser {
+		if ds[0].Type != "user.created" {
+			t.Errorf("user %s: first delivery %v, want user.created", id, ds[0])
+		}
+		for i := 1; i < len(ds); i++ {
+			if ds[i].Version <= ds[i-1].Version {
+				t.Errorf("user %s: deliveries out of order: %v", id, ds)
+				break
+			}
 		}
 	}
 	mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,9 +33,23 @@ func newAlice(t *testing.T, e *env) (string, map[string]any) {
 		"email": "alice@example.com", "email_verified": true, "username": "alice", "name": "Alice",
 		"metadata": map[string]any{"theme": "dark", "plan": map[string]any{"tier": "pro", "seats": 3}},
 		"roles":    []string{"member"}, "location": map[string]any{"longitude": 1, "latitude": 2},
-		"secure_metadata": map[string]any{"ssn": "123-45-6789", "pin": "0000"},
+		"secure_metadata": aliceSecure(),
 	})
 	return u["id"].(string), u
+}
+
+// aliceSecure is the secure_metadata newAlice creates her with.
+func aliceSecure() map[string]any { return map[string]any{"ssn": "123-45-6789", "pin": "0000"} }
+
+// storedSecureMetadata reads a user's secure_metadata from the store, as
+// the API never shows it.
+func (e *env) storedSecureMetadata(t testing.TB, id string) map[string]any {
+	t.Helper()
+	u, err := e.store.GetUser(t.Context(), e.tenant, id)
+	if err != nil {
+		t.Fatalf("get user from the store: %v", err)
+	}
+	return u.SecureMetadata
 }
 
 func TestPatchJSONSetsClearsAndReplacesWhole(t *testing.T) {
@@ -47,10 +62,10 @@ func TestPatchJSONSetsClearsAndReplacesWhole(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	u := r.json(t)
-	if u["name"] != "Alice Smith" || u["location"] != nil || fmt.Sprint(u["metadata"]) != "map[lang:fr]" {
+	if u["name"] != "Alice Smith" || u["location"] != nil || !reflect.DeepEqual(u["metadata"], map[string]any{"lang": "fr"}) {
 		t.Errorf("after PATCH: %s", r.body)
 	}
-	if u["email"] != before["email"] || u["username"] != before["username"] || fmt.Sprint(u["roles"]) != "[member]" {
+	if u["email"] != before["email"] || u["username"] != before["username"] || !reflect.DeepEqual(u["roles"], []any{"member"}) {
 		t.Errorf("fields not sent changed: %s", r.body)
 	}
 	if u["version"] != json.Number("2") || r.header.Get("ETag") != `"2"` || u["updated_at"] == before["updated_at"] {
@@ -58,7 +73,7 @@ func TestPatchJSONSetsClearsAndReplacesWhole(t *testing.T) {
 	}
 	// {} clears metadata.
 	u = e.patchUser(t, id, "application/json", map[string]any{"metadata": map[string]any{}}).json(t)
-	if fmt.Sprint(u["metadata"]) != "map[]" {
+	if !reflect.DeepEqual(u["metadata"], map[string]any{}) {
 		t.Errorf("metadata %v, want {}", u["metadata"])
 	}
 }
@@ -71,18 +86,25 @@ func TestMergePatchMergesRecursively(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	u := r.json(t)
-	if got := fmt.Sprint(u["metadata"]); got != "map[plan:map[seats:5 tier:pro]]" {
-		t.Errorf("metadata %s", got)
+	if got, want := u["metadata"], map[string]any{"plan": map[string]any{"seats": json.Number("5"), "tier": "pro"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("metadata %v, want %v", got, want)
 	}
 	// secure_metadata is written whole (docs/api.md): a merge patch may only
-	// clear it, and the audit entry redacts that.
+	// clear it, and the audit entry redacts that. A refused merge keeps
+	// every key; the API never shows them, so the store is read.
 	p := problem(t, e.patchUser(t, id, "application/merge-patch+json", `{"secure_metadata":{"pin":null}}`), 400, "invalid_request")
 	if got := fieldCodes(p); got["secure_metadata"] != "invalid_request" {
 		t.Errorf("errors %v, want secure_metadata", p["errors"])
 	}
+	if got, want := e.storedSecureMetadata(t, id), aliceSecure(); !reflect.DeepEqual(got, want) {
+		t.Errorf("secure_metadata after a refused merge: got %v, want %v", got, want)
+	}
 	r = e.patchUser(t, id, "application/merge-patch+json", `{"secure_metadata":null}`)
 	if r.status != 200 || r.json(t)["version"] != json.Number("3") {
 		t.Fatalf("secure clear: %d %s", r.status, r.body)
+	}
+	if got := e.storedSecureMetadata(t, id); len(got) != 0 {
+		t.Errorf("secure_metadata after a null merge: got %v, want none", got)
 	}
 	h := e.history(t, id)[0].(map[string]any)
 	if c := h["changes"].(map[string]any)["secure_metadata"].(map[string]any); c["from"] != "[redacted]" || c["to"] != "[redacted]" {
@@ -104,7 +126,7 @@ func TestJSONPatch(t *testing.T) {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
 	u := r.json(t)
-	if u["metadata"].(map[string]any)["theme"] != "light" || fmt.Sprint(u["roles"]) != "[member viewer]" ||
+	if u["metadata"].(map[string]any)["theme"] != "light" || !reflect.DeepEqual(u["roles"], []any{"member", "viewer"}) ||
 		u["location"] != nil || u["given_name"] != "Alice" {
 		t.Errorf("after JSON Patch: %s", r.body)
 	}
@@ -150,12 +172,15 @@ func TestPutReplacesWholeButKeepsSecureMetadata(t *testing.T) {
 	}
 	// PUT resets what it leaves out, but not secure_metadata.
 	u := e.must(t, 200, req{method: "PUT", path: "/v1/users/" + id, body: map[string]any{"email": "alice@example.com", "name": "New"}}).json(t)
-	if u["username"] != nil || u["location"] != nil || fmt.Sprint(u["metadata"]) != "map[]" || fmt.Sprint(u["roles"]) != "[]" || u["name"] != "New" {
+	if u["username"] != nil || u["location"] != nil || !reflect.DeepEqual(u["metadata"], map[string]any{}) || !reflect.DeepEqual(u["roles"], []any{}) || u["name"] != "New" {
 		t.Errorf("PUT did not reset the fields left out: %v", u)
 	}
 	h := e.history(t, id)[0].(map[string]any)["changes"].(map[string]any)
 	if _, ok := h["secure_metadata"]; ok {
 		t.Errorf("PUT without secure_metadata changed it: %v", h)
+	}
+	if got, want := e.storedSecureMetadata(t, id), aliceSecure(); !reflect.DeepEqual(got, want) {
+		t.Errorf("secure_metadata after a PUT without it: got %v, want %v", got, want)
 	}
 	// A different read-only value is refused, naming the field.
 	p := problem(t, e.do(t, req{method: "PUT", path: "/v1/users/" + id, body: map[string]any{"email": "a@example.com", "id": "usr_01ARZ3NDEKTSV4RRFFQ69G5FAV"}}), 400, "read_only_field")

@@ -10,26 +10,11 @@ import (
 	"testing"
 )
 
-// conformanceDir finds the shared third-party test vectors by walking up
-// from the working directory to a directory holding shared/conformance (in
-// CI the repository is cloned beside shared/). Missing vectors fail the test
-// rather than skip it, so a broken checkout cannot pass silently.
-func conformanceDir(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("getwd: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "conformance")
-		if fi, err := os.Stat(candidate); err == nil && fi.IsDir() {
-			return candidate
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatalf("conformance vectors not found: no shared/conformance directory in %s or any parent; clone the shared folder beside the repository", wd)
-		}
-	}
-}
+// conformanceDir is where the third-party test vectors live, in the
+// repository (see testdata/README.md for their origin and licence). A
+// missing file fails the test rather than skips it, so a broken checkout
+// cannot pass silently.
+const conformanceDir = "testdata"
 
 // readRecords reads a JSON array of test records. Each record stays raw
 // member by member: some disabled records hold duplicate member names,
@@ -71,10 +56,9 @@ func recordName(i int, rec map[string]json.RawMessage) string {
 }
 
 func TestJSONPatchConformance(t *testing.T) {
-	dir := conformanceDir(t)
 	for _, file := range []string{"tests.json", "spec_tests.json"} {
 		t.Run(file, func(t *testing.T) {
-			records := readRecords(t, filepath.Join(dir, "json-patch-tests", file))
+			records := readRecords(t, filepath.Join(conformanceDir, "json-patch-tests", file))
 			var ran, disabled, wantDoc, wantErr, wantOK int
 			for i, rec := range records {
 				var off bool
@@ -165,13 +149,12 @@ func assertPatchErrorType(t *testing.T, err error) {
 }
 
 func TestMergePatchConformance(t *testing.T) {
-	dir := conformanceDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "merge-patch", "*.json"))
+	files, err := filepath.Glob(filepath.Join(conformanceDir, "merge-patch", "*.json"))
 	if err != nil {
 		t.Fatalf("glob: %v", err)
 	}
 	if len(files) == 0 {
-		t.Fatalf("no merge patch vectors in %s", filepath.Join(dir, "merge-patch"))
+		t.Fatalf("no merge patch vectors in %s", filepath.Join(conformanceDir, "merge-patch"))
 	}
 	total := 0
 	for _, file := range files {
@@ -204,7 +187,7 @@ func TestMergePatchConformance(t *testing.T) {
 
 func mustEncode(t *testing.T, v any) string {
 	t.Helper()
-	b, err := Encode(v)
+	b, err := encode(v)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
@@ -215,10 +198,9 @@ func mustEncode(t *testing.T, v any) string {
 // most JSON parsers silently keep one of the values. Decode refuses them,
 // so a body like that never reaches ParseOps.
 func TestDuplicateOpRecordsAreRefused(t *testing.T) {
-	dir := conformanceDir(t)
 	refused := 0
 	for _, file := range []string{"tests.json", "spec_tests.json"} {
-		for i, rec := range readRecords(t, filepath.Join(dir, "json-patch-tests", file)) {
+		for i, rec := range readRecords(t, filepath.Join(conformanceDir, "json-patch-tests", file)) {
 			var why string
 			_ = json.Unmarshal(rec["error"], &why)
 			if !strings.Contains(why, "two 'op' members") {

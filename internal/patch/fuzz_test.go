@@ -57,21 +57,21 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode and encoding/json disagree on %q:\n got %s\nwant %s", data, gotText, stdText)
 		}
 
-		// Encode, then Decode again: an equal value, and a fixed point.
-		text, err := Encode(v)
+		// encode, then Decode again: an equal value, and a fixed point.
+		text, err := encode(v)
 		if err != nil {
-			t.Fatalf("Encode(Decode(%q)): %v", data, err)
+			t.Fatalf("encode(Decode(%q)): %v", data, err)
 		}
 		back, err := Decode(text)
 		if err != nil {
-			t.Fatalf("Decode(Encode(...)) of %q: %v", text, err)
+			t.Fatalf("Decode(encode(...)) of %q: %v", text, err)
 		}
 		if !Equal(back, v) {
 			t.Fatalf("round trip changed the value: %q became %q", data, text)
 		}
-		again, err := Encode(back)
+		again, err := encode(back)
 		if err != nil || !bytes.Equal(again, text) {
-			t.Fatalf("Encode is not canonical: %q then %q (%v)", text, again, err)
+			t.Fatalf("encode is not canonical: %q then %q (%v)", text, again, err)
 		}
 		if !Equal(v, v) {
 			t.Fatalf("Equal(v, v) is false for %q", data)
@@ -203,9 +203,9 @@ func scribble(v any) {
 
 func mustEncodeFuzz(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := Encode(v)
+	b, err := encode(v)
 	if err != nil {
-		t.Fatalf("Encode: %v", err)
+		t.Fatalf("encode: %v", err)
 	}
 	return b
 }

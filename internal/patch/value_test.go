@@ -103,9 +103,9 @@ func TestEncode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Encode(tt.in)
+			got, err := encode(tt.in)
 			if err != nil {
-				t.Fatalf("Encode: %v", err)
+				t.Fatalf("encode: %v", err)
 			}
 			if string(got) != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
@@ -132,7 +132,7 @@ func TestEncodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Encode(tt.in)
+			got, err := encode(tt.in)
 			if err == nil {
 				t.Fatalf("got %s, want an error", got)
 			}
@@ -148,16 +148,16 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	text, err := Encode(v)
+	text, err := encode(v)
 	if err != nil {
-		t.Fatalf("Encode: %v", err)
+		t.Fatalf("encode: %v", err)
 	}
 	got, err := Decode(text)
 	if err != nil {
-		t.Fatalf("Decode(Encode): %v", err)
+		t.Fatalf("Decode(encode): %v", err)
 	}
 	assertIdentical(t, got, v)
 	if !json.Valid(text) {
-		t.Errorf("Encode produced invalid JSON: %s", text)
+		t.Errorf("encode produced invalid JSON: %s", text)
 	}
 }

@@ -441,10 +441,6 @@ func (s txStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error
 	return s.st.ExecContext(context.WithoutCancel(ctx), args...)
 }
 
-func (s txStmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	return s.st.QueryContext(context.WithoutCancel(ctx), args...)
-}
-
 func (s txStmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return s.st.QueryRowContext(context.WithoutCancel(ctx), args...)
 }

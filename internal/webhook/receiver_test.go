@@ -39,7 +39,7 @@ type receiver struct {
 // written by answer, after the request is recorded.
 func newReceiver(t testing.TB, answer func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
 	t.Helper()
-	rc := &receiver{t: t, secret: NewSecret(), release: make(chan struct{})}
+	rc := &receiver{t: t, secret: newSecret(), release: make(chan struct{})}
 	wh, err := standardwebhooks.NewWebhook(rc.secret)
 	if err != nil {
 		t.Fatalf("standardwebhooks.NewWebhook: %v", err)

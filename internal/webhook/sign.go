@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -29,21 +28,11 @@ const SecretPrefix = "whsec_"
 const (
 	minKeyBytes = 24
 	maxKeyBytes = 64
-	newKeyBytes = 32
 )
 
 // ErrInvalidSecret is returned, wrapped, by Sign and Headers when a secret is
 // not "whsec_" followed by the standard base64 encoding of 24 to 64 bytes.
 var ErrInvalidSecret = errors.New("invalid webhook secret")
-
-// NewSecret returns a new signing secret: "whsec_" followed by the base64
-// encoding of 32 random bytes. It is shown to the tenant once and stored as
-// is, since signing needs it.
-func NewSecret() string {
-	key := make([]byte, newKeyBytes)
-	rand.Read(key) // never fails; crypto/rand crashes the program rather than return short
-	return SecretPrefix + base64.StdEncoding.EncodeToString(key)
-}
 
 // secretKey returns the HMAC key of a secret.
 func secretKey(secret string) ([]byte, error) {

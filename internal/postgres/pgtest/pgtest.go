@@ -154,9 +154,9 @@ func Close() error {
 	return errors.Join(errs...)
 }
 
-// ServerURL returns the URL of the test server: $ROSTER_TEST_POSTGRES or
+// serverURL returns the URL of the test server: $ROSTER_TEST_POSTGRES or
 // DefaultServer.
-func ServerURL() string {
+func serverURL() string {
 	if u := os.Getenv("ROSTER_TEST_POSTGRES"); u != "" {
 		return u
 	}
@@ -187,7 +187,7 @@ func ready(t testing.TB) {
 // of dead runs and makes sure the template exists.
 func setup() {
 	var err error
-	if server, err = url.Parse(ServerURL()); err != nil {
+	if server, err = url.Parse(serverURL()); err != nil {
 		server = &url.URL{Scheme: "postgres", Host: "(invalid ROSTER_TEST_POSTGRES)"}
 		setupErr, reachable = fmt.Errorf("ROSTER_TEST_POSTGRES: %w", err), true
 		return
@@ -195,7 +195,7 @@ func setup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	cfg, err := pgxpool.ParseConfig(ServerURL())
+	cfg, err := pgxpool.ParseConfig(serverURL())
 	if err != nil {
 		setupErr, reachable = err, true
 		return
