@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/patch"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // writeUser answers a user with its ETag. A key without users:read gets no
@@ -25,7 +26,7 @@ func writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.
 		w.WriteHeader(status)
 		return
 	}
-	writeBody(w, status, directory.MarshalPublic(u))
+	writeBody(w, status, wire.MarshalPublic(u))
 }
 
 // readsUsers reports whether the request's key may read users.
@@ -175,7 +176,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, page(users, limit,
 			func(u *directory.User) string { return u.ID },
-			func(u *directory.User) any { return json.RawMessage(directory.MarshalPublic(u)) }))
+			func(u *directory.User) any { return json.RawMessage(wire.MarshalPublic(u)) }))
 	})
 }
 
