@@ -185,7 +185,7 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		opts := writeOptions(r)
 		fail := func(err error) {
-			if !put && directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType {
+			if !put && directory.ErrorCode(err) == codeUnsupportedMediaType {
 				w.Header().Set("Accept-Patch", acceptPatch)
 			}
 			writeProblem(w, r, err)
@@ -217,7 +217,7 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 			if !put {
 				accept = acceptPatch
 			}
-			fail(directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as one of: %s.", accept))
+			fail(directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", accept))
 			return
 		}
 		if !readsUsers(r) {
