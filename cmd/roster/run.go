@@ -21,6 +21,7 @@ import (
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/server"
 	"github.com/roster-dev/roster/internal/webhook"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // A command is one of roster's commands: its name ("keys revoke"), the
@@ -478,7 +479,7 @@ func runTenantsCreate(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer store.Close()
-	out, err := directory.NewService(store, directory.Options{}).CreateTenant(ctx, directory.TenantInput{Name: *name, OwnerEmail: *ownerEmail}, true, directory.Actor{})
+	out, err := directory.NewService(store, directory.Options{Wire: wire.Encoding{}}).CreateTenant(ctx, directory.TenantInput{Name: *name, OwnerEmail: *ownerEmail}, true, directory.Actor{})
 	if err != nil {
 		return describe(err, "tenant")
 	}
@@ -511,7 +512,7 @@ func runKeysList(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer store.Close()
-	svc := directory.NewService(store, directory.Options{})
+	svc := directory.NewService(store, directory.Options{Wire: wire.Encoding{}})
 	if *tenantID != "" {
 		if _, err := svc.GetTenant(ctx, *tenantID); err != nil {
 			return describe(err, "tenant")
@@ -553,7 +554,7 @@ func runKeysCreate(ctx context.Context, inv *invocation) error {
 		return err
 	}
 	defer store.Close()
-	k, token, err := directory.NewService(store, directory.Options{}).CreateKey(ctx, *tenantID, directory.KeyInput{Name: *name, Scopes: sc}, directory.Actor{})
+	k, token, err := directory.NewService(store, directory.Options{Wire: wire.Encoding{}}).CreateKey(ctx, *tenantID, directory.KeyInput{Name: *name, Scopes: sc}, directory.Actor{})
 	if err != nil {
 		return describe(err, "tenant")
 	}
@@ -569,7 +570,7 @@ func findKey(ctx context.Context, db, id string) (*directory.Service, *directory
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc := directory.NewService(store, directory.Options{})
+	svc := directory.NewService(store, directory.Options{Wire: wire.Encoding{}})
 	k, err := svc.FindKey(ctx, id)
 	if err != nil {
 		store.Close()

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // FloorEnv is the environment variable that makes roster-bench the floor
@@ -70,7 +71,7 @@ func ServeFloor(ctx context.Context, db, tenantID string, stderr io.Writer) erro
 				return
 			}
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(directory.MarshalPublic(next))
+			_, _ = w.Write(wire.MarshalPublic(next))
 			return
 		}
 	})

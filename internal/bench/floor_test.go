@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // TestServeFloor checks that a PATCH to the floor server commits what the
@@ -26,7 +27,7 @@ func TestServeFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	nt, err := directory.NewService(store, directory.Options{}).CreateTenant(ctx, directory.TenantInput{Name: "Floor"}, false, directory.Actor{})
+	nt, err := directory.NewService(store, directory.Options{Wire: wire.Encoding{}}).CreateTenant(ctx, directory.TenantInput{Name: "Floor"}, false, directory.Actor{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // SeedUsers writes n users into the tenant straight through the store, batch
@@ -107,7 +108,7 @@ func rawUpdate(ctx context.Context, store directory.Store, u *directory.User, na
 	evID := directory.NewID(directory.PrefixEvent, now)
 	payload, err := json.Marshal(map[string]any{
 		"id": evID, "type": directory.ActionUserUpdated, "timestamp": directory.FormatTime(now),
-		"data": map[string]any{"user": json.RawMessage(directory.MarshalPublic(&next)), "changed_fields": []string{"name"}, "previous": map[string]any{"name": u.Name}},
+		"data": map[string]any{"user": json.RawMessage(wire.MarshalPublic(&next)), "changed_fields": []string{"name"}, "previous": map[string]any{"name": u.Name}},
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package directory_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -78,33 +77,5 @@ func BenchmarkAuthenticate(b *testing.B) {
 		if _, err := svc.Authenticate(ctx, token); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// BenchmarkPublicDocJSON measures the encoding of a user for a response or
-// an event: MarshalPublic, against the generic way it replaced (its public
-// document as a map, then json.Marshal), which gives the same bytes.
-func BenchmarkPublicDocJSON(b *testing.B) {
-	svc, tenant, _ := newService(b)
-	u := benchUser(b, svc, tenant)
-	for _, c := range []struct {
-		name string
-		enc  func() ([]byte, error)
-	}{
-		{"MarshalPublic", func() ([]byte, error) { return directory.MarshalPublic(u), nil }},
-		{"map+json.Marshal", func() ([]byte, error) { return json.Marshal(directory.PublicDoc(u)) }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			var n int
-			for b.Loop() {
-				out, err := c.enc()
-				if err != nil {
-					b.Fatal(err)
-				}
-				n = len(out)
-			}
-			b.SetBytes(int64(n))
-		})
 	}
 }

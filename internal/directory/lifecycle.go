@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -37,7 +36,7 @@ func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts Writ
 		if w.data == nil {
 			w.data = map[string]any{}
 		}
-		w.data["user"] = json.RawMessage(MarshalPublic(&next))
+		w.data["user"] = s.userJSON(&next)
 		return w, nil
 	})
 	return u, err
@@ -137,7 +136,7 @@ func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in Susp
 		}
 		next.Suspensions = append(next.Suspensions, *sus)
 		return &write{action: ActionUserSuspended, cedar: ActionSuspend,
-			data:  map[string]any{"suspension": SuspensionDoc(*sus)},
+			data:  map[string]any{"suspension": s.wire.Suspension(*sus)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.InsertSuspension(ctx, t.ID, cur.ID, sus) }}, nil
 	})
 	return u, sus, err
@@ -170,15 +169,6 @@ func newSuspension(in SuspensionInput, now time.Time) (*Suspension, error) {
 	return sus, nil
 }
 
-// SuspensionDoc is a suspension as clients see it.
-func SuspensionDoc(s Suspension) map[string]any {
-	m := map[string]any{"object": "suspension", "id": s.ID, "reason": s.Reason, "created_at": FormatTime(s.CreatedAt), "ends_at": nil}
-	if s.EndsAt != nil {
-		m["ends_at"] = FormatTime(*s.EndsAt)
-	}
-	return m
-}
-
 // UnsuspendUser lifts an active suspension. Errors: not_found (also for a
 // suspension that ended or was lifted), user_deleting, precondition_failed,
 // forbidden.
@@ -191,7 +181,7 @@ func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID
 		lifted := cur.Suspensions[i]
 		next.Suspensions = slices.Delete(next.Suspensions, i, i+1)
 		return &write{action: ActionUserUnsuspended, cedar: ActionUnsuspend,
-			data:  map[string]any{"suspension": SuspensionDoc(lifted)},
+			data:  map[string]any{"suspension": s.wire.Suspension(lifted)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.LiftSuspension(ctx, t.ID, cur.ID, suspensionID, now) }}, nil
 	})
 	return u, err

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,6 +19,7 @@ type Service struct {
 	policies PolicyEngine // nil when authz is not a policy engine
 	checkURL func(ctx context.Context, url string) error
 	hook     ValidationHook
+	wire     Wire
 	now      func() time.Time
 	onCommit func()
 	cache    *configCache
@@ -29,8 +29,12 @@ type Service struct {
 	background sync.WaitGroup
 }
 
-// Options are the collaborators of a Service; zero values are sensible.
+// Options are the collaborators of a Service; zero values are sensible,
+// but for Wire.
 type Options struct {
+	// Wire is the public encoding of users, which events carry, and the
+	// URLs of stored pictures; internal/wire's Encoding. Required.
+	Wire Wire
 	// Authorizer decides every write (§6); nil allows all.
 	Authorizer Authorizer
 	// Hook calls validation webhooks before creates and updates (§7); nil
@@ -52,7 +56,10 @@ type Options struct {
 
 // NewService returns a Service over store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, authz: opts.Authorizer, hook: opts.Hook, now: opts.Now, onCommit: opts.OnCommit, checkURL: opts.CheckURL}
+	if opts.Wire == nil {
+		panic("directory: NewService without Options.Wire")
+	}
+	s := &Service{store: store, authz: opts.Authorizer, hook: opts.Hook, wire: opts.Wire, now: opts.Now, onCommit: opts.OnCommit, checkURL: opts.CheckURL}
 	ttl := opts.ConfigTTL
 	if ttl == 0 {
 		ttl = DefaultConfigTTL
@@ -134,7 +141,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	if in.OwnerEmail != "" {
 		owner = &User{}
 		s.initUser(owner, t, now)
-		b, err := build(t, owner, nil, map[string]any{"email": in.OwnerEmail, "roles": []any{"admin"}}, BodyCreate, false, false, now)
+		b, err := s.build(t, owner, nil, map[string]any{"email": in.OwnerEmail, "roles": []any{"admin"}}, BodyCreate, false, false, now)
 		if e, ok := err.(*Error); ok {
 			e.Fields = e.Fields[:1]
 			e.Fields[0].Field = "owner_email" // the only member the request gave
@@ -152,7 +159,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	}
 	var rec *record
 	if owner != nil {
-		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": json.RawMessage(MarshalPublic(owner))}, nil)
+		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": s.userJSON(owner)}, nil)
 	}
 	// The tenant, its owner and its key are made by the operator, outside
 	// any tenant's policies and quotas: they are written directly.

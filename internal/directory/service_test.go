@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // newService returns a Service on a real SQLite file with a tenant, and the
@@ -22,7 +23,7 @@ func newService(t testing.TB) (*directory.Service, *directory.Tenant, *time.Time
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := directory.Now()
-	svc := directory.NewService(store, directory.Options{Now: func() time.Time { return clock }})
+	svc := directory.NewService(store, directory.Options{Wire: wire.Encoding{}, Now: func() time.Time { return clock }})
 	out, err := svc.CreateTenant(context.Background(), directory.TenantInput{Name: "T"}, false, directory.Actor{})
 	if err != nil {
 		t.Fatal(err)

@@ -242,12 +242,13 @@ func (fe *fieldErrors) err() error {
 type built struct {
 	user    *User
 	picture *Picture
+	wire    Wire // names the picture's URL
 }
 
 // secureSent says whether the request wrote secure_metadata: it is set, and
 // validated, only then, and never compared with the stored value, so that
 // nothing of the answer, its time included, depends on what is stored.
-func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified, secureSent bool, now time.Time) (*built, error) {
+func (s *Service) build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified, secureSent bool, now time.Time) (*built, error) {
 	doc, ok := docAny.(map[string]any)
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The result of the patch must be a JSON object.")
@@ -277,7 +278,7 @@ func build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind,
 	}
 
 	next := *cur
-	b := &built{user: &next}
+	b := &built{user: &next, wire: s.wire}
 	for _, f := range writableFields {
 		v := doc[f]
 		switch {
@@ -368,7 +369,7 @@ func (b *built) setField(t *Tenant, f string, v any, fe *fieldErrors, now time.T
 				return "", err
 			}
 			b.picture = newPicture(ct, data, now)
-			return pictureURL(u.ID, b.picture.ETag), nil
+			return b.wire.PictureURL(u.ID, b.picture.ETag), nil
 		})
 	case "country":
 		set(&u.Country, fields.Country)

@@ -77,9 +77,11 @@ func PublicDoc(u *User) map[string]any {
 	d["deactivated"] = u.Deactivated()
 	sus := make([]any, len(u.Suspensions))
 	for i, s := range u.Suspensions {
-		m := SuspensionDoc(s)
-		delete(m, "object")
-		sus[i] = m
+		end := any(nil)
+		if s.EndsAt != nil {
+			end = FormatTime(*s.EndsAt)
+		}
+		sus[i] = map[string]any{"id": s.ID, "reason": s.Reason, "created_at": FormatTime(s.CreatedAt), "ends_at": end}
 	}
 	d["suspensions"] = sus
 	d["auth_provider"] = u.AuthProvider

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/internal/fields"
@@ -131,7 +130,7 @@ func (s *Service) decideCreate(t *Tenant, obj map[string]any, verified bool, now
 	template := &User{}
 	s.initUser(template, t, now)
 	_, secureSent := obj["secure_metadata"]
-	b, err := build(t, template, nil, obj, BodyCreate, verified, secureSent, now)
+	b, err := s.build(t, template, nil, obj, BodyCreate, verified, secureSent, now)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +141,7 @@ func (s *Service) decideCreate(t *Tenant, obj map[string]any, verified bool, now
 	}
 	return &write{
 		next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
-		changes: changes, data: map[string]any{"user": json.RawMessage(MarshalPublic(u))},
+		changes: changes, data: map[string]any{"user": s.userJSON(u)},
 		extra: b.pictureWrites(nil),
 	}, nil
 }
@@ -160,17 +159,6 @@ func (s *Service) initUser(u *User, t *Tenant, now time.Time) {
 	}
 }
 
-// pictureURL is where a stored picture is served. The query names the
-// bytes, so a new image is a new value of the picture field.
-func pictureURL(userID, etag string) string {
-	return "/v1/users/" + userID + "/picture?v=" + strings.Trim(etag, `"`)[:12]
-}
-
-// hasStoredPicture reports whether u's picture is one Roster stores.
-func hasStoredPicture(u *User) bool {
-	return u != nil && strings.HasPrefix(u.Picture, "/v1/users/"+u.ID+"/picture")
-}
-
 // newPicture makes a Picture of decoded image bytes.
 func newPicture(contentType string, data []byte, now time.Time) *Picture {
 	sum := sha256.Sum256(data)
@@ -184,7 +172,7 @@ func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error 
 	switch {
 	case b.picture != nil:
 		return func(ctx context.Context, tx Tx) error { return tx.PutPicture(ctx, next.TenantID, next.ID, b.picture) }
-	case hasStoredPicture(cur) && next.Picture != cur.Picture:
+	case cur != nil && b.wire.IsPictureURL(cur.ID, cur.Picture) && next.Picture != cur.Picture:
 		return func(ctx context.Context, tx Tx) error { return tx.DeletePicture(ctx, next.TenantID, next.ID) }
 	}
 	return nil
@@ -208,12 +196,12 @@ func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind Bod
 		if parseErr != nil {
 			return nil, parseErr
 		}
-		return decideUpdate(t, cur, kind, parsed, verified, now)
+		return s.decideUpdate(t, cur, kind, parsed, verified, now)
 	})
 }
 
 // decideUpdate decides a PATCH or PUT of cur on t's configuration.
-func decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, verified bool, now time.Time) (*write, error) {
+func (s *Service) decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, verified bool, now time.Time) (*write, error) {
 	if kind != BodyReplace && isNoopBody(parsed) {
 		return nil, nil
 	}
@@ -223,7 +211,7 @@ func decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, verified bool
 		return nil, err
 	}
 	secureSent := touchesSecure(kind, parsed)
-	b, err := build(t, cur, base, doc, kind, verified, secureSent, now)
+	b, err := s.build(t, cur, base, doc, kind, verified, secureSent, now)
 	if err != nil {
 		return nil, err
 	}
@@ -239,13 +227,14 @@ func decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, verified bool
 	next.UpdatedAt = now
 	return &write{
 		next: next, action: ActionUserUpdated, cedar: ActionUpdate, hook: true,
-		changes: changes, data: updatedData(next, base, changes), extra: b.pictureWrites(cur),
+		changes: changes, data: updatedData(s.userJSON(next), base, changes), extra: b.pictureWrites(cur),
 	}, nil
 }
 
-// updatedData is the data of a user.updated event: the user, the names of
-// the changed fields and their previous values (secure_metadata by name only).
-func updatedData(u *User, before map[string]any, changes map[string]Change) map[string]any {
+// updatedData is the data of a user.updated event: the user (its public
+// JSON), the names of the changed fields and their previous values
+// (secure_metadata by name only).
+func updatedData(user json.RawMessage, before map[string]any, changes map[string]Change) map[string]any {
 	names := make([]string, 0, len(changes))
 	prev := map[string]any{}
 	for f := range changes {
@@ -255,5 +244,5 @@ func updatedData(u *User, before map[string]any, changes map[string]Change) map[
 		}
 	}
 	slices.Sort(names)
-	return map[string]any{"user": json.RawMessage(MarshalPublic(u)), "changed_fields": names, "previous": prev}
+	return map[string]any{"user": user, "changed_fields": names, "previous": prev}
 }

@@ -70,7 +70,7 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 			if !d.Allowed {
 				secs := int(math.Max(1, math.Ceil(d.RetryAfter.Seconds())))
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
-				writeProblem(w, r, directory.Errorf(directory.ECodeRateLimited, "Too many requests: retry in %d s.", secs))
+				writeProblem(w, r, directory.Errorf(codeRateLimited, "Too many requests: retry in %d s.", secs))
 				return
 			}
 		}

@@ -419,14 +419,20 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	})
 
 	t.Run("problem codes", func(t *testing.T) {
-		// The Problem code enum is exactly the codes of internal/directory.
-		src, err := os.ReadFile("../directory/errors.go")
-		if err != nil {
-			t.Fatal(err)
-		}
+		// The Problem code enum is exactly the codes of internal/directory
+		// and those only the HTTP layer raises.
 		var want []string
-		for _, m := range regexp.MustCompile(`ECode\w+\s*=\s*"([a-z_]+)"`).FindAllStringSubmatch(string(src), -1) {
-			want = append(want, m[1])
+		for file, re := range map[string]*regexp.Regexp{
+			"../directory/errors.go": regexp.MustCompile(`\bECode\w+\s*=\s*"([a-z_]+)"`),
+			"problem.go":             regexp.MustCompile(`\bcode\w+\s*=\s*"([a-z_]+)"`),
+		} {
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+				want = append(want, m[1])
+			}
 		}
 		var got []string
 		if s := c.model.Components.Schemas.GetOrZero("ProblemCode"); s != nil {
@@ -437,7 +443,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 		slices.Sort(want)
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
-			t.Errorf("ProblemCode enum\n got  %v\n want %v (the ECode constants of internal/directory/errors.go)", got, want)
+			t.Errorf("ProblemCode enum\n got  %v\n want %v (the ECode constants of internal/directory/errors.go, the code constants of problem.go)", got, want)
 		}
 	})
 }

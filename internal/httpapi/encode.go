@@ -35,17 +35,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	for _, line := range r.Header.Values("Content-Encoding") {
 		for ce := range strings.SplitSeq(line, ",") {
 			if ce = strings.TrimSpace(ce); ce != "" && !strings.EqualFold(ce, "identity") {
-				return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
+				return nil, directory.Errorf(codeUnsupportedMediaType, "Content-Encoding %q is not supported: send the body uncompressed.", ce)
 			}
 		}
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return nil, directory.Errorf(directory.ECodePayloadTooLarge, "The body is larger than %d bytes.", maxBody)
+		return nil, directory.Errorf(codePayloadTooLarge, "The body is larger than %d bytes.", maxBody)
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) || (err != nil && r.Context().Err() != nil) {
-		return nil, directory.Errorf(directory.ECodeRequestTimeout, "The body did not arrive before the request's deadline.")
+		return nil, directory.Errorf(codeRequestTimeout, "The body did not arrive before the request's deadline.")
 	}
 	if err != nil {
 		return nil, directory.Errorf(directory.ECodeInvalidRequest, "The body could not be read.")
@@ -62,10 +62,10 @@ func mediaType(r *http.Request) (string, error) {
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return "", directory.Errorf(directory.ECodeUnsupportedMediaType, "The Content-Type header is malformed.")
+		return "", directory.Errorf(codeUnsupportedMediaType, "The Content-Type header is malformed.")
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return "", directory.Errorf(directory.ECodeUnsupportedMediaType, "Only UTF-8 bodies are accepted.")
+		return "", directory.Errorf(codeUnsupportedMediaType, "Only UTF-8 bodies are accepted.")
 	}
 	return mt, nil
 }
@@ -81,7 +81,7 @@ func requireJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if mt != mediaJSON && !(mt == "" && len(bytes.TrimSpace(body)) == 0) {
-		return nil, directory.Errorf(directory.ECodeUnsupportedMediaType, "The body must be application/json.")
+		return nil, directory.Errorf(codeUnsupportedMediaType, "The body must be application/json.")
 	}
 	return body, nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // quotaHeaders adds the X-Quota-* headers of §8 to every response of a write
@@ -113,11 +114,11 @@ func handleSuspend(svc *directory.Service) http.Handler {
 		w.Header().Set("ETag", directory.ETag(u))
 		if opts.DryRun {
 			markDryRun(w, opts)
-			writeJSON(w, http.StatusOK, directory.SuspensionDoc(*sus))
+			writeJSON(w, http.StatusOK, wire.SuspensionDoc(*sus))
 			return
 		}
 		w.Header().Set("Location", "/v1/users/"+u.ID+"/suspensions/"+sus.ID)
-		writeJSON(w, http.StatusCreated, directory.SuspensionDoc(*sus))
+		writeJSON(w, http.StatusCreated, wire.SuspensionDoc(*sus))
 	})
 }
 

@@ -153,7 +153,7 @@ func problemsForMux(mux *http.ServeMux) http.Handler {
 		h.ServeHTTP(rec, r)
 		if rec.Code == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.Header().Get("Allow"))
-			writeProblem(w, r, directory.Errorf(directory.ECodeMethodNotAllowed, "%s is not allowed here; allowed: %s.", r.Method, rec.Header().Get("Allow")))
+			writeProblem(w, r, directory.Errorf(codeMethodNotAllowed, "%s is not allowed here; allowed: %s.", r.Method, rec.Header().Get("Allow")))
 			return
 		}
 		if rec.Code >= 300 && rec.Code < 400 { // the mux cleans paths with a redirect

@@ -15,6 +15,17 @@ import (
 // problemType is the base of every problem's type URI.
 const problemType = "https://roster.dev/problems/"
 
+// Codes of errors only the HTTP layer raises: they are about the request as
+// HTTP carries it (method, media type, body size, deadline, rate), never
+// about anything the domain decides. The domain's codes are directory's.
+const (
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeUnsupportedMediaType = "unsupported_media_type"
+	codePayloadTooLarge      = "payload_too_large"
+	codeRequestTimeout       = "request_timeout"
+	codeRateLimited          = "rate_limited"
+)
+
 // statusOf maps each error code to its HTTP status and title, in one place.
 var statusOf = map[string]struct {
 	status int
@@ -31,7 +42,7 @@ var statusOf = map[string]struct {
 	directory.ECodeTenantMismatch:       {http.StatusForbidden, "Tenant mismatch"},
 	directory.ECodeForbidden:            {http.StatusForbidden, "Forbidden"},
 	directory.ECodeNotFound:             {http.StatusNotFound, "Not found"},
-	directory.ECodeMethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
+	codeMethodNotAllowed:                {http.StatusMethodNotAllowed, "Method not allowed"},
 	directory.ECodeNotAcceptable:        {http.StatusNotAcceptable, "Not acceptable"},
 	directory.ECodeEmailTaken:           {http.StatusConflict, "Email taken"},
 	directory.ECodeUsernameTaken:        {http.StatusConflict, "Username taken"},
@@ -44,10 +55,10 @@ var statusOf = map[string]struct {
 	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
-	directory.ECodeUnsupportedMediaType: {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	directory.ECodePayloadTooLarge:      {http.StatusRequestEntityTooLarge, "Payload too large"},
-	directory.ECodeRequestTimeout:       {http.StatusRequestTimeout, "Request timeout"},
-	directory.ECodeRateLimited:          {http.StatusTooManyRequests, "Rate limited"},
+	codeUnsupportedMediaType:            {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	codePayloadTooLarge:                 {http.StatusRequestEntityTooLarge, "Payload too large"},
+	codeRequestTimeout:                  {http.StatusRequestTimeout, "Request timeout"},
+	codeRateLimited:                     {http.StatusTooManyRequests, "Rate limited"},
 	directory.ECodeQuotaExceeded:        {http.StatusTooManyRequests, "Quota exceeded"},
 	directory.ECodeValidationRejected:   {http.StatusUnprocessableEntity, "Validation rejected"},
 	directory.ECodeValidationUnavail:    {http.StatusServiceUnavailable, "Validation unavailable"},

@@ -132,7 +132,7 @@ func handleTenantUpdate(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, err := mediaType(r)
 		if err == nil && mt != mediaJSON && mt != mediaMergePatch {
-			err = directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as application/json or application/merge-patch+json.")
+			err = directory.Errorf(codeUnsupportedMediaType, "Send the body as application/json or application/merge-patch+json.")
 		}
 		if err != nil {
 			w.Header().Set("Accept-Patch", mediaJSON+", "+mediaMergePatch)
@@ -141,7 +141,7 @@ func handleTenantUpdate(svc *directory.Service) http.Handler {
 		}
 		body, err := readBody(w, r)
 		if err != nil {
-			if directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType { // a compressed body
+			if directory.ErrorCode(err) == codeUnsupportedMediaType { // a compressed body
 				w.Header().Set("Accept-Patch", mediaJSON+", "+mediaMergePatch)
 			}
 			writeProblem(w, r, err)

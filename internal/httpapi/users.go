@@ -10,6 +10,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/patch"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // writeUser answers a user with its ETag. A key without users:read gets no
@@ -25,7 +26,7 @@ func writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.
 		w.WriteHeader(status)
 		return
 	}
-	writeBody(w, status, directory.MarshalPublic(u))
+	writeBody(w, status, wire.MarshalPublic(u))
 }
 
 // readsUsers reports whether the request's key may read users.
@@ -175,7 +176,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, page(users, limit,
 			func(u *directory.User) string { return u.ID },
-			func(u *directory.User) any { return json.RawMessage(directory.MarshalPublic(u)) }))
+			func(u *directory.User) any { return json.RawMessage(wire.MarshalPublic(u)) }))
 	})
 }
 
@@ -184,7 +185,7 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		opts := writeOptions(r)
 		fail := func(err error) {
-			if !put && directory.ErrorCode(err) == directory.ECodeUnsupportedMediaType {
+			if !put && directory.ErrorCode(err) == codeUnsupportedMediaType {
 				w.Header().Set("Accept-Patch", acceptPatch)
 			}
 			writeProblem(w, r, err)
@@ -216,7 +217,7 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 			if !put {
 				accept = acceptPatch
 			}
-			fail(directory.Errorf(directory.ECodeUnsupportedMediaType, "Send the body as one of: %s.", accept))
+			fail(directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", accept))
 			return
 		}
 		if !readsUsers(r) {

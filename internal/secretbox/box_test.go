@@ -11,6 +11,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/secretbox"
 	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 func newKey(t *testing.T) []byte {
@@ -92,7 +93,7 @@ func TestResealMovesSecretsToTheCurrentKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	out, err := directory.NewService(raw, directory.Options{}).CreateTenant(ctx, directory.TenantInput{Name: "Acme"}, false, directory.Actor{})
+	out, err := directory.NewService(raw, directory.Options{Wire: wire.Encoding{}}).CreateTenant(ctx, directory.TenantInput{Name: "Acme"}, false, directory.Actor{})
 	if err != nil {
 		t.Fatal(err)
 	}

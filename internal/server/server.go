@@ -27,6 +27,7 @@ import (
 	"github.com/roster-dev/roster/internal/secretbox"
 	"github.com/roster-dev/roster/internal/sqlite"
 	"github.com/roster-dev/roster/internal/webhook"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // Config says how to build a node.
@@ -144,6 +145,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	dopts.Registerer = reg
 	n.Dispatcher = webhook.NewDispatcher(n.Store, client, log, dopts)
 	n.Service = directory.NewService(n.Store, directory.Options{
+		Wire:       wire.Encoding{},
 		Authorizer: policyEngine{policy.New()},
 		Hook:       webhook.NewValidator(n.Store.ListEndpoints, client, log),
 		CheckURL: func(ctx context.Context, u string) error {

@@ -1,17 +1,19 @@
-package directory
+package wire
 
 import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
-// MarshalPublic returns the JSON of PublicDoc(u), byte for byte what
-// json.Marshal(PublicDoc(u)) writes (members in sorted order, HTML-safe
-// escaping), without building the map: every user response and every event
+// MarshalPublic returns the JSON of directory.PublicDoc(u), byte for byte
+// what json.Marshal(directory.PublicDoc(u)) writes (members in sorted order,
+// HTML-safe escaping), without building the map: every user response and every event
 // carries it, and the generic encoder spent more on it than on the rest of
 // a GET. TestMarshalPublic and FuzzMarshalPublic hold the two equal.
-func MarshalPublic(u *User) []byte {
+func MarshalPublic(u *directory.User) []byte {
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"auth_provider":`...)
 	b = appendString(b, u.AuthProvider)
@@ -21,13 +23,13 @@ func MarshalPublic(u *User) []byte {
 	b = appendField(b, "consent_method", u.ConsentMethod)
 	b = append(b, `,"consented_at":`...)
 	if u.ConsentedAt != nil {
-		b = appendString(b, FormatTime(*u.ConsentedAt))
+		b = appendString(b, directory.FormatTime(*u.ConsentedAt))
 	} else {
 		b = append(b, "null"...)
 	}
 	b = appendField(b, "country", u.Country)
 	b = append(b, `,"created_at":`...)
-	b = appendString(b, FormatTime(u.CreatedAt))
+	b = appendString(b, directory.FormatTime(u.CreatedAt))
 	b = append(b, `,"deactivated":`...)
 	b = strconv.AppendBool(b, u.Deactivated())
 	b = appendField(b, "email", u.Email)
@@ -56,7 +58,7 @@ func MarshalPublic(u *User) []byte {
 	} else {
 		m, err := json.Marshal(u.Metadata) // the tenant's own shape
 		if err != nil {
-			panic("directory: metadata does not encode: " + err.Error()) // it was decoded from JSON
+			panic("wire: metadata does not encode: " + err.Error()) // it was decoded from JSON
 		}
 		b = append(b, m...)
 	}
@@ -78,10 +80,10 @@ func MarshalPublic(u *User) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"created_at":`...)
-		b = appendString(b, FormatTime(s.CreatedAt))
+		b = appendString(b, directory.FormatTime(s.CreatedAt))
 		b = append(b, `,"ends_at":`...)
 		if s.EndsAt != nil {
-			b = appendString(b, FormatTime(*s.EndsAt))
+			b = appendString(b, directory.FormatTime(*s.EndsAt))
 		} else {
 			b = append(b, "null"...)
 		}
@@ -94,7 +96,7 @@ func MarshalPublic(u *User) []byte {
 	b = append(b, `],"tenant_id":`...)
 	b = appendString(b, u.TenantID)
 	b = append(b, `,"updated_at":`...)
-	b = appendString(b, FormatTime(u.UpdatedAt))
+	b = appendString(b, directory.FormatTime(u.UpdatedAt))
 	b = appendField(b, "username", u.Username)
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, u.Version, 10)
@@ -117,9 +119,7 @@ func appendField(b []byte, name, s string) []byte {
 // appendString appends s as a JSON string escaped as encoding/json escapes
 // it: HTML-safe (<, > and & as \u003c, \u003e, \u0026), U+2028 and U+2029
 // escaped, invalid UTF-8 as U+FFFD.
-// internal/patch has its own string encoder for patch values, on another
-// contract: it refuses invalid UTF-8 and does not escape HTML. This one must
-// reproduce encoding/json, which every user answer was written with.
+// It must reproduce encoding/json, which every user answer was written with.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')

@@ -1,4 +1,4 @@
-package directory_test
+package wire_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 // publicUsers are users whose every member takes the values that encode
@@ -42,7 +43,7 @@ func TestMarshalPublic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := directory.MarshalPublic(u); !bytes.Equal(got, want) {
+		if got := wire.MarshalPublic(u); !bytes.Equal(got, want) {
 			t.Errorf("MarshalPublic(%s):\n got %s\nwant %s", u.ID, got, want)
 		}
 	}
@@ -60,7 +61,7 @@ func FuzzMarshalPublic(f *testing.F) {
 		if err != nil {
 			t.Skip("not encodable:", err) // NaN, ±Inf: never stored
 		}
-		if got := directory.MarshalPublic(u); !bytes.Equal(got, want) {
+		if got := wire.MarshalPublic(u); !bytes.Equal(got, want) {
 			t.Errorf("MarshalPublic:\n got %s\nwant %s", got, want)
 		}
 	})
