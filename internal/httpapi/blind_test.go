@@ -214,7 +214,7 @@ func TestWriteOnlyKeyCannotReadByAsking(t *testing.T) {
 	if r := e.must(t, 204, req{method: "PATCH", path: users, token: blind, ctype: "application/merge-patch+json", body: map[string]any{"metadata": map[string]any{"k": "v"}}}); len(r.body) != 0 {
 		t.Errorf("a 204 with a body: %s", r.body)
 	}
-	if got := e.getUser(t, id)["metadata"]; fmt.Sprint(got) != "map[k:v]" {
+	if got := e.getUser(t, id)["metadata"]; !equalJSON(got, `{"k":"v"}`) {
 		t.Errorf("metadata %v after the merge patch", got)
 	}
 }

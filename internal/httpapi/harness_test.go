@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -311,6 +313,41 @@ func (e *env) do(t testing.TB, rq req) *response {
 	}
 	checkContract(t, r, body, resp, got)
 	return &response{status: resp.StatusCode, header: resp.Header, body: got}
+}
+
+// equalJSON reports whether got, a decoded JSON value, equals the JSON text
+// want decoded the same way (numbers as json.Number, as response.json
+// decodes them): values are compared, not how they print.
+func equalJSON(got any, want string) bool {
+	dec := json.NewDecoder(strings.NewReader(want))
+	dec.UseNumber()
+	var w any
+	if err := dec.Decode(&w); err != nil {
+		panic(fmt.Sprintf("equalJSON: bad want %q: %v", want, err))
+	}
+	return reflect.DeepEqual(normalize(got), w)
+}
+
+// normalize makes the numbers of v json.Numbers, so that values decoded
+// without UseNumber compare with those decoded with it.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case float64:
+		return json.Number(strconv.FormatFloat(v, 'f', -1, 64))
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = normalize(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = normalize(x)
+		}
+		return out
+	}
+	return v
 }
 
 // must sends a request and fails the test unless it gets status want.

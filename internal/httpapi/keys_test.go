@@ -42,7 +42,7 @@ func TestKeysAreAResource(t *testing.T) {
 	if got := r.header.Get("Location"); got != "/v1/keys/"+id {
 		t.Errorf("Location %q", got)
 	}
-	if k["name"] != "CI deploy" || k["prefix"] != token[:8] || fmt.Sprint(k["scopes"]) != "[users:read users:write]" {
+	if k["name"] != "CI deploy" || k["prefix"] != token[:8] || !equalJSON(k["scopes"], `["users:read","users:write"]`) {
 		t.Errorf("key %v", k)
 	}
 	if k["created_by"] != e.keyIDOf(t, e.token) || k["revoked_at"] != nil || k["expires_at"] != nil {
@@ -243,7 +243,7 @@ func TestRotationKeepsTheOldKeyForItsGrace(t *testing.T) {
 	r := e.must(t, 201, req{method: "POST", path: "/v1/keys/" + id + "/rotate", body: map[string]any{}}).json(t)
 	fresh := r["token"].(string)
 	replaced := r["replaces"].(map[string]any)
-	if r["name"] != "deploy" || fmt.Sprint(r["scopes"]) != "[users:read]" || replaced["id"] != id || r["expires_at"] != nil {
+	if r["name"] != "deploy" || !equalJSON(r["scopes"], `["users:read"]`) || replaced["id"] != id || r["expires_at"] != nil {
 		t.Fatalf("rotated %v", r)
 	}
 	ends, err := time.Parse(time.RFC3339, replaced["expires_at"].(string))
@@ -383,7 +383,7 @@ func TestTenantOnboardsOverTheAPI(t *testing.T) {
 	r := e.must(t, 201, req{method: "POST", path: "/v1/tenants", token: e.platform, body: map[string]any{"name": "Onboarded", "admin_key": true}}).json(t)
 	ak := r["admin_key"].(map[string]any)
 	token := ak["token"].(string)
-	if fmt.Sprint(ak["scopes"]) != "[admin]" || ak["tenant_id"] != r["id"] {
+	if !equalJSON(ak["scopes"], `["admin"]`) || ak["tenant_id"] != r["id"] {
 		t.Fatalf("admin_key %v", ak)
 	}
 	e.must(t, 201, req{method: "POST", path: "/v1/users", token: token, body: map[string]any{"email": "first@onboarded.test"}})
@@ -398,7 +398,7 @@ func TestTenantOnboardsOverTheAPI(t *testing.T) {
 func TestPlatformKeysAreManagedAlike(t *testing.T) {
 	e := newEnv(t)
 	k := e.must(t, 201, req{method: "POST", path: "/v1/platform-keys", token: e.platform, body: map[string]any{"name": "ops"}}).json(t)
-	if fmt.Sprint(k["scopes"]) != "[platform]" || k["tenant_id"] != nil {
+	if !equalJSON(k["scopes"], `["platform"]`) || k["tenant_id"] != nil {
 		t.Fatalf("platform key %v", k)
 	}
 	list := e.must(t, 200, req{method: "GET", path: "/v1/platform-keys", token: e.platform}).json(t)

@@ -353,7 +353,7 @@ func TestWriteQuota(t *testing.T) {
 		t.Errorf("a write over the quota was stored: name %v", got)
 	}
 	usage := e.must(t, 200, req{method: "GET", path: "/v1/usage"}).json(t)
-	if fmt.Sprint(usage["writes"]) != "map[limit:3 used:3]" || fmt.Sprint(usage["active_users"]) != fmt.Sprintf("map[limit:%d used:2]", plan.MaxActiveUsers) {
+	if !equalJSON(usage["writes"], `{"limit":3,"used":3}`) || !equalJSON(usage["active_users"], fmt.Sprintf(`{"limit":%d,"used":2}`, plan.MaxActiveUsers)) {
 		t.Errorf("usage %v", usage)
 	}
 }

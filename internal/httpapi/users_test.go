@@ -55,7 +55,7 @@ func TestCreateAndGetUser(t *testing.T) {
 func TestCreateUserDefaults(t *testing.T) {
 	e := newEnv(t)
 	u := e.createUser(t, map[string]any{"username": "bob"})
-	if fmt.Sprint(u["roles"]) != "[member]" {
+	if !equalJSON(u["roles"], `["member"]`) {
 		t.Errorf("roles %v, want [member]", u["roles"])
 	}
 	for _, k := range []string{"email", "name", "picture", "location", "consented_at"} {

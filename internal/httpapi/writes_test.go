@@ -68,7 +68,7 @@ func TestActingUserCannotVerifyANewEmail(t *testing.T) {
 				t.Errorf("stored email_verified %v", got)
 			}
 			change := e.history(t, id)[0].(map[string]any)["changes"].(map[string]any)["email_verified"]
-			if fmt.Sprint(change) != "map[from:true to:false]" {
+			if !equalJSON(change, `{"from":true,"to":false}`) {
 				t.Errorf("history shows email_verified change %v, want true → false", change)
 			}
 		})
