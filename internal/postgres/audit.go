@@ -152,13 +152,7 @@ func (t *tx) InsertAdminAudit(ctx context.Context, e *directory.AdminAuditEntry)
 // ListAdminAudit lists the tenant's admin audit entries ("": platform
 // keys'), newest first.
 func (s *Store) ListAdminAudit(ctx context.Context, tenantID, before string, n int) ([]*directory.AdminAuditEntry, error) {
-	pred, args := ofTenant(tenantID, 1)
-	q := `SELECT ` + adminAuditColumns + ` FROM admin_audit WHERE ` + pred + ` ORDER BY id DESC LIMIT $2`
-	args = append(args, limit(n))
-	if before != "" {
-		q = `SELECT ` + adminAuditColumns + ` FROM admin_audit WHERE ` + pred + ` AND id < $3 ORDER BY id DESC LIMIT $2`
-		args = append(args, before)
-	}
+	q, args := newestOfTenant(adminAuditColumns, "admin_audit", tenantID, before, n)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list admin audit", err)

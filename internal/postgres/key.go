@@ -40,6 +40,20 @@ func ofTenant(tenantID string, n int) (string, []any) {
 	return `tenant_id = $` + fmt.Sprint(n), []any{tenantID}
 }
 
+// newestOfTenant is the query of a page of table's rows of the tenant ("":
+// of no tenant), newest first, from the row before the ID before ("": from
+// the newest), and its arguments.
+func newestOfTenant(columns, table, tenantID, before string, n int) (string, []any) {
+	pred, args := ofTenant(tenantID, 1)
+	q := `SELECT ` + columns + ` FROM ` + table + ` WHERE ` + pred
+	args = append(args, limit(n))
+	if before != "" {
+		q += ` AND id < $3`
+		args = append(args, before)
+	}
+	return q + ` ORDER BY id DESC LIMIT $2`, args
+}
+
 // KeyByHash returns the key whose token hashes to hash, or an error wrapping
 // directory.ErrNotFound. A platform key has an empty TenantID.
 func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*directory.Key, error) {
@@ -68,13 +82,7 @@ func (s *Store) KeyByID(ctx context.Context, id string) (*directory.Key, error) 
 
 // ListKeys lists the tenant's keys ("": the platform keys), newest first.
 func (s *Store) ListKeys(ctx context.Context, tenantID, before string, n int) ([]*directory.Key, error) {
-	pred, args := ofTenant(tenantID, 1)
-	q := `SELECT ` + keyColumns + ` FROM api_keys WHERE ` + pred + ` ORDER BY id DESC LIMIT $2`
-	args = append(args, limit(n))
-	if before != "" {
-		q = `SELECT ` + keyColumns + ` FROM api_keys WHERE ` + pred + ` AND id < $3 ORDER BY id DESC LIMIT $2`
-		args = append(args, before)
-	}
+	q, args := newestOfTenant(keyColumns, "api_keys", tenantID, before, n)
 	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list keys", err)

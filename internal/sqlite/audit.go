@@ -157,10 +157,7 @@ func (t *tx) InsertAdminAudit(ctx context.Context, e *directory.AdminAuditEntry)
 // ListAdminAudit lists the tenant's admin audit entries ("": platform
 // keys'), newest first.
 func (s *Store) ListAdminAudit(ctx context.Context, tenantID, before string, n int) ([]*directory.AdminAuditEntry, error) {
-	q, args := `SELECT `+adminAuditColumns+` FROM admin_audit WHERE tenant_id IS ? ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), limit(n)}
-	if before != "" {
-		q, args = `SELECT `+adminAuditColumns+` FROM admin_audit WHERE tenant_id IS ? AND id < ? ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), before, limit(n)}
-	}
+	q, args := newestOfTenant(adminAuditColumns, "admin_audit", tenantID, before, n)
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list admin audit", err)

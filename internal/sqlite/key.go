@@ -41,8 +41,20 @@ func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*directory.Key, err
 	return k, wrapErr("key by hash", err)
 }
 
-// tenantIs is the predicate of a key's tenant: "" is a platform key's.
+// tenantIs is the predicate of a row's tenant: "" (NULL) is none, as of a
+// platform key.
 const tenantIs = `tenant_id IS ?`
+
+// newestOfTenant is the query of a page of table's rows of the tenant ("":
+// of no tenant), newest first, from the row before the ID before ("": from
+// the newest), and its arguments.
+func newestOfTenant(columns, table, tenantID, before string, n int) (string, []any) {
+	q, args := `SELECT `+columns+` FROM `+table+` WHERE `+tenantIs, []any{nullIfEmpty(tenantID)}
+	if before != "" {
+		q, args = q+` AND id < ?`, append(args, before)
+	}
+	return q + ` ORDER BY id DESC LIMIT ?`, append(args, limit(n))
+}
 
 // GetKey returns a key of the tenant ("": a platform key), or an error
 // wrapping directory.ErrNotFound.
@@ -60,10 +72,7 @@ func (s *Store) KeyByID(ctx context.Context, id string) (*directory.Key, error) 
 
 // ListKeys lists the tenant's keys ("": the platform keys), newest first.
 func (s *Store) ListKeys(ctx context.Context, tenantID, before string, n int) ([]*directory.Key, error) {
-	q, args := `SELECT `+keyColumns+` FROM api_keys WHERE `+tenantIs+` ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), limit(n)}
-	if before != "" {
-		q, args = `SELECT `+keyColumns+` FROM api_keys WHERE `+tenantIs+` AND id < ? ORDER BY id DESC LIMIT ?`, []any{nullIfEmpty(tenantID), before, limit(n)}
-	}
+	q, args := newestOfTenant(keyColumns, "api_keys", tenantID, before, n)
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list keys", err)
