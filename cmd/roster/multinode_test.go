@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -75,21 +74,11 @@ func TestTwoNodesShareOneDirectory(t *testing.T) {
 	a, b := startNode(t, args...), startNode(t, args...)
 	nodes := []*node{a, b}
 
-	call := func(base, method, path, body string, token string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, base+path, nil)
-		if body != "" {
-			req, _ = http.NewRequest(method, base+path, strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
+	call := func(base, method, path, body, token string) (int, map[string]any) {
+		status, b := call(t, method, base+path, token, body)
 		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		_ = json.Unmarshal(b, &m)
+		return status, m
 	}
 	if st, m := call(a.URL, "POST", "/v1/webhook-endpoints", `{"kind":"events","url":"`+recv.URL+`"}`, tenant.Token); st != 201 {
 		t.Fatalf("create endpoint: %d %v", st, m)

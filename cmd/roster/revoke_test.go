@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,40 +30,21 @@ func TestRevokeHoldsAcrossProcesses(t *testing.T) {
 			cli(t, &tenant, append(create, "--db", db)...)
 			a, b := startNode(t, "--db", db), startNode(t, "--db", db)
 
-			do := func(n *node, method, path, body, token string) (int, string) {
-				t.Helper()
-				req, _ := http.NewRequest(method, n.URL+path, strings.NewReader(body))
-				if body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				req.Header.Set("Authorization", "Bearer "+token)
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatalf("%s %s: %v", method, path, err)
-				}
-				defer resp.Body.Close()
-				var sb strings.Builder
-				_, _ = io.Copy(&sb, resp.Body)
-				return resp.StatusCode, sb.String()
-			}
-			st, body := do(a, "POST", "/v1/keys", `{"name":"leaked","scopes":["read_only"]}`, tenant.Token)
-			if st != 201 {
+			st, body := call(t, "POST", a.URL+"/v1/keys", tenant.Token, `{"name":"leaked","scopes":["read_only"]}`)
+			var k struct{ ID, Token string }
+			if err := json.Unmarshal(body, &k); st != 201 || err != nil {
 				t.Fatalf("create key: %d %s", st, body)
 			}
-			var k struct{ ID, Token string }
-			if err := json.Unmarshal([]byte(body), &k); err != nil {
-				t.Fatal(err)
-			}
 			for _, n := range []*node{a, b, b} { // B has used the key since
-				if st, body := do(n, "GET", "/v1/users", "", k.Token); st != 200 {
+				if st, body := call(t, "GET", n.URL+"/v1/users", k.Token, ""); st != 200 {
 					t.Fatalf("the new key: %d %s", st, body)
 				}
 			}
-			if st, body := do(a, "DELETE", "/v1/keys/"+k.ID, "", tenant.Token); st != 200 {
+			if st, body := call(t, "DELETE", a.URL+"/v1/keys/"+k.ID, tenant.Token, ""); st != 200 {
 				t.Fatalf("revoke: %d %s", st, body)
 			}
 			for name, n := range map[string]*node{"the other process": b, "the revoking one": a} {
-				if st, body := do(n, "GET", "/v1/users", "", k.Token); st != 401 || !strings.Contains(body, `"unauthenticated"`) {
+				if st, body := call(t, "GET", n.URL+"/v1/users", k.Token, ""); st != 401 || !strings.Contains(string(body), `"unauthenticated"`) {
 					t.Errorf("%s answered the revoked key %d %s, want 401 unauthenticated", name, st, body)
 				}
 			}
