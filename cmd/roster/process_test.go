@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roster-dev/roster/internal/server"
 )
 
 var (
@@ -90,7 +92,7 @@ func startNodeEnv(t *testing.T, env []string, args ...string) *node {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(env, "ROSTER_ALLOW_PRIVATE_WEBHOOKS=true")
-	if slices.ContainsFunc(args, isPostgres) { // nodes on one PostgreSQL share one key
+	if slices.ContainsFunc(args, server.IsPostgres) { // nodes on one PostgreSQL share one key
 		cmd.Env = append(cmd.Env, "ROSTER_SECRET_KEY="+testSecretKey)
 	}
 	stderr, err := cmd.StderrPipe()

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/roster-dev/roster/internal/secretbox"
+	"github.com/roster-dev/roster/internal/server"
 )
 
 // secretKeyFlags say where the key that seals webhook secrets comes from.
@@ -29,7 +30,7 @@ func secretKeys(f secretKeyFlags, db string, log *slog.Logger) ([][]byte, error)
 		current, err = secretbox.ParseKey(f.Key)
 	case f.File != "":
 		current, err = readKeyFile(f.File)
-	case isPostgres(db):
+	case server.IsPostgres(db):
 		return nil, errors.New("PostgreSQL needs the key that seals webhook secrets, the same on every node: " +
 			"set --secret-key or --secret-key-file (make one with: openssl rand -base64 32)")
 	default:
@@ -50,10 +51,6 @@ func secretKeys(f secretKeyFlags, db string, log *slog.Logger) ([][]byte, error)
 		keys = append(keys, k)
 	}
 	return keys, nil
-}
-
-func isPostgres(db string) bool {
-	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 func readKeyFile(path string) ([]byte, error) {

@@ -68,6 +68,12 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// IsPostgres reports whether dsn names a PostgreSQL database (a postgres://
+// or postgresql:// URL) rather than a SQLite one.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // OpenStore opens the database named by dsn: a postgres:// URL, or a SQLite
 // file path or sqlite: DSN.
 func OpenStore(ctx context.Context, dsn string) (directory.Store, error) {
@@ -80,7 +86,7 @@ func OpenStore(ctx context.Context, dsn string) (directory.Store, error) {
 // SQLitePath returns the path of the SQLite file dsn names, and false if
 // dsn is a PostgreSQL URL.
 func SQLitePath(dsn string) (string, bool) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if IsPostgres(dsn) {
 		return "", false
 	}
 	return strings.TrimPrefix(dsn, "sqlite:"), true
