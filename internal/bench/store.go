@@ -107,7 +107,7 @@ func rawUpdate(ctx context.Context, store directory.Store, u *directory.User, na
 	changes := map[string]directory.Change{"name": {From: u.Name, To: name}}
 	evID := directory.NewID(directory.PrefixEvent, now)
 	payload, err := json.Marshal(map[string]any{
-		"id": evID, "type": directory.ActionUserUpdated, "timestamp": directory.FormatTime(now),
+		"id": evID, "type": directory.EventUserUpdated, "timestamp": directory.FormatTime(now),
 		"data": map[string]any{"user": json.RawMessage(wire.MarshalPublic(&next)), "changed_fields": []string{"name"}, "previous": map[string]any{"name": u.Name}},
 	})
 	if err != nil {
@@ -120,13 +120,13 @@ func rawUpdate(ctx context.Context, store directory.Store, u *directory.User, na
 		}
 		err := tx.InsertAudit(ctx, &directory.AuditEntry{
 			ID: directory.NewID(directory.PrefixAudit, now), TenantID: u.TenantID, UserID: u.ID,
-			Action: directory.ActionUserUpdated, Actor: actor, RequestID: actor.RequestID, At: now, Changes: changes,
+			Action: directory.EventUserUpdated, Actor: actor, RequestID: actor.RequestID, At: now, Changes: changes,
 		})
 		if err != nil {
 			return err
 		}
 		return tx.InsertEvent(ctx, &directory.Event{
-			ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: directory.ActionUserUpdated, Payload: payload, CreatedAt: now,
+			ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: directory.EventUserUpdated, Payload: payload, CreatedAt: now,
 		}, nil)
 	})
 	if err != nil {

@@ -86,7 +86,7 @@ func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Ten
 type EndpointInput struct {
 	URL       string
 	Kind      string
-	Events    []string
+	Events    []EventType
 	FailOpen  bool
 	TimeoutMS int
 }
@@ -104,10 +104,19 @@ const (
 var maxEndpoints = map[string]int{EndpointValidation: MaxValidationEndpoints, EndpointEvents: MaxEventsEndpoints}
 
 // EventTypes are the events an events endpoint can receive (§7).
-var EventTypes = []string{
-	ActionUserCreated, ActionUserUpdated, ActionUserDeleted, ActionUserRestored,
-	ActionUserDeactivated, ActionUserReactivated, ActionUserSuspended, ActionUserUnsuspended,
+var EventTypes = []EventType{
+	EventUserCreated, EventUserUpdated, EventUserDeleted, EventUserRestored,
+	EventUserDeactivated, EventUserReactivated, EventUserSuspended, EventUserUnsuspended,
 }
+
+// eventTypeList is EventTypes as an error message lists them.
+var eventTypeList = func() string {
+	names := make([]string, len(EventTypes))
+	for i, t := range EventTypes {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}()
 
 // CreateEndpoint creates a webhook endpoint with a new secret, which the
 // caller shows once. Errors: validation_failed; limit_exceeded when the
@@ -123,7 +132,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 	for i, ev := range in.Events {
 		switch {
 		case !slices.Contains(EventTypes, ev):
-			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("events[%d]", i), Code: codeOutOfRange, Message: "must be one of " + strings.Join(EventTypes, ", ")})
+			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("events[%d]", i), Code: codeOutOfRange, Message: fmt.Sprintf("must be one of %s", eventTypeList)})
 		case slices.Index(in.Events, ev) != i:
 			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("events[%d]", i), Code: "duplicate_event", Message: "must not repeat an event type"})
 		}
@@ -143,7 +152,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, t *Tenant, in EndpointInpu
 		FailOpen: in.FailOpen, TimeoutMS: in.TimeoutMS, Secret: newSigningSecret(), CreatedAt: now,
 	}
 	if ep.Events == nil {
-		ep.Events = []string{}
+		ep.Events = []EventType{}
 	}
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		if err := checkEndpointLimit(ctx, tx, t.ID, in.Kind); err != nil {

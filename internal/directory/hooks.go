@@ -4,17 +4,20 @@ import (
 	"context"
 )
 
-// Cedar actions (§6). Their names are part of every tenant's policies, so
-// they never change.
+// CedarAction is the action of a write as the policies (§6) name it. The
+// names are part of every tenant's policies, so they never change.
+type CedarAction string
+
+// The Cedar actions of user writes.
 const (
-	ActionCreate     = "createUser"
-	ActionUpdate     = "updateUser"
-	ActionDelete     = "deleteUser"
-	ActionRestore    = "restoreUser"
-	ActionDeactivate = "deactivateUser"
-	ActionReactivate = "reactivateUser"
-	ActionSuspend    = "suspendUser"
-	ActionUnsuspend  = "unsuspendUser"
+	CedarCreateUser     CedarAction = "createUser"
+	CedarUpdateUser                 = "updateUser"
+	CedarDeleteUser                 = "deleteUser"
+	CedarRestoreUser                = "restoreUser"
+	CedarDeactivateUser             = "deactivateUser"
+	CedarReactivateUser             = "reactivateUser"
+	CedarSuspendUser                = "suspendUser"
+	CedarUnsuspendUser              = "unsuspendUser"
 )
 
 // AuthzRequest is one write to authorize (§6).
@@ -25,7 +28,7 @@ type AuthzRequest struct {
 	Key *Key
 	// ActingUser is the user named by X-Acting-User, or nil.
 	ActingUser *User
-	Action     string // one of the Action… constants above
+	Action     CedarAction
 	// Resource is the target user as it is before the write; on create, as
 	// it would be.
 	Resource *User
@@ -49,7 +52,7 @@ type HookRequest struct {
 	// Endpoints are the tenant's webhook endpoints, of every kind, as of
 	// Tenant.ConfigVersion; nil lets the hook list them itself.
 	Endpoints     []*Endpoint
-	Action        string         // one of the Action… constants
+	Action        CedarAction
 	Before        map[string]any // nil on create
 	After         map[string]any
 	ChangedFields []string

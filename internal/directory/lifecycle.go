@@ -59,7 +59,7 @@ func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts Wri
 		}
 		after := now.Add(time.Duration(t.Settings.DeletionGraceSeconds) * time.Second)
 		next.Status, next.PurgeAfter = StatusDeleting, &after
-		return &write{action: ActionUserDeleted, cedar: ActionDelete, data: map[string]any{"purge_after": FormatTime(after)}}, nil
+		return &write{event: EventUserDeleted, cedar: CedarDeleteUser, data: map[string]any{"purge_after": FormatTime(after)}}, nil
 	})
 	return u, err
 }
@@ -73,7 +73,7 @@ func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts Wr
 			return nil, nil
 		}
 		next.Status, next.PurgeAfter = StatusActive, nil
-		return &write{action: ActionUserRestored, cedar: ActionRestore}, nil
+		return &write{event: EventUserRestored, cedar: CedarRestoreUser}, nil
 	})
 	return u, err
 }
@@ -89,7 +89,7 @@ func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts
 			return nil, nil
 		}
 		next.Status = StatusDeactivated
-		return &write{action: ActionUserDeactivated, cedar: ActionDeactivate}, nil
+		return &write{event: EventUserDeactivated, cedar: CedarDeactivateUser}, nil
 	})
 	return u, err
 }
@@ -103,7 +103,7 @@ func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts
 			return nil, nil
 		}
 		next.Status = StatusActive
-		return &write{action: ActionUserReactivated, cedar: ActionReactivate}, nil
+		return &write{event: EventUserReactivated, cedar: CedarReactivateUser}, nil
 	})
 	return u, err
 }
@@ -135,7 +135,7 @@ func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in Susp
 			return nil, Errorf(ECodeLimitExceeded, "A user may have at most %d suspensions in force; lift one first.", MaxActiveSuspensions)
 		}
 		next.Suspensions = append(next.Suspensions, *sus)
-		return &write{action: ActionUserSuspended, cedar: ActionSuspend,
+		return &write{event: EventUserSuspended, cedar: CedarSuspendUser,
 			data:  map[string]any{"suspension": s.wire.Suspension(*sus)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.InsertSuspension(ctx, t.ID, cur.ID, sus) }}, nil
 	})
@@ -180,7 +180,7 @@ func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID
 		}
 		lifted := cur.Suspensions[i]
 		next.Suspensions = slices.Delete(next.Suspensions, i, i+1)
-		return &write{action: ActionUserUnsuspended, cedar: ActionUnsuspend,
+		return &write{event: EventUserUnsuspended, cedar: CedarUnsuspendUser,
 			data:  map[string]any{"suspension": s.wire.Suspension(lifted)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.LiftSuspension(ctx, t.ID, cur.ID, suspensionID, now) }}, nil
 	})
@@ -221,7 +221,7 @@ func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 			}
 			n++
 			return tx.InsertAudit(ctx, &AuditEntry{
-				ID: NewID(PrefixAudit, now), TenantID: ref.TenantID, UserID: ref.ID, Action: ActionUserPurged,
+				ID: NewID(PrefixAudit, now), TenantID: ref.TenantID, UserID: ref.ID, Action: EventUserPurged,
 				At: now, Changes: map[string]Change{},
 			})
 		})

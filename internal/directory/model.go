@@ -117,8 +117,8 @@ type Endpoint struct {
 	ID        string
 	TenantID  string
 	URL       string
-	Kind      string   // EndpointValidation or EndpointEvents
-	Events    []string // event types an events endpoint receives; empty: all
+	Kind      string      // EndpointValidation or EndpointEvents
+	Events    []EventType // the types an events endpoint receives; empty: all
 	FailOpen  bool
 	TimeoutMS int
 	Secret    string // whsec_…; sealed at rest (internal/secretbox)
@@ -140,7 +140,7 @@ func (e *Endpoint) SigningSecrets(now time.Time) []string {
 
 // wants reports whether e is an events endpoint that takes events of type
 // typ (an empty list takes them all).
-func (e *Endpoint) wants(typ string) bool {
+func (e *Endpoint) wants(typ EventType) bool {
 	return e.Kind == EndpointEvents && (len(e.Events) == 0 || slices.Contains(e.Events, typ))
 }
 
@@ -299,7 +299,7 @@ type AuditEntry struct {
 	ID        string
 	TenantID  string
 	UserID    string
-	Action    string
+	Action    EventType
 	Actor     Actor
 	RequestID string
 	At        time.Time
@@ -312,20 +312,24 @@ type Event struct {
 	ID        string
 	TenantID  string
 	UserID    string
-	Type      string
+	Type      EventType
 	Payload   []byte // the JSON delivered: {"type", "timestamp", "data"}
 	CreatedAt time.Time
 }
 
-// Audit actions and event types (§7).
+// EventType names a change of a user (§7): the type of its event and the
+// action of its audit entry.
+type EventType string
+
+// The event types.
 const (
-	ActionUserCreated     = "user.created"
-	ActionUserUpdated     = "user.updated"
-	ActionUserDeleted     = "user.deleted" // deletion requested; the purge follows
-	ActionUserRestored    = "user.restored"
-	ActionUserDeactivated = "user.deactivated"
-	ActionUserReactivated = "user.reactivated"
-	ActionUserSuspended   = "user.suspended"
-	ActionUserUnsuspended = "user.unsuspended"
-	ActionUserPurged      = "user.purged" // audit only: the personal data is gone
+	EventUserCreated     EventType = "user.created"
+	EventUserUpdated               = "user.updated"
+	EventUserDeleted               = "user.deleted" // deletion requested; the purge follows
+	EventUserRestored              = "user.restored"
+	EventUserDeactivated           = "user.deactivated"
+	EventUserReactivated           = "user.reactivated"
+	EventUserSuspended             = "user.suspended"
+	EventUserUnsuspended           = "user.unsuspended"
+	EventUserPurged                = "user.purged" // audit only: the personal data is gone
 )

@@ -159,7 +159,7 @@ func (s *Service) CreateTenant(ctx context.Context, in TenantInput, withKey bool
 	}
 	var rec *record
 	if owner != nil {
-		rec = newRecord(owner, ActionUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": s.userJSON(owner)}, nil)
+		rec = newRecord(owner, EventUserCreated, diff(nil, fullDoc(owner)), actor, now, map[string]any{"user": s.userJSON(owner)}, nil)
 	}
 	// The tenant, its owner and its key are made by the operator, outside
 	// any tenant's policies and quotas: they are written directly.

@@ -140,7 +140,7 @@ func (s *Service) decideCreate(t *Tenant, obj map[string]any, verified bool, now
 		changes["secure_metadata"] = Change{From: redacted, To: redacted}
 	}
 	return &write{
-		next: u, action: ActionUserCreated, cedar: ActionCreate, hook: true,
+		next: u, event: EventUserCreated, cedar: CedarCreateUser, hook: true,
 		changes: changes, data: map[string]any{"user": s.userJSON(u)},
 		extra: b.pictureWrites(nil),
 	}, nil
@@ -226,7 +226,7 @@ func (s *Service) decideUpdate(t *Tenant, cur *User, kind BodyKind, parsed any, 
 	next.Version = cur.Version + 1
 	next.UpdatedAt = now
 	return &write{
-		next: next, action: ActionUserUpdated, cedar: ActionUpdate, hook: true,
+		next: next, event: EventUserUpdated, cedar: CedarUpdateUser, hook: true,
 		changes: changes, data: updatedData(s.userJSON(next), base, changes), extra: b.pictureWrites(cur),
 	}, nil
 }

@@ -33,8 +33,8 @@ type write struct {
 	t       *Tenant
 	cur     *User // nil on create
 	next    *User
-	action  string // the audit action and event type
-	cedar   string // the Cedar action
+	event   EventType
+	cedar   CedarAction
 	changes map[string]Change
 	data    map[string]any // the event's data
 	// hook is set when validation webhooks are asked (creates and updates).
@@ -155,7 +155,7 @@ func (p *pipeline) run(ctx context.Context, t *Tenant) (*User, bool, error) {
 			continue
 		}
 		if err != nil {
-			return nil, false, p.s.writeError(w.action, err)
+			return nil, false, p.s.writeError(string(w.event), err)
 		}
 		return next, changed, nil
 	}
@@ -273,7 +273,7 @@ func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) 
 // rolled back once every check has passed.
 func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*User, bool, error) {
 	var c Counters
-	rec := newRecord(w.next, w.action, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
+	rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
 	made := w
 	err := p.s.store.InTx(ctx, func(tx Tx) error { return p.store(ctx, tx, w, rec, &c) })
 	if errors.Is(err, ErrVersionConflict) {
@@ -300,7 +300,7 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 	}
 	start, end := billingPeriod(made.next.UpdatedAt)
 	reportUsage(ctx, made.t, &Usage{PeriodStart: start, PeriodEnd: end, Writes: c.Writes, ActiveUsers: c.ActiveUsers})
-	if subscribed(endpoints, made.action) {
+	if subscribed(endpoints, made.event) {
 		p.s.onCommit() // a delivery was queued: let the dispatcher send it now
 	}
 	return made.next, true, nil
@@ -334,7 +334,7 @@ func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*
 			return err
 		}
 		made = w
-		rec := newRecord(w.next, w.action, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
+		rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
 		return p.store(ctx, tx, w, rec, c)
 	})
 	if errors.Is(err, ErrVersionConflict) {
@@ -419,7 +419,7 @@ func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *C
 }
 
 // subscribed reports whether an events endpoint takes events of type typ.
-func subscribed(endpoints []*Endpoint, typ string) bool {
+func subscribed(endpoints []*Endpoint, typ EventType) bool {
 	return slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.wants(typ) })
 }
 
@@ -434,7 +434,7 @@ type record struct {
 	deliveries []*Delivery
 }
 
-func newRecord(u *User, action string, changes map[string]Change, actor Actor, now time.Time, data map[string]any, endpoints []*Endpoint) *record {
+func newRecord(u *User, action EventType, changes map[string]Change, actor Actor, now time.Time, data map[string]any, endpoints []*Endpoint) *record {
 	evID := NewID(PrefixEvent, now)
 	r := &record{
 		audit: &AuditEntry{

@@ -79,11 +79,11 @@ func handleRolesPut(svc *directory.Service) http.Handler {
 }
 
 type endpointRequest struct {
-	URL       string   `json:"url"`
-	Kind      string   `json:"kind"`
-	Events    []string `json:"events"`
-	FailOpen  bool     `json:"fail_open"`
-	TimeoutMS int      `json:"timeout_ms"`
+	URL       string                `json:"url"`
+	Kind      string                `json:"kind"`
+	Events    []directory.EventType `json:"events"`
+	FailOpen  bool                  `json:"fail_open"`
+	TimeoutMS int                   `json:"timeout_ms"`
 }
 
 // endpointJSON is an endpoint on the wire; the secret only when created.

@@ -26,10 +26,10 @@ func BenchmarkAuthorize(b *testing.B) {
 		name string
 		r    directory.AuthzRequest
 	}{
-		{"default/key", req(writeKey(), nil, directory.ActionUpdate, target, "name")},
-		{"default/acting-self", req(writeKey(), alice(), directory.ActionUpdate, alice(), "name", "roles")},
+		{"default/key", req(writeKey(), nil, directory.CedarUpdateUser, target, "name")},
+		{"default/acting-self", req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "name", "roles")},
 		{"cookbook/acting-admin", func() directory.AuthzRequest {
-			r := req(writeKey(), admin(), directory.ActionUpdate, target, "name", "metadata")
+			r := req(writeKey(), admin(), directory.CedarUpdateUser, target, "name", "metadata")
 			r.RolesAfter = []string{"member"}
 			r.Tenant = tenant(full)
 			return r

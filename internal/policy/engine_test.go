@@ -11,10 +11,10 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-var allActions = []string{
-	directory.ActionCreate, directory.ActionUpdate, directory.ActionDelete,
-	directory.ActionRestore, directory.ActionDeactivate, directory.ActionReactivate,
-	directory.ActionSuspend, directory.ActionUnsuspend,
+var allActions = []directory.CedarAction{
+	directory.CedarCreateUser, directory.CedarUpdateUser, directory.CedarDeleteUser,
+	directory.CedarRestoreUser, directory.CedarDeactivateUser, directory.CedarReactivateUser,
+	directory.CedarSuspendUser, directory.CedarUnsuspendUser,
 }
 
 const (
@@ -30,7 +30,7 @@ const (
 func TestDefaultKeys(t *testing.T) {
 	e := New()
 	for _, action := range allActions {
-		t.Run(action, func(t *testing.T) {
+		t.Run(string(action), func(t *testing.T) {
 			for _, k := range []*directory.Key{key(directory.ScopeUsersWrite), key(directory.ScopeAdmin), key(directory.ScopeUsersRead, directory.ScopeUsersWrite), platformKey()} {
 				wantAllow(t, e, req(k, nil, action, alice(), "name"))
 			}
@@ -42,8 +42,8 @@ func TestDefaultKeys(t *testing.T) {
 
 func TestDefaultOwnerProtection(t *testing.T) {
 	e := New()
-	for _, action := range []string{directory.ActionDelete, directory.ActionDeactivate, directory.ActionSuspend} {
-		t.Run(action, func(t *testing.T) {
+	for _, action := range []directory.CedarAction{directory.CedarDeleteUser, directory.CedarDeactivateUser, directory.CedarSuspendUser} {
+		t.Run(string(action), func(t *testing.T) {
 			wantDeny(t, e, req(key(directory.ScopeAdmin), nil, action, owner()), noticeOwnerRemoved)
 			wantDeny(t, e, req(platformKey(), nil, action, owner()), noticeOwnerRemoved)
 			wantDenyWith(t, e, req(writeKey(), admin(), action, owner()), noticeOwnerRemoved)
@@ -51,42 +51,42 @@ func TestDefaultOwnerProtection(t *testing.T) {
 		})
 	}
 	t.Run("keys may edit the owner", func(t *testing.T) {
-		wantAllow(t, e, req(writeKey(), nil, directory.ActionUpdate, owner(), "name"))
-		wantAllow(t, e, req(writeKey(), nil, directory.ActionReactivate, owner()))
+		wantAllow(t, e, req(writeKey(), nil, directory.CedarUpdateUser, owner(), "name"))
+		wantAllow(t, e, req(writeKey(), nil, directory.CedarReactivateUser, owner()))
 	})
 	t.Run("only the owner edits the owner among acting users", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), admin(), directory.ActionUpdate, owner(), "name"), noticeOwnerProfile)
-		wantAllow(t, e, req(writeKey(), owner(), directory.ActionUpdate, owner(), "name"))
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionUpdate, owner(), "name"), noticeOwnerProfile)
+		wantDeny(t, e, req(writeKey(), admin(), directory.CedarUpdateUser, owner(), "name"), noticeOwnerProfile)
+		wantAllow(t, e, req(writeKey(), owner(), directory.CedarUpdateUser, owner(), "name"))
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, owner(), "name"), noticeOwnerProfile)
 	})
 }
 
 func TestDefaultActingUsers(t *testing.T) {
 	e := New()
 	t.Run("a member edits their profile", func(t *testing.T) {
-		wantAllow(t, e, req(writeKey(), alice(), directory.ActionUpdate, alice(), "name", "metadata", "email"))
+		wantAllow(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "name", "metadata", "email"))
 	})
 	t.Run("the key's scopes do not matter to an acting user", func(t *testing.T) {
 		// The routes check the scope before the policies.
-		wantAllow(t, e, req(key(directory.ScopeUsersRead), alice(), directory.ActionUpdate, alice(), "name"))
+		wantAllow(t, e, req(key(directory.ScopeUsersRead), alice(), directory.CedarUpdateUser, alice(), "name"))
 	})
 	t.Run("nobody changes their own roles", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionUpdate, alice(), "name", "roles"), noticeOwnRoles)
-		wantDeny(t, e, req(writeKey(), admin(), directory.ActionUpdate, admin(), "roles"), noticeOwnRoles)
-		wantDeny(t, e, req(writeKey(), owner(), directory.ActionUpdate, owner(), "roles"), noticeOwnRoles)
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "name", "roles"), noticeOwnRoles)
+		wantDeny(t, e, req(writeKey(), admin(), directory.CedarUpdateUser, admin(), "roles"), noticeOwnRoles)
+		wantDeny(t, e, req(writeKey(), owner(), directory.CedarUpdateUser, owner(), "roles"), noticeOwnRoles)
 	})
 	t.Run("nobody verifies their own email", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionUpdate, alice(), "email_verified"), noticeOwnVerified)
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "email_verified"), noticeOwnVerified)
 		verified := alice()
 		verified.EmailVerified = true
 		// An email change clears the verification: allowed.
-		wantAllow(t, e, req(writeKey(), verified, directory.ActionUpdate, verified, "email", "email_verified"))
+		wantAllow(t, e, req(writeKey(), verified, directory.CedarUpdateUser, verified, "email", "email_verified"))
 	})
 	t.Run("nobody changes their own secure metadata", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionUpdate, alice(), "secure_metadata"), noticeOwnSecure)
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "secure_metadata"), noticeOwnSecure)
 	})
 	t.Run("several forbids give several notices in text order", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionUpdate, alice(), "secure_metadata", "roles", "email_verified"),
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarUpdateUser, alice(), "secure_metadata", "roles", "email_verified"),
 			noticeOwnRoles, noticeOwnVerified, noticeOwnSecure)
 	})
 	t.Run("a member acts on nobody else", func(t *testing.T) {
@@ -95,8 +95,8 @@ func TestDefaultActingUsers(t *testing.T) {
 		}
 	})
 	t.Run("a member takes no lifecycle action on themselves", func(t *testing.T) {
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionDeactivate, alice()), noticeNothingPermits)
-		wantDeny(t, e, req(writeKey(), alice(), directory.ActionDelete, alice()), noticeNothingPermits)
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarDeactivateUser, alice()), noticeNothingPermits)
+		wantDeny(t, e, req(writeKey(), alice(), directory.CedarDeleteUser, alice()), noticeNothingPermits)
 	})
 	t.Run("an admin manages other users", func(t *testing.T) {
 		for _, action := range allActions {
@@ -108,16 +108,16 @@ func TestDefaultActingUsers(t *testing.T) {
 		e := engineAt(now)
 		deactivated := admin()
 		deactivated.Status = directory.StatusDeactivated
-		wantDeny(t, e, req(writeKey(), deactivated, directory.ActionUpdate, bob(), "name"), noticeNotActive)
+		wantDeny(t, e, req(writeKey(), deactivated, directory.CedarUpdateUser, bob(), "name"), noticeNotActive)
 
 		suspended := admin()
 		suspended.Suspensions = []directory.Suspension{{ID: "sus_1", CreatedAt: now.Add(-time.Hour)}}
-		wantDeny(t, e, req(writeKey(), suspended, directory.ActionUpdate, bob(), "name"), noticeNotActive)
+		wantDeny(t, e, req(writeKey(), suspended, directory.CedarUpdateUser, bob(), "name"), noticeNotActive)
 
 		ended := now.Add(-time.Minute)
 		expired := admin()
 		expired.Suspensions = []directory.Suspension{{ID: "sus_1", EndsAt: &ended}}
-		wantAllow(t, e, req(writeKey(), expired, directory.ActionUpdate, bob(), "name"))
+		wantAllow(t, e, req(writeKey(), expired, directory.CedarUpdateUser, bob(), "name"))
 	})
 }
 
@@ -138,7 +138,7 @@ forbid (principal, action, resource) when { context.changed_fields.contains("d")
 `
 	e := New()
 	r := func(changed ...string) directory.AuthzRequest {
-		r := req(writeKey(), nil, directory.ActionUpdate, alice(), changed...)
+		r := req(writeKey(), nil, directory.CedarUpdateUser, alice(), changed...)
 		r.Tenant = tenant(text)
 		return r
 	}
@@ -151,7 +151,7 @@ forbid (principal, action, resource) when { context.changed_fields.contains("d")
 
 func TestNoPermit(t *testing.T) {
 	e := New()
-	r := req(writeKey(), nil, directory.ActionUpdate, alice())
+	r := req(writeKey(), nil, directory.CedarUpdateUser, alice())
 	r.Tenant = tenant(`@id("x") forbid (principal, action, resource) when { false };`)
 	wantDeny(t, e, r, noticeNothingPermits)
 }
@@ -171,7 +171,7 @@ when { resource.metadata has seats && resource.metadata.seats > 10 };`
 	r := func(seats any) directory.AuthzRequest {
 		u := alice()
 		u.Metadata = map[string]any{"seats": seats}
-		r := req(writeKey(), nil, directory.ActionUpdate, u)
+		r := req(writeKey(), nil, directory.CedarUpdateUser, u)
 		r.Tenant = tenant(text)
 		return r
 	}
@@ -195,7 +195,7 @@ func TestCacheFollowsText(t *testing.T) {
 @notice("` + notice + `") forbid (principal, action, resource) when { context.changed_fields.contains("name") };`
 	}
 	ten := tenant(forbidWith("first"))
-	r := req(writeKey(), nil, directory.ActionUpdate, alice(), "name")
+	r := req(writeKey(), nil, directory.CedarUpdateUser, alice(), "name")
 	r.Tenant = ten
 	wantDeny(t, e, r, "first")
 
@@ -223,7 +223,7 @@ func TestCacheFollowsText(t *testing.T) {
 func TestCacheIsBounded(t *testing.T) {
 	e := New()
 	e.max = 3
-	r := req(writeKey(), nil, directory.ActionUpdate, alice())
+	r := req(writeKey(), nil, directory.CedarUpdateUser, alice())
 	for i, id := range []string{"ten_a", "ten_b", "ten_c", "ten_d", "ten_a", "ten_e"} {
 		r.Tenant = &directory.Tenant{ID: id, Policies: "permit (principal, action, resource);"}
 		wantAllow(t, e, r)
@@ -250,7 +250,7 @@ func TestCacheIsBoundedByBytes(t *testing.T) {
 		const permit = "permit (principal, action, resource);\n"
 		return permit + "//" + strings.Repeat("x", n-len(permit)-3) + "\n"
 	}
-	r := req(writeKey(), nil, directory.ActionUpdate, alice())
+	r := req(writeKey(), nil, directory.CedarUpdateUser, alice())
 	check := func(step string, want ...string) {
 		t.Helper()
 		sum := 0
@@ -296,7 +296,7 @@ func TestAuthorizeFailures(t *testing.T) {
 		var de *directory.Error
 		return err != nil && !errors.As(err, &de)
 	}
-	r := req(writeKey(), nil, directory.ActionUpdate, alice())
+	r := req(writeKey(), nil, directory.CedarUpdateUser, alice())
 	r.Tenant = tenant("permit (principal, action, resource")
 	if err := e.Authorize(context.Background(), r); !isInternal(err) {
 		t.Errorf("stored text that does not parse: got %v, want an internal error", err)
@@ -311,15 +311,15 @@ func TestAuthorizeFailures(t *testing.T) {
 	if err := e.Authorize(context.Background(), r); !isInternal(err) || !strings.Contains(err.Error(), "readUser") {
 		t.Errorf("unknown action: got %v", err)
 	}
-	r = req(nil, nil, directory.ActionUpdate, alice())
+	r = req(nil, nil, directory.CedarUpdateUser, alice())
 	if err := e.Authorize(context.Background(), r); !isInternal(err) {
 		t.Errorf("no key: got %v", err)
 	}
-	r = req(writeKey(), nil, directory.ActionUpdate, nil)
+	r = req(writeKey(), nil, directory.CedarUpdateUser, nil)
 	if err := e.Authorize(context.Background(), r); !isInternal(err) {
 		t.Errorf("no resource: got %v", err)
 	}
-	r = req(writeKey(), nil, directory.ActionUpdate, alice())
+	r = req(writeKey(), nil, directory.CedarUpdateUser, alice())
 	r.Tenant = nil
 	if err := e.Authorize(context.Background(), r); err != nil {
 		t.Errorf("no tenant (default set): %v", err)
@@ -375,7 +375,7 @@ func TestModel(t *testing.T) {
 			if err := Validate(text); err != nil {
 				t.Fatalf("Validate(%s): %v", text, err)
 			}
-			r := req(writeKey(), nil, directory.ActionUpdate, target, "name", "roles")
+			r := req(writeKey(), nil, directory.CedarUpdateUser, target, "name", "roles")
 			r.RolesAfter = []string{"admin"}
 			r.Tenant = tenant(text)
 			wantAllow(t, e, r)
@@ -390,17 +390,17 @@ func TestModel(t *testing.T) {
 		if err := Validate(text); err != nil {
 			t.Fatal(err)
 		}
-		r := req(key(directory.ScopeUsersRead), admin(), directory.ActionUpdate, target, "name")
+		r := req(key(directory.ScopeUsersRead), admin(), directory.CedarUpdateUser, target, "name")
 		r.Tenant = tenant(text)
 		wantAllow(t, e, r)
 	})
 
 	t.Run("roles after default to the current roles unless roles change", func(t *testing.T) {
 		text := `permit (principal, action, resource) when { context.roles == resource.roles };`
-		r := req(writeKey(), nil, directory.ActionDeactivate, target)
+		r := req(writeKey(), nil, directory.CedarDeactivateUser, target)
 		r.Tenant = tenant(text)
 		wantAllow(t, e, r)
-		r = req(writeKey(), nil, directory.ActionUpdate, target, "roles") // roles cleared
+		r = req(writeKey(), nil, directory.CedarUpdateUser, target, "roles") // roles cleared
 		r.Tenant = tenant(`permit (principal, action, resource) when { context.roles.isEmpty() };`)
 		wantAllow(t, e, r)
 	})
@@ -423,7 +423,7 @@ func TestConcurrentTenants(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for i := range 200 {
 				text := texts[(g+i)%len(texts)]
-				r := req(writeKey(), nil, directory.ActionUpdate, alice(), "name")
+				r := req(writeKey(), nil, directory.CedarUpdateUser, alice(), "name")
 				r.Tenant = &directory.Tenant{ID: "ten_" + string(rune('a'+(g+i)%6)), Policies: text}
 				err := e.Authorize(context.Background(), r)
 				if denied := err != nil; denied != (text == texts[1]) {

@@ -18,15 +18,15 @@ const (
 	typeAction cedar.EntityType = "Action"
 )
 
-// actions are the action entities, one per directory.Action… constant.
-var actions = func() map[string]cedar.EntityUID {
-	m := make(map[string]cedar.EntityUID)
-	for _, a := range []string{
-		directory.ActionCreate, directory.ActionUpdate, directory.ActionDelete,
-		directory.ActionRestore, directory.ActionDeactivate, directory.ActionReactivate,
-		directory.ActionSuspend, directory.ActionUnsuspend,
+// actions are the action entities, one per directory.CedarAction.
+var actions = func() map[directory.CedarAction]cedar.EntityUID {
+	m := make(map[directory.CedarAction]cedar.EntityUID)
+	for _, a := range []directory.CedarAction{
+		directory.CedarCreateUser, directory.CedarUpdateUser, directory.CedarDeleteUser,
+		directory.CedarRestoreUser, directory.CedarDeactivateUser, directory.CedarReactivateUser,
+		directory.CedarSuspendUser, directory.CedarUnsuspendUser,
 	} {
-		m[a] = cedar.NewEntityUID(typeAction, cedar.String(a))
+		m[a] = cedar.NewEntityUID(typeAction, cedar.String(string(a)))
 	}
 	return m
 }()

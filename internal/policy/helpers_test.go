@@ -45,7 +45,7 @@ func tenant(policies string) *directory.Tenant {
 }
 
 // req builds a request of the default tenant.
-func req(k *directory.Key, acting *directory.User, action string, resource *directory.User, changed ...string) directory.AuthzRequest {
+func req(k *directory.Key, acting *directory.User, action directory.CedarAction, resource *directory.User, changed ...string) directory.AuthzRequest {
 	return directory.AuthzRequest{
 		Tenant: tenant(""), Key: k, ActingUser: acting, Action: action,
 		Resource: resource, ChangedFields: changed,

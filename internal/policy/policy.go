@@ -3,7 +3,7 @@
 //
 // The model the policies see is published as Schema (Cedar schema text):
 // the principal is the request's API key, Key::"key_…", or the acting user,
-// User::"usr_…"; the action is one of the directory.Action… names; the
+// User::"usr_…"; the action is one of the directory.CedarAction names; the
 // resource is the target User; the context says which fields change, the
 // roles after the write, whether a user acts and the key's scopes.
 // DefaultPolicies is the set of a tenant that has not written its own.

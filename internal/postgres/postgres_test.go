@@ -396,7 +396,7 @@ func TestLockTenantLetsOtherWritesThrough(t *testing.T) {
 			return err
 		}
 		return tx.InsertEvent(wctx, &directory.Event{ID: directory.NewID(directory.PrefixEvent, u.CreatedAt),
-			TenantID: tn.ID, UserID: u.ID, Type: directory.ActionUserCreated, Payload: []byte(`{}`), CreatedAt: u.CreatedAt}, nil)
+			TenantID: tn.ID, UserID: u.ID, Type: directory.EventUserCreated, Payload: []byte(`{}`), CreatedAt: u.CreatedAt}, nil)
 	})
 	release()
 	if err != nil {
@@ -692,7 +692,7 @@ func TestDeliveryOfAnotherTenantsEndpoint(t *testing.T) {
 	}
 	for _, endpointID := range []string{theirs.ID, directory.NewID(directory.PrefixEndpoint, at)} {
 		e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, at), TenantID: a.ID, UserID: u.ID,
-			Type: directory.ActionUserCreated, Payload: []byte(`{}`), CreatedAt: at}
+			Type: directory.EventUserCreated, Payload: []byte(`{}`), CreatedAt: at}
 		d := &directory.Delivery{ID: directory.NewID(directory.PrefixDelivery, at), EndpointID: endpointID, NextAttemptAt: at, CreatedAt: at}
 		err := s.InTx(ctx, func(tx directory.Tx) error { return tx.InsertEvent(ctx, e, []*directory.Delivery{d}) })
 		if err == nil {
@@ -780,10 +780,10 @@ func TestTransactionRoundTrips(t *testing.T) {
 			return err
 		}
 		u = &next
-		if err := tx.InsertAudit(ctx, storetest.NewAudit(u, directory.ActionUserUpdated)); err != nil {
+		if err := tx.InsertAudit(ctx, storetest.NewAudit(u, directory.EventUserUpdated)); err != nil {
 			return err
 		}
-		return tx.InsertEvent(ctx, storetest.NewEvent(u, directory.ActionUserUpdated), nil)
+		return tx.InsertEvent(ctx, storetest.NewEvent(u, directory.EventUserUpdated), nil)
 	}
 	for _, c := range []struct {
 		name string
@@ -859,7 +859,7 @@ func TestFinishAttemptDuringPurge(t *testing.T) {
 	ep := &directory.Endpoint{ID: directory.NewID(directory.PrefixEndpoint, at), TenantID: tn.ID, URL: "https://hooks.example.com/",
 		Kind: directory.EndpointEvents, TimeoutMS: 1000, Secret: "whsec_x", CreatedAt: at}
 	e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, at), TenantID: tn.ID, UserID: u.ID,
-		Type: directory.ActionUserCreated, Payload: []byte(`{"email":"zelda@example.com"}`), CreatedAt: at}
+		Type: directory.EventUserCreated, Payload: []byte(`{"email":"zelda@example.com"}`), CreatedAt: at}
 	d := &directory.Delivery{ID: directory.NewID(directory.PrefixDelivery, at), TenantID: tn.ID, EndpointID: ep.ID, EventID: e.ID,
 		UserID: u.ID, Status: directory.DeliveryPending, NextAttemptAt: at, CreatedAt: at}
 	if err := nodes[0].InTx(ctx, func(tx directory.Tx) error {

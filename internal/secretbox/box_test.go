@@ -100,7 +100,7 @@ func TestResealMovesSecretsToTheCurrentKey(t *testing.T) {
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
 	ep := &directory.Endpoint{
 		ID: directory.NewID(directory.PrefixEndpoint, time.Now()), TenantID: out.Tenant.ID, URL: "https://hooks.example.com/", Kind: directory.EndpointEvents,
-		Events: []string{}, TimeoutMS: 2000, Secret: "whsec_current", PreviousSecret: "whsec_previous", PreviousUntil: &until, CreatedAt: time.Now(),
+		Events: []directory.EventType{}, TimeoutMS: 2000, Secret: "whsec_current", PreviousSecret: "whsec_previous", PreviousUntil: &until, CreatedAt: time.Now(),
 	}
 	if err := raw.InTx(ctx, func(tx directory.Tx) error { return tx.CreateEndpoint(ctx, ep) }); err != nil {
 		t.Fatal(err)

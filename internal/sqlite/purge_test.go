@@ -71,7 +71,7 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 			}
 		}
 		a := &directory.AuditEntry{ID: directory.NewID(directory.PrefixAudit, now), TenantID: tn.ID, UserID: u.ID,
-			Action: directory.ActionUserUpdated, Actor: directory.Actor{KeyID: "key_1"}, RequestID: "req_1", At: now,
+			Action: directory.EventUserUpdated, Actor: directory.Actor{KeyID: "key_1"}, RequestID: "req_1", At: now,
 			Changes: map[string]directory.Change{
 				"email":           {From: "old@example.com", To: u.Email},
 				"name":            {From: nil, To: u.Name},
@@ -84,7 +84,7 @@ func TestPurgeLeavesNoPersonalData(t *testing.T) {
 		}
 		for i := range 2 {
 			e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, now), TenantID: tn.ID, UserID: u.ID,
-				Type: directory.ActionUserUpdated, CreatedAt: now,
+				Type: directory.EventUserUpdated, CreatedAt: now,
 				Payload: fmt.Appendf(nil, `{"type":"user.updated","data":{"email":%q,"name":%q,"username":%q,"bio":%q,"i":%d}}`,
 					u.Email, u.Name, u.Username, u.Bio, i)}
 			d := &directory.Delivery{ID: directory.NewID(directory.PrefixDelivery, now), EndpointID: ep.ID,

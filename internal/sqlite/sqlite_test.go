@@ -272,13 +272,13 @@ func updateTx(ctx context.Context, s *sqlite.Store, tenantID, userID string) err
 			return err
 		}
 		a := &directory.AuditEntry{ID: directory.NewID(directory.PrefixAudit, now), TenantID: tenantID, UserID: userID,
-			Action: directory.ActionUserUpdated, Actor: directory.Actor{KeyID: "key_bench"}, RequestID: "req", At: now,
+			Action: directory.EventUserUpdated, Actor: directory.Actor{KeyID: "key_bench"}, RequestID: "req", At: now,
 			Changes: map[string]directory.Change{"name": {From: old, To: u.Name}}}
 		if err := tx.InsertAudit(ctx, a); err != nil {
 			return err
 		}
 		e := &directory.Event{ID: directory.NewID(directory.PrefixEvent, now), TenantID: tenantID, UserID: userID,
-			Type: directory.ActionUserUpdated, Payload: []byte(`{"type":"user.updated","data":{}}`), CreatedAt: now}
+			Type: directory.EventUserUpdated, Payload: []byte(`{"type":"user.updated","data":{}}`), CreatedAt: now}
 		return tx.InsertEvent(ctx, e, nil)
 	})
 }

@@ -374,24 +374,24 @@ func testPurgeUser(t *testing.T, s directory.Store) {
 			{"location": {From: nil, To: map[string]any{"type": "Point"}}, "email_verified": {From: false, To: true}},
 			{},
 		} {
-			a := NewAudit(u, directory.ActionUserUpdated)
+			a := NewAudit(u, directory.EventUserUpdated)
 			a.Actor = directory.Actor{KeyID: "key_" + fmt.Sprint(i), ActingUserID: bystander.ID, RequestID: "req_" + fmt.Sprint(i)}
 			a.RequestID, a.Changes = a.Actor.RequestID, changes
 			if err := tx.InsertAudit(t.Context(), a); err != nil {
 				return err
 			}
 			audits = append(audits, a)
-			e := NewEvent(u, directory.ActionUserUpdated)
+			e := NewEvent(u, directory.EventUserUpdated)
 			e.Payload = fmt.Appendf(nil, `{"type":"user.updated","data":{"email":%q,"i":%d}}`, u.Email, i)
 			if err := tx.InsertEvent(t.Context(), e, []*directory.Delivery{newDelivery(e, ep)}); err != nil {
 				return err
 			}
 			events = append(events, e)
 		}
-		if err := tx.InsertAudit(t.Context(), NewAudit(bystander, directory.ActionUserCreated)); err != nil {
+		if err := tx.InsertAudit(t.Context(), NewAudit(bystander, directory.EventUserCreated)); err != nil {
 			return err
 		}
-		return tx.InsertEvent(t.Context(), NewEvent(bystander, directory.ActionUserCreated), nil)
+		return tx.InsertEvent(t.Context(), NewEvent(bystander, directory.EventUserCreated), nil)
 	})
 	sus := newSuspension(now(), "abuse by "+u.Email, nil)
 	insertSuspension(t, s, u, sus)
@@ -618,8 +618,8 @@ func testPurgeUserNotFound(t *testing.T, s directory.Store) {
 func testPurgeUserRollback(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	u := NewUser(tn.ID, "alice@example.com", "alice")
-	a := NewAudit(u, directory.ActionUserCreated)
-	e := NewEvent(u, directory.ActionUserCreated)
+	a := NewAudit(u, directory.EventUserCreated)
+	e := NewEvent(u, directory.EventUserCreated)
 	inTx(t, s, func(tx directory.Tx) error {
 		if err := tx.CreateUser(t.Context(), u); err != nil {
 			return err

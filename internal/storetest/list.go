@@ -18,7 +18,7 @@ var listTests = []test{
 }
 
 // NewAudit returns an audit entry for a change of u.
-func NewAudit(u *directory.User, action string) *directory.AuditEntry {
+func NewAudit(u *directory.User, action directory.EventType) *directory.AuditEntry {
 	at := now()
 	return &directory.AuditEntry{
 		ID:        directory.NewID(directory.PrefixAudit, at),
@@ -33,7 +33,7 @@ func NewAudit(u *directory.User, action string) *directory.AuditEntry {
 }
 
 // NewEvent returns an outbox event for a change of u.
-func NewEvent(u *directory.User, typ string) *directory.Event {
+func NewEvent(u *directory.User, typ directory.EventType) *directory.Event {
 	at := now()
 	return &directory.Event{
 		ID:        directory.NewID(directory.PrefixEvent, at),
@@ -151,16 +151,16 @@ func testListAudit(t *testing.T, s directory.Store) {
 			}
 		}
 		for i := range 4 {
-			e := NewAudit(u, directory.ActionUserUpdated)
+			e := NewAudit(u, directory.EventUserUpdated)
 			e.Changes = map[string]directory.Change{"name": {From: fmt.Sprint(i), To: fmt.Sprint(i + 1)}}
 			if err := tx.InsertAudit(t.Context(), e); err != nil {
 				return err
 			}
 			entries = append(entries, e)
-			if err := tx.InsertAudit(t.Context(), NewAudit(v, directory.ActionUserUpdated)); err != nil {
+			if err := tx.InsertAudit(t.Context(), NewAudit(v, directory.EventUserUpdated)); err != nil {
 				return err
 			}
-			if err := tx.InsertAudit(t.Context(), NewAudit(w, directory.ActionUserUpdated)); err != nil {
+			if err := tx.InsertAudit(t.Context(), NewAudit(w, directory.EventUserUpdated)); err != nil {
 				return err
 			}
 		}
@@ -207,7 +207,7 @@ func testAuditRoundTrip(t *testing.T, s directory.Store) {
 		ID:       directory.NewID(directory.PrefixAudit, at),
 		TenantID: tn.ID,
 		UserID:   u.ID,
-		Action:   directory.ActionUserUpdated,
+		Action:   directory.EventUserUpdated,
 		Actor: directory.Actor{
 			KeyID:        directory.NewID(directory.PrefixKey, at),
 			ActingUserID: directory.NewID(directory.PrefixUser, at),
@@ -255,12 +255,12 @@ func testListEvents(t *testing.T, s directory.Store) {
 			}
 		}
 		for range 4 {
-			e := NewEvent(u, directory.ActionUserUpdated)
+			e := NewEvent(u, directory.EventUserUpdated)
 			if err := tx.InsertEvent(t.Context(), e, nil); err != nil {
 				return err
 			}
 			events = append(events, e)
-			if err := tx.InsertEvent(t.Context(), NewEvent(w, directory.ActionUserUpdated), nil); err != nil {
+			if err := tx.InsertEvent(t.Context(), NewEvent(w, directory.EventUserUpdated), nil); err != nil {
 				return err
 			}
 		}

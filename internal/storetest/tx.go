@@ -33,10 +33,10 @@ func writeAll(t *testing.T, tx directory.Tx, u *directory.User) error {
 	if err := tx.CreateUser(t.Context(), u); err != nil {
 		return err
 	}
-	if err := tx.InsertAudit(t.Context(), NewAudit(u, directory.ActionUserCreated)); err != nil {
+	if err := tx.InsertAudit(t.Context(), NewAudit(u, directory.EventUserCreated)); err != nil {
 		return err
 	}
-	return tx.InsertEvent(t.Context(), NewEvent(u, directory.ActionUserCreated), nil)
+	return tx.InsertEvent(t.Context(), NewEvent(u, directory.EventUserCreated), nil)
 }
 
 // countAll returns the number of u's rows: the user, its audit entries and
@@ -200,7 +200,7 @@ func testConcurrentUpdates(t *testing.T, s directory.Store) {
 				if err := tx.UpdateUser(t.Context(), cur, prev); err != nil {
 					return err
 				}
-				return tx.InsertAudit(t.Context(), NewAudit(cur, directory.ActionUserUpdated))
+				return tx.InsertAudit(t.Context(), NewAudit(cur, directory.EventUserUpdated))
 			})
 			switch {
 			case err == nil:

@@ -39,7 +39,7 @@ func newEndpoint(tenantID, kind string) *directory.Endpoint {
 		TenantID:  tenantID,
 		URL:       "https://hooks.example.com/roster",
 		Kind:      kind,
-		Events:    []string{directory.ActionUserCreated, directory.ActionUserUpdated},
+		Events:    []directory.EventType{directory.EventUserCreated, directory.EventUserUpdated},
 		TimeoutMS: 2000,
 		Secret:    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 		CreatedAt: at,
@@ -70,7 +70,7 @@ func newDelivery(e *directory.Event, ep *directory.Endpoint) *directory.Delivery
 // and returns the event and its deliveries.
 func emit(t *testing.T, s directory.Store, u *directory.User, due time.Time, eps ...*directory.Endpoint) (*directory.Event, []*directory.Delivery) {
 	t.Helper()
-	e := NewEvent(u, directory.ActionUserUpdated)
+	e := NewEvent(u, directory.EventUserUpdated)
 	var ds []*directory.Delivery
 	for _, ep := range eps {
 		d := newDelivery(e, ep)
@@ -147,13 +147,13 @@ func testEndpointRoundTrip(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	full := newEndpoint(tn.ID, directory.EndpointEvents)
 	full.URL = "https://hooks.example.com/a/b?x=1&y=%20z#frag"
-	full.Events = []string{directory.ActionUserDeleted, directory.ActionUserSuspended, directory.ActionUserUpdated}
+	full.Events = []directory.EventType{directory.EventUserDeleted, directory.EventUserSuspended, directory.EventUserUpdated}
 	full.FailOpen, full.TimeoutMS = true, 250
 	full.CreatedAt = time.Date(2026, 5, 6, 7, 8, 9, 10_000_000, time.FixedZone("UTC-3", -3*3600))
 	validation := newEndpoint(tn.ID, directory.EndpointValidation)
 	validation.Events = nil // nil and empty both come back as they went in
 	all := newEndpoint(tn.ID, directory.EndpointEvents)
-	all.Events = []string{}
+	all.Events = []directory.EventType{}
 	for _, e := range []*directory.Endpoint{full, validation, all} {
 		createEndpoint(t, s, e)
 	}
@@ -378,10 +378,10 @@ func testInsertEventDeliveries(t *testing.T, s directory.Store) {
 	createEndpoint(t, s, y)
 	u := userAt(t, s, tn.ID, "alice")
 
-	e := NewEvent(u, directory.ActionUserUpdated)
+	e := NewEvent(u, directory.EventUserUpdated)
 	dx, dy := newDelivery(e, x), newDelivery(e, y)
 	dy.NextAttemptAt = e.CreatedAt.Add(5 * time.Second)
-	lone := NewEvent(u, directory.ActionUserUpdated) // an event no endpoint wants
+	lone := NewEvent(u, directory.EventUserUpdated) // an event no endpoint wants
 	inTx(t, s, func(tx directory.Tx) error {
 		if err := tx.InsertEvent(t.Context(), e, []*directory.Delivery{dx, dy}); err != nil {
 			return err
@@ -406,7 +406,7 @@ func testInsertEventDeliveries(t *testing.T, s directory.Store) {
 
 	// Deliveries roll back with their event.
 	errAbort := errors.New("abort")
-	rolled := NewEvent(u, directory.ActionUserUpdated)
+	rolled := NewEvent(u, directory.EventUserUpdated)
 	err = s.InTx(t.Context(), func(tx directory.Tx) error {
 		if err := tx.InsertEvent(t.Context(), rolled, []*directory.Delivery{newDelivery(rolled, x)}); err != nil {
 			t.Errorf("InsertEvent: %v", err)

@@ -77,10 +77,10 @@ type validatePayload struct {
 }
 
 type validateData struct {
-	Action        string         `json:"action"` // the event the write would emit
-	Before        map[string]any `json:"before"` // null on create
-	After         map[string]any `json:"after"`
-	ChangedFields []string       `json:"changed_fields"`
+	Action        directory.EventType `json:"action"` // the event the write would emit
+	Before        map[string]any      `json:"before"` // null on create
+	After         map[string]any      `json:"after"`
+	ChangedFields []string            `json:"changed_fields"`
 }
 
 // validateReply is a validation endpoint's answer.
@@ -96,8 +96,8 @@ type validateReply struct {
 
 // Validate calls, one after the other in creation order, each of the
 // tenant's validation endpoints whose Events are empty or name the event
-// the write would emit (user.created for ActionCreate, user.updated for
-// ActionUpdate); other actions call no endpoint. It returns nil when every
+// the write would emit (user.created for CedarCreateUser, user.updated for
+// CedarUpdateUser); other actions call no endpoint. It returns nil when every
 // endpoint allows the write or, failing open, could not be asked; an
 // *directory.Error validation_rejected with the endpoint's message and
 // field errors (sanitized) at the first rejection; an *directory.Error
@@ -112,12 +112,12 @@ type validateReply struct {
 // The documents and changed fields are sent as given, less any
 // secure_metadata member or field name.
 func (v *Validator) Validate(ctx context.Context, r directory.HookRequest) error {
-	var event string
+	var event directory.EventType
 	switch r.Action {
-	case directory.ActionCreate:
-		event = directory.ActionUserCreated
-	case directory.ActionUpdate:
-		event = directory.ActionUserUpdated
+	case directory.CedarCreateUser:
+		event = directory.EventUserCreated
+	case directory.CedarUpdateUser:
+		event = directory.EventUserUpdated
 	default:
 		return nil
 	}

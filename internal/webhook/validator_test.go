@@ -33,7 +33,7 @@ func endpointsOf(eps ...*directory.Endpoint) EndpointLister {
 func updateRequest() directory.HookRequest {
 	return directory.HookRequest{
 		Tenant:        &directory.Tenant{ID: "ten_1"},
-		Action:        directory.ActionUpdate,
+		Action:        directory.CedarUpdateUser,
 		Before:        map[string]any{"id": "usr_1", "name": "Alice", "metadata": map[string]any{"theme": "dark"}},
 		After:         map[string]any{"id": "usr_1", "name": "Alice Smith", "metadata": map[string]any{"theme": "dark"}},
 		ChangedFields: []string{"name"},
@@ -99,7 +99,7 @@ func TestValidatorAllowSendsSignedPayload(t *testing.T) {
 	if err := dec.Decode(&p); err != nil {
 		t.Fatalf("payload %s: %v", r.Body, err)
 	}
-	if p.Type != TypeValidate || p.Data.Action != directory.ActionUserUpdated {
+	if p.Type != TypeValidate || p.Data.Action != directory.EventUserUpdated {
 		t.Errorf("type %q, action %q", p.Type, p.Data.Action)
 	}
 	if p.ID == "" || p.ID != r.Header.Get(HeaderID) {
@@ -124,7 +124,7 @@ func TestValidatorCreateSendsNullBefore(t *testing.T) {
 	rc := newReceiver(t, answerJSON(200, `{"allow": true}`))
 	v := NewValidator(endpointsOf(rc.endpoint("whe_1", directory.EndpointValidation)), NewClient(true), nil)
 	req := directory.HookRequest{
-		Tenant: &directory.Tenant{ID: "ten_1"}, Action: directory.ActionCreate,
+		Tenant: &directory.Tenant{ID: "ten_1"}, Action: directory.CedarCreateUser,
 		After: map[string]any{"email": "a@example.com"},
 	}
 	if err := v.Validate(context.Background(), req); err != nil {
@@ -340,7 +340,7 @@ func TestValidatorOrderAndSelection(t *testing.T) {
 		}
 	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	mk := func(id, kind string, created int, events []string, reply string) *directory.Endpoint {
+	mk := func(id, kind string, created int, events []directory.EventType, reply string) *directory.Endpoint {
 		e := newReceiver(t, answer(id, reply)).endpoint(id, kind)
 		e.CreatedAt = t0.Add(time.Duration(created) * time.Second)
 		e.Events = events
@@ -348,9 +348,9 @@ func TestValidatorOrderAndSelection(t *testing.T) {
 	}
 	eps := []*directory.Endpoint{
 		mk("whe_c", directory.EndpointValidation, 3, nil, `{"allow": true}`),
-		mk("whe_a", directory.EndpointValidation, 1, []string{"user.updated", "user.created"}, `{"allow": true}`),
+		mk("whe_a", directory.EndpointValidation, 1, []directory.EventType{"user.updated", "user.created"}, `{"allow": true}`),
 		mk("whe_ev", directory.EndpointEvents, 0, nil, `{"allow": false}`),
-		mk("whe_b", directory.EndpointValidation, 2, []string{"user.created"}, `{"allow": false}`),
+		mk("whe_b", directory.EndpointValidation, 2, []directory.EventType{"user.created"}, `{"allow": false}`),
 		mk("whe_d", directory.EndpointValidation, 4, nil, `{"allow": false, "message": "d"}`),
 		mk("whe_e", directory.EndpointValidation, 5, nil, `{"allow": true}`),
 	}
@@ -369,7 +369,7 @@ func TestValidatorOrderAndSelection(t *testing.T) {
 	// A create: whe_b, second in creation order, rejects.
 	order = nil
 	req := updateRequest()
-	req.Action, req.Before = directory.ActionCreate, nil
+	req.Action, req.Before = directory.CedarCreateUser, nil
 	if got := errorCode(t, v.Validate(context.Background(), req)); got != directory.ECodeValidationRejected {
 		t.Fatalf("Validate = %q, want rejected", got)
 	}
@@ -379,7 +379,7 @@ func TestValidatorOrderAndSelection(t *testing.T) {
 
 	// Other actions call no endpoint.
 	order = nil
-	for _, action := range []string{directory.ActionDelete, directory.ActionDeactivate, directory.ActionSuspend, directory.ActionRestore} {
+	for _, action := range []directory.CedarAction{directory.CedarDeleteUser, directory.CedarDeactivateUser, directory.CedarSuspendUser, directory.CedarRestoreUser} {
 		req.Action = action
 		if err := v.Validate(context.Background(), req); err != nil {
 			t.Errorf("Validate(%s) = %v", action, err)
