@@ -234,9 +234,6 @@ func (fe *fieldErrors) err() error {
 	return &Error{Code: code, Message: msg, Fields: all}
 }
 
-// build turns a patched document into the next state of cur (a zero user on
-// create), applying every rule of §2 to each field whose value changed.
-// base is cur's full document (nil on create).
 // built is the next state of a user, with the new picture bytes to store
 // when the request sent a data: URI.
 type built struct {
@@ -245,15 +242,20 @@ type built struct {
 	wire    Wire // names the picture's URL
 }
 
-// secureSent says whether the request wrote secure_metadata: it is set, and
-// validated, only then, and never compared with the stored value, so that
-// nothing of the answer, its time included, depends on what is stored.
+// build turns a patched document into the next state of cur (a zero user on
+// create), applying the rule of writable to each field whose value changed.
+// base is cur's full document (nil on create). secureSent says whether the
+// request wrote secure_metadata: it is set, and validated, only then, and
+// never compared with the stored value, so that nothing of the answer, its
+// time included, depends on what is stored.
 func (s *Service) build(t *Tenant, cur *User, base map[string]any, docAny any, kind BodyKind, verified, secureSent bool, now time.Time) (*built, error) {
 	doc, ok := docAny.(map[string]any)
 	if !ok {
 		return nil, Errorf(ECodeInvalidRequest, "The result of the patch must be a JSON object.")
 	}
-	var fe fieldErrors
+	next := *cur
+	in := &setInput{built: built{user: &next, wire: s.wire}, t: t, now: now}
+	fe := &in.fe
 	names := make([]string, 0, len(doc))
 	for k := range doc {
 		names = append(names, k)
@@ -277,19 +279,18 @@ func (s *Service) build(t *Tenant, cur *User, base map[string]any, docAny any, k
 		}
 	}
 
-	next := *cur
-	b := &built{user: &next, wire: s.wire}
-	for _, f := range writableFields {
-		v := doc[f]
+	for _, f := range writable {
+		v := doc[f.name]
 		switch {
-		case f == "secure_metadata":
+		case f.name == "secure_metadata":
 			if !secureSent {
 				continue // write-only: a PUT of a GET body must not wipe it
 			}
-		case base != nil && patch.Equal(v, base[f]):
+		case base != nil && patch.Equal(v, base[f.name]):
 			continue // unchanged values are not validated again
 		}
-		b.setField(t, f, v, &fe, now)
+		in.field = f.name
+		f.set(in, v)
 	}
 
 	failed := func(f string) bool {
@@ -309,149 +310,7 @@ func (s *Service) build(t *Tenant, cur *User, base map[string]any, docAny any, k
 	if EmailKey(next.Email) != EmailKey(cur.Email) && !verified {
 		next.EmailVerified = false
 	}
-	return b, nil
-}
-
-// setField type-checks, validates and normalizes one writable member.
-func (b *built) setField(t *Tenant, f string, v any, fe *fieldErrors, now time.Time) {
-	u := b.user
-	str := func(fn func(string) (string, *fields.Error)) (string, bool) {
-		switch s := v.(type) {
-		case nil:
-			return "", true
-		case string:
-			out, err := fn(s)
-			fe.rule(f, err)
-			return out, err == nil
-		}
-		fe.bad(f, ECodeInvalidRequest, "must be a string or null")
-		return "", false
-	}
-	object := func() (map[string]any, bool) {
-		switch m := v.(type) {
-		case nil:
-			return map[string]any{}, true
-		case map[string]any:
-			return m, true
-		}
-		fe.bad(f, ECodeInvalidRequest, "must be an object or null")
-		return nil, false
-	}
-	set := func(dst *string, fn func(string) (string, *fields.Error)) {
-		if s, ok := str(fn); ok {
-			*dst = s
-		}
-	}
-	switch f {
-	case "email":
-		set(&u.Email, fields.Email)
-	case "username":
-		set(&u.Username, fields.Username)
-	case "name":
-		set(&u.Name, fields.Name)
-	case "given_name":
-		set(&u.GivenName, fields.Name)
-	case "family_name":
-		set(&u.FamilyName, fields.Name)
-	case "company":
-		set(&u.Company, fields.Name)
-	case "bio":
-		set(&u.Bio, fields.Bio)
-	case "website":
-		set(&u.Website, fields.URL)
-	case "picture":
-		set(&u.Picture, func(s string) (string, *fields.Error) {
-			if !fields.IsDataURI(s) {
-				return fields.PictureURL(s)
-			}
-			ct, data, err := fields.DataURI(s)
-			if err != nil {
-				return "", err
-			}
-			b.picture = newPicture(ct, data, now)
-			return b.wire.PictureURL(u.ID, b.picture.ETag), nil
-		})
-	case "country":
-		set(&u.Country, fields.Country)
-	case "locale":
-		set(&u.Locale, fields.Locale)
-	case "zoneinfo":
-		set(&u.Zoneinfo, fields.Zoneinfo)
-	case "consent_method":
-		set(&u.ConsentMethod, fields.ConsentMethod)
-	case "birthdate":
-		set(&u.Birthdate, func(s string) (string, *fields.Error) { return fields.Birthdate(s, now) })
-	case "consented_at":
-		var at time.Time
-		if _, ok := str(func(s string) (string, *fields.Error) {
-			var err *fields.Error
-			at, err = fields.ConsentedAt(s, now)
-			return s, err
-		}); ok {
-			if v == nil {
-				u.ConsentedAt = nil
-			} else {
-				u.ConsentedAt = &at
-			}
-		}
-	case "email_verified":
-		switch b := v.(type) {
-		case nil:
-			u.EmailVerified = false
-		case bool:
-			u.EmailVerified = b
-		default:
-			fe.bad(f, ECodeInvalidRequest, "must be a boolean")
-		}
-	case "location":
-		if v == nil {
-			u.Location = nil
-			return
-		}
-		lon, lat, err := fields.Location(v)
-		fe.rule(f, err)
-		if err == nil {
-			u.Location = &Location{Longitude: lon, Latitude: lat}
-		}
-	case "roles":
-		var roles []string
-		switch a := v.(type) {
-		case nil:
-		case []any:
-			for _, r := range a {
-				s, ok := r.(string)
-				if !ok {
-					fe.bad(f, ECodeInvalidRequest, "must be an array of strings")
-					return
-				}
-				roles = append(roles, s)
-			}
-		default:
-			fe.bad(f, ECodeInvalidRequest, "must be an array of strings")
-			return
-		}
-		if missing, err := fields.Roles(roles, t.Roles); err != nil {
-			if len(missing) > 0 {
-				err = &fields.Error{Code: err.Code, Message: fmt.Sprintf("%s; unknown: %s", err.Message, strings.Join(missing, ", "))}
-			}
-			fe.rule(f, err)
-			return
-		}
-		if roles == nil {
-			roles = []string{} // cleared: the policies must see no roles, not "unknown"
-		}
-		u.Roles = roles
-	case "metadata":
-		if m, ok := object(); ok {
-			fe.rule(f, fields.Metadata(m, t.Settings.MetadataMaxKeys))
-			u.Metadata = m
-		}
-	case "secure_metadata":
-		if m, ok := object(); ok {
-			fe.rule(f, fields.SecureMetadata(m))
-			u.SecureMetadata = m
-		}
-	}
+	return &in.built, nil
 }
 
 // diff lists the writable fields whose values differ between two full

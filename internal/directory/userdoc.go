@@ -17,14 +17,16 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // FormatTime formats t per §1.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
-// Writable and read-only members of the user representation (§2).
+// The names of the writable members of a user (the table writable) and of
+// its read-only ones (§2).
 var (
-	writableFields = []string{
-		"email", "email_verified", "username", "name", "given_name", "family_name",
-		"picture", "bio", "birthdate", "location", "company", "website", "country",
-		"locale", "zoneinfo", "roles", "metadata", "secure_metadata",
-		"consented_at", "consent_method",
-	}
+	writableFields = func() []string {
+		names := make([]string, len(writable))
+		for i, f := range writable {
+			names[i] = f.name
+		}
+		return names
+	}()
 	readOnlyFields = []string{
 		"object", "id", "tenant_id", "is_owner", "status", "deactivated",
 		"suspensions", "auth_provider", "created_at", "updated_at", "version",

@@ -180,12 +180,12 @@ func handleUserList(svc *directory.Service) http.Handler {
 	})
 }
 
-// handleUserUpdate serves PATCH (three media types) and PUT (§4).
-func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
+// handleUserPatch serves PATCH in its three media types (§4). A request
+// with no body and no Content-Type is a no-op.
+func handleUserPatch(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts := writeOptions(r)
 		fail := func(err error) {
-			if !put && directory.ErrorCode(err) == codeUnsupportedMediaType {
+			if directory.ErrorCode(err) == codeUnsupportedMediaType {
 				w.Header().Set("Accept-Patch", acceptPatch)
 			}
 			writeProblem(w, r, err)
@@ -202,38 +202,57 @@ func handleUserUpdate(svc *directory.Service, put bool) http.Handler {
 		}
 		var kind directory.BodyKind
 		switch {
-		case !put && mt == "" && len(body) == 0:
-			kind = directory.BodyJSON // no body at all: a no-op
-		case put && mt == mediaJSON:
-			kind = directory.BodyReplace
-		case !put && mt == mediaJSON:
+		case mt == "" && len(body) == 0, mt == mediaJSON:
 			kind = directory.BodyJSON
-		case !put && mt == mediaMergePatch:
+		case mt == mediaMergePatch:
 			kind = directory.BodyMergePatch
-		case !put && mt == mediaJSONPatch:
+		case mt == mediaJSONPatch:
 			kind = directory.BodyJSONPatch
 		default:
-			accept := mediaJSON
-			if !put {
-				accept = acceptPatch
-			}
-			fail(directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", accept))
+			fail(directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", acceptPatch))
 			return
 		}
-		if !readsUsers(r) {
-			if err := blindWrite(kind, body); err != nil {
-				writeProblem(w, r, err)
-				return
-			}
-		}
-		u, _, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
+		updateUser(svc, w, r, kind, body)
+	})
+}
+
+// handleUserPut serves PUT: the whole writable representation (§4).
+func handleUserPut(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, err := mediaType(r)
 		if err != nil {
 			writeProblem(w, r, err)
 			return
 		}
-		markDryRun(w, opts)
-		writeUser(w, r, http.StatusOK, u)
+		body, err := readBody(w, r)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		if mt != mediaJSON {
+			writeProblem(w, r, directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", mediaJSON))
+			return
+		}
+		updateUser(svc, w, r, directory.BodyReplace, body)
 	})
+}
+
+// updateUser makes a PATCH or PUT of the body, read as kind, and answers it.
+func updateUser(svc *directory.Service, w http.ResponseWriter, r *http.Request, kind directory.BodyKind, body []byte) {
+	if !readsUsers(r) {
+		if err := blindWrite(kind, body); err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+	}
+	opts := writeOptions(r)
+	u, _, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
+	if err != nil {
+		writeProblem(w, r, err)
+		return
+	}
+	markDryRun(w, opts)
+	writeUser(w, r, http.StatusOK, u)
 }
 
 // handleUserOptions answers which methods and patch formats a user accepts.
