@@ -22,12 +22,13 @@
 // surrogates are refused), a number (kept as its text, a json.Number;
 // numbers beyond float64 are refused), true, false or null.
 //
-// Precedence is not, then and, then or; and and or are left-associative
-// and bind as in "a or (b and c)". "not" always takes a parenthesized
-// filter, with or without a space before the "(" (the RFC's grammar omits
-// it, its examples have it). Whitespace is spaces, tabs, CR and LF: one or
-// more separate words; next to parentheses and brackets it is optional;
-// leading and trailing whitespace is ignored.
+// Precedence is not, then and, then or: "a or b and c" is "a or (b and
+// c)", and chains of either operator are left-associative. "not" always
+// takes a parenthesized filter, with or without a space before the "("
+// (the RFC's grammar omits it, its examples have it). Whitespace is
+// spaces, tabs, CR and LF: one or more of them separate words; next to
+// parentheses and brackets it is optional; leading and trailing
+// whitespace is ignored. A PATCH path takes none outside its brackets.
 //
 // A value filter attr[…] matches when one value of attr (one element of a
 // multi-valued attribute) passes the whole bracketed filter; inside the
@@ -52,7 +53,9 @@
 // prints the canonical form: single spaces, lower-case operators and
 // literals, the fewest parentheses that keep the tree, JSON-quoted strings
 // escaping only what JSON requires, and "not (…)". Parse of String is the
-// same tree. Walk visits a tree in written order.
+// same tree, unless the canonical form, which can be a few bytes longer
+// than the input (the "and" of an Entra value path, the space in "not ("),
+// crosses MaxLength or MaxDepth. Walk visits a tree in written order.
 //
 // # PATCH paths
 //
