@@ -12,7 +12,7 @@ import (
 // them, and returns it.
 func benchUser(b *testing.B, svc *directory.Service, t *directory.Tenant) *directory.User {
 	b.Helper()
-	u, err := svc.CreateUser(context.Background(), t, []byte(`{
+	res, err := svc.CreateUser(context.Background(), t, []byte(`{
 		"email": "alice.smith@example.com", "username": "alice", "name": "Alice Smith",
 		"given_name": "Alice", "family_name": "Smith", "bio": "Engineer in Paris.",
 		"birthdate": "1990-01-01", "location": {"longitude": 2.35, "latitude": 48.85},
@@ -23,7 +23,7 @@ func benchUser(b *testing.B, svc *directory.Service, t *directory.Tenant) *direc
 	if err != nil {
 		b.Fatal(err)
 	}
-	return u
+	return res.User
 }
 
 // BenchmarkUpdatePipeline measures everything an update does but the write
@@ -54,9 +54,9 @@ func BenchmarkUpdatePipeline(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				_, changed, err := svc.UpdateUser(ctx, tenant, u.ID, c.kind, []byte(c.body(i)), opts)
-				if err != nil || !changed {
-					b.Fatalf("changed %v, err %v", changed, err)
+				res, err := svc.UpdateUser(ctx, tenant, u.ID, c.kind, []byte(c.body(i)), opts)
+				if err != nil || !res.Changed {
+					b.Fatalf("res %+v, err %v", res, err)
 				}
 			}
 		})

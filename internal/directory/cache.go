@@ -140,7 +140,6 @@ const maxConfigAttempts = 4
 // and a read would only wait on the same database again.
 func (s *Service) onStoredConfig(ctx context.Context, t *Tenant, write func(t *Tenant) error) error {
 	for attempt := 1; ; attempt++ {
-		reportUsage(ctx, t, nil) // the tenant of the answer's quota limits
 		err := write(t)
 		if err == nil {
 			return nil

@@ -20,8 +20,8 @@ type transition func(cur *User, next *User, now time.Time) (*write, error)
 // lifecycle runs a lifecycle write (delete, restore, deactivate, reactivate,
 // suspend, unsuspend) through the pipeline of every write. Only a restore
 // (whileDeleting) applies to a user being deleted.
-func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*User, error) {
-	u, _, err := s.writeUser(ctx, t, target{id: id, whileDeleting: whileDeleting}, opts, func(t *Tenant, cur *User, now time.Time) (*write, error) {
+func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*Written, error) {
+	return s.writeUser(ctx, t, target{id: id, whileDeleting: whileDeleting}, opts, func(t *Tenant, cur *User, now time.Time) (*write, error) {
 		next := *cur
 		next.Suspensions = slices.Clone(cur.Suspensions)
 		w, err := fn(cur, &next, now)
@@ -39,7 +39,6 @@ func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts Writ
 		w.data["user"] = s.userJSON(&next)
 		return w, nil
 	})
-	return u, err
 }
 
 func ownerProtected(u *User, what string) error {
@@ -52,8 +51,8 @@ func ownerProtected(u *User, what string) error {
 // DeleteUser starts a user's deletion (§3): status deleting, purged after
 // the tenant's grace period. Errors: not_found, user_deleting,
 // owner_protected, precondition_failed, forbidden.
-func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
+	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if err := ownerProtected(cur, "deleted"); err != nil {
 			return nil, err
 		}
@@ -61,27 +60,25 @@ func (s *Service) DeleteUser(ctx context.Context, t *Tenant, id string, opts Wri
 		next.Status, next.PurgeAfter = StatusDeleting, &after
 		return &write{event: EventUserDeleted, cedar: CedarDeleteUser, data: map[string]any{"purge_after": FormatTime(after)}}, nil
 	})
-	return u, err
 }
 
 // RestoreUser cancels a pending deletion; the user becomes active again and
 // counts against the active-user quota. Restoring a user that is not being
 // deleted changes nothing.
-func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, err := s.lifecycle(ctx, t, id, opts, true, func(cur, next *User, now time.Time) (*write, error) {
+func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
+	return s.lifecycle(ctx, t, id, opts, true, func(cur, next *User, now time.Time) (*write, error) {
 		if cur.Status != StatusDeleting {
 			return nil, nil
 		}
 		next.Status, next.PurgeAfter = StatusActive, nil
 		return &write{event: EventUserRestored, cedar: CedarRestoreUser}, nil
 	})
-	return u, err
 }
 
 // DeactivateUser deactivates a user. Errors: not_found, user_deleting,
 // owner_protected, precondition_failed, forbidden.
-func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
+	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if err := ownerProtected(cur, "deactivated"); err != nil {
 			return nil, err
 		}
@@ -91,21 +88,19 @@ func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts
 		next.Status = StatusDeactivated
 		return &write{event: EventUserDeactivated, cedar: CedarDeactivateUser}, nil
 	})
-	return u, err
 }
 
 // ReactivateUser reactivates a deactivated user, within the plan's
 // active-user quota. Errors: not_found, user_deleting, quota_exceeded,
 // precondition_failed, forbidden.
-func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*User, error) {
-	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
+	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		if cur.Status != StatusDeactivated {
 			return nil, nil
 		}
 		next.Status = StatusActive
 		return &write{event: EventUserReactivated, cedar: CedarReactivateUser}, nil
 	})
-	return u, err
 }
 
 // SuspensionInput is the body of a new suspension.
@@ -121,9 +116,9 @@ const MaxActiveSuspensions = 10
 // SuspendUser adds a suspension. Errors: not_found, user_deleting,
 // validation_failed, limit_exceeded (the user has MaxActiveSuspensions in
 // force), precondition_failed, forbidden.
-func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in SuspensionInput, opts WriteOptions) (*User, *Suspension, error) {
+func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in SuspensionInput, opts WriteOptions) (*Written, *Suspension, error) {
 	var sus *Suspension
-	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+	res, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		var err error
 		if sus, err = newSuspension(in, now); err != nil {
 			return nil, err
@@ -139,7 +134,10 @@ func (s *Service) SuspendUser(ctx context.Context, t *Tenant, id string, in Susp
 			data:  map[string]any{"suspension": s.wire.Suspension(*sus)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.InsertSuspension(ctx, t.ID, cur.ID, sus) }}, nil
 	})
-	return u, sus, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, sus, nil
 }
 
 func newSuspension(in SuspensionInput, now time.Time) (*Suspension, error) {
@@ -172,8 +170,8 @@ func newSuspension(in SuspensionInput, now time.Time) (*Suspension, error) {
 // UnsuspendUser lifts an active suspension. Errors: not_found (also for a
 // suspension that ended or was lifted), user_deleting, precondition_failed,
 // forbidden.
-func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID string, opts WriteOptions) (*User, error) {
-	u, err := s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
+func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID string, opts WriteOptions) (*Written, error) {
+	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
 		i := slices.IndexFunc(cur.Suspensions, func(s Suspension) bool { return s.ID == suspensionID })
 		if i < 0 {
 			return nil, ErrNotFound
@@ -184,7 +182,6 @@ func (s *Service) UnsuspendUser(ctx context.Context, t *Tenant, id, suspensionID
 			data:  map[string]any{"suspension": s.wire.Suspension(lifted)},
 			extra: func(ctx context.Context, tx Tx) error { return tx.LiftSuspension(ctx, t.ID, cur.ID, suspensionID, now) }}, nil
 	})
-	return u, err
 }
 
 // PurgeDue erases the users whose deletion grace period is over (§8): their

@@ -34,20 +34,11 @@ func newService(t testing.TB) (*directory.Service, *directory.Tenant, *time.Time
 func TestWritesOfAUserNeverGoBackInTime(t *testing.T) {
 	ctx := context.Background()
 	svc, tenant, clock := newService(t)
-	u, err := svc.CreateUser(ctx, tenant, []byte(`{"username":"skewed"}`), directory.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustWrite(t)(svc.CreateUser(ctx, tenant, []byte(`{"username":"skewed"}`), directory.WriteOptions{}))
 	// Another node, whose clock is a minute behind, writes next.
 	*clock = clock.Add(-time.Minute)
-	v2, _, err := svc.UpdateUser(ctx, tenant, u.ID, directory.BodyJSON, []byte(`{"name":"Two"}`), directory.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v3, err := svc.DeactivateUser(ctx, tenant, u.ID, directory.WriteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2 := mustWrite(t)(svc.UpdateUser(ctx, tenant, u.ID, directory.BodyJSON, []byte(`{"name":"Two"}`), directory.WriteOptions{}))
+	v3 := mustWrite(t)(svc.DeactivateUser(ctx, tenant, u.ID, directory.WriteOptions{}))
 	if !v2.UpdatedAt.After(u.UpdatedAt) || !v3.UpdatedAt.After(v2.UpdatedAt) {
 		t.Errorf("updated_at went back: %v, %v, %v", u.UpdatedAt, v2.UpdatedAt, v3.UpdatedAt)
 	}
@@ -89,10 +80,11 @@ func FuzzUpdateUser(f *testing.F) {
 	}
 	svc, tenant, _ := newService(f)
 	ctx := context.Background()
-	u, err := svc.CreateUser(ctx, tenant, []byte(`{"username":"fuzzed","email":"f@example.com","metadata":{"k":1}}`), directory.WriteOptions{})
+	res, err := svc.CreateUser(ctx, tenant, []byte(`{"username":"fuzzed","email":"f@example.com","metadata":{"k":1}}`), directory.WriteOptions{})
 	if err != nil {
 		f.Fatal(err)
 	}
+	u := res.User
 	kinds := []directory.BodyKind{directory.BodyJSON, directory.BodyMergePatch, directory.BodyJSONPatch, directory.BodyReplace}
 	f.Fuzz(func(t *testing.T, kind int, body []byte) {
 		k := kinds[(kind%len(kinds)+len(kinds))%len(kinds)]
@@ -100,7 +92,7 @@ func FuzzUpdateUser(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = svc.UpdateUser(ctx, tenant, u.ID, k, body, directory.WriteOptions{DryRun: true})
+		_, err = svc.UpdateUser(ctx, tenant, u.ID, k, body, directory.WriteOptions{DryRun: true})
 		var e *directory.Error
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("kind %d body %q: error %v is not a client error", k, body, err)
@@ -130,13 +122,19 @@ func TestActiveUserCounter(t *testing.T) {
 	}
 	tenant := out.Tenant
 
-	// check fails the test unless both the counter and a recount of the
-	// active users are want.
+	// last is the outcome of the last write that succeeded.
+	var last *directory.Written
+	// check fails the test unless the counter, a recount of the active
+	// users and the figures the last write's commit returned are want.
 	check := func(step string, want int) {
 		t.Helper()
 		u, err := svc.Usage(ctx, tenant)
 		if err != nil {
 			t.Fatalf("%s: Usage: %v", step, err)
+		}
+		if last != nil && last.Usage != nil && (last.Usage.ActiveUsers != u.ActiveUsers || last.Usage.Writes != u.Writes) {
+			t.Errorf("%s: the write returned %d active users and %d writes, Usage reads %d and %d",
+				step, last.Usage.ActiveUsers, last.Usage.Writes, u.ActiveUsers, u.Writes)
 		}
 		active, err := svc.ListUsers(ctx, tenant.ID, directory.UserQuery{Status: directory.StatusActive})
 		if err != nil {
@@ -146,11 +144,12 @@ func TestActiveUserCounter(t *testing.T) {
 			t.Errorf("%s: counter %d, active users listed %d, want %d", step, u.ActiveUsers, len(active), want)
 		}
 	}
-	must := func(step string, _ *directory.User, err error) {
+	must := func(step string, res *directory.Written, err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
+		last = res
 	}
 	wantQuota := func(step string, err error) {
 		t.Helper()
@@ -159,7 +158,7 @@ func TestActiveUserCounter(t *testing.T) {
 			t.Fatalf("%s: got %v, want quota_exceeded", step, err)
 		}
 	}
-	create := func(name string) (*directory.User, error) {
+	create := func(name string) (*directory.Written, error) {
 		return svc.CreateUser(ctx, tenant, []byte(`{"username":"`+name+`"}`), directory.WriteOptions{})
 	}
 	opts := directory.WriteOptions{}
@@ -167,9 +166,9 @@ func TestActiveUserCounter(t *testing.T) {
 	check("the owner", 1)
 	var us []*directory.User
 	for _, name := range []string{"ann", "bob", "cat"} {
-		u, err := create(name)
-		must("create "+name, u, err)
-		us = append(us, u)
+		res, err := create(name)
+		must("create "+name, res, err)
+		us = append(us, res.User)
 	}
 	ann, bob, cat := us[0], us[1], us[2]
 	check("three creates", 4)
@@ -183,7 +182,7 @@ func TestActiveUserCounter(t *testing.T) {
 	u, err = svc.DeactivateUser(ctx, tenant, ann.ID, opts)
 	must("deactivate again", u, err)
 	check("deactivate again, a no-op", 3)
-	u, _, err = svc.UpdateUser(ctx, tenant, bob.ID, directory.BodyJSON, []byte(`{"name":"Bob"}`), opts)
+	u, err = svc.UpdateUser(ctx, tenant, bob.ID, directory.BodyJSON, []byte(`{"name":"Bob"}`), opts)
 	must("update", u, err)
 	check("an update", 3)
 	u, err = svc.ReactivateUser(ctx, tenant, ann.ID, opts)
@@ -248,7 +247,19 @@ func TestActiveUserCounter(t *testing.T) {
 	_, err = create("fay")
 	wantQuota("a create past the write quota", err)
 	check("a create refused by the write quota", 3)
-	_, err = svc.DeactivateUser(ctx, tenant, eve.ID, opts)
+	_, err = svc.DeactivateUser(ctx, tenant, eve.User.ID, opts)
 	wantQuota("a deactivation past the write quota", err)
 	check("a deactivation refused by the write quota", 3)
+}
+
+// mustWrite returns a function that fails the test on a write's error and
+// returns the user it left.
+func mustWrite(t *testing.T) func(*directory.Written, error) *directory.User {
+	return func(res *directory.Written, err error) *directory.User {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.User
+	}
 }

@@ -105,7 +105,7 @@ func (s *Service) GetPicture(ctx context.Context, tenantID, userID string) (*Pic
 // CreateUser creates a user from a JSON body. It returns a *Error listing
 // every failing field, or email_taken / username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
-func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts WriteOptions) (*User, error) {
+func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts WriteOptions) (*Written, error) {
 	parsed, err := parseBody(body)
 	if err != nil {
 		return nil, err
@@ -115,10 +115,9 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts W
 		return nil, Errorf(ECodeInvalidRequest, "The body must be a JSON object describing the user.")
 	}
 	verified := explicitlyVerified(BodyCreate, parsed, opts)
-	u, _, err := s.writeUser(ctx, t, target{}, opts, func(t *Tenant, _ *User, now time.Time) (*write, error) {
+	return s.writeUser(ctx, t, target{}, opts, func(t *Tenant, _ *User, now time.Time) (*write, error) {
 		return s.decideCreate(t, obj, verified, now)
 	})
-	return u, err
 }
 
 // decideCreate decides a create on t's configuration.
@@ -178,13 +177,12 @@ func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error 
 	return nil
 }
 
-// UpdateUser applies a PATCH or PUT body to a user (§4). It returns the user
-// as it now is and whether anything changed. Errors are *Error values:
+// UpdateUser applies a PATCH or PUT body to a user (§4). Errors are *Error values:
 // not_found, user_deleting, precondition_failed, precondition_required,
 // invalid_request, unknown_field, read_only_field, validation_failed,
 // invalid_role, patch_conflict, email_taken, username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
-func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*User, bool, error) {
+func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*Written, error) {
 	// The body is parsed once, but its errors are reported only once the
 	// user is found: the order of checks is find, then parse (§4).
 	parsed, parseErr := parseBody(body)

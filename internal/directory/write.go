@@ -43,6 +43,21 @@ type write struct {
 	extra func(ctx context.Context, tx Tx) error
 }
 
+// Written is the outcome of a user write.
+type Written struct {
+	// User is the user as the write left it (for a dry run, as it would).
+	User *User
+	// Changed is false for a write that changed nothing.
+	Changed bool
+	// Tenant is the configuration the write was decided on, whose plan's
+	// limits applied.
+	Tenant *Tenant
+	// Usage holds the tenant's quota figures as the write's transaction
+	// left them when it committed; nil when nothing committed (a no-op or
+	// a dry run).
+	Usage *Usage
+}
+
 // changedFields lists the names of the fields a write changes, sorted.
 func (w *write) changedFields() []string {
 	names := make([]string, 0, len(w.changes))
@@ -82,14 +97,19 @@ type target struct {
 // locked: it is decided again from the start, until the request's
 // deadline.
 //
-// It returns the user as the write left it, and whether it changed.
-func (s *Service) writeUser(ctx context.Context, t *Tenant, tg target, opts WriteOptions, decide decision) (u *User, changed bool, err error) {
+// It returns the outcome of the write.
+func (s *Service) writeUser(ctx context.Context, t *Tenant, tg target, opts WriteOptions, decide decision) (*Written, error) {
 	p := &pipeline{s: s, tg: tg, opts: opts, decide: decide}
-	err = s.onStoredConfig(ctx, t, func(t *Tenant) error {
-		u, changed, err = p.run(ctx, t)
+	var res *Written
+	err := s.onStoredConfig(ctx, t, func(t *Tenant) error {
+		var err error
+		res, err = p.run(ctx, t)
 		return err
 	})
-	return u, changed, err
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // pipeline is one call of writeUser.
@@ -110,10 +130,10 @@ var errDecideAgain = errors.New("decide the write again")
 // errDryRun rolls back the transaction of a dry run that passed every check.
 var errDryRun = errors.New("dry run")
 
-func (p *pipeline) run(ctx context.Context, t *Tenant) (*User, bool, error) {
+func (p *pipeline) run(ctx context.Context, t *Tenant) (*Written, error) {
 	if p.tg.id != "" {
 		if err := requireIfMatch(t, p.opts); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	for {
@@ -121,43 +141,46 @@ func (p *pipeline) run(ctx context.Context, t *Tenant) (*User, bool, error) {
 		if p.tg.id != "" {
 			var err error
 			if cur, err = p.s.GetUser(ctx, t.ID, p.tg.id); err != nil {
-				return nil, false, err
+				return nil, err
 			}
 		}
 		w, err := p.decideOn(t, cur)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if w == nil {
 			// A no-op asks no policy, but still refuses an X-Acting-User
 			// that names nobody: that it is a no-op must not be learnt
 			// from a made-up header.
-			return cur, false, p.readActing(ctx, t)
+			if err := p.readActing(ctx, t); err != nil {
+				return nil, err
+			}
+			return &Written{User: cur, Tenant: t}, nil
 		}
 		endpoints, err := p.s.tenantEndpoints(ctx, t)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if err := p.authorize(ctx, w); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		hooked := w.hook && slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation })
 		if hooked {
 			if err := p.s.hook.Validate(ctx, hookRequest(w, endpoints)); err != nil {
-				return nil, false, err
+				return nil, err
 			}
 		}
-		next, changed, err := p.commit(ctx, w, endpoints, hooked)
+		res, err := p.commit(ctx, w, endpoints, hooked)
 		if errors.Is(err, errDecideAgain) {
 			if err := ctx.Err(); err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			continue
 		}
 		if err != nil {
-			return nil, false, p.s.writeError(string(w.event), err)
+			return nil, p.s.writeError(string(w.event), err)
 		}
-		return next, changed, nil
+		return res, nil
 	}
 }
 
@@ -265,13 +288,13 @@ func isActive(u *User) int64 {
 func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) }
 
 // commit writes w with its audit entry and event in one transaction, and
-// returns the user as written and whether it changed. Should w have lost a
+// returns its outcome. Should w have lost a
 // race with another write of the same user, commit decides it again in a
 // second transaction that locks the user's row first, unless the request
 // has If-Match (412) or w was approved by validation webhooks
 // (errDecideAgain: they must be asked again). A dry run's transactions are
 // rolled back once every check has passed.
-func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*User, bool, error) {
+func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*Written, error) {
 	var c Counters
 	rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
 	made := w
@@ -279,31 +302,31 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 	if errors.Is(err, ErrVersionConflict) {
 		switch {
 		case p.opts.IfMatch != nil:
-			return nil, false, Errorf(ECodePreconditionFailed, "The user changed while this request was being made.")
+			return nil, Errorf(ECodePreconditionFailed, "The user changed while this request was being made.")
 		case hooked:
-			return nil, false, errDecideAgain
+			return nil, errDecideAgain
 		}
 		var cur *User
 		if made, cur, err = p.commitLocked(ctx, w, endpoints, &c); err == nil && made == nil {
-			return cur, false, nil // decided again, no change was left to make
+			return &Written{User: cur, Tenant: w.t}, nil // decided again, no change was left to make
 		}
 	}
 	switch {
 	case errors.Is(err, errDryRun):
-		return made.next, true, nil
+		return &Written{User: made.next, Changed: true, Tenant: made.t}, nil
 	case errors.Is(err, ErrWriteQuota):
 		_, end := billingPeriod(w.next.UpdatedAt)
-		return nil, false, &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(w.next.UpdatedAt),
+		return nil, &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(w.next.UpdatedAt),
 			Message: fmt.Sprintf("The plan allows %d writes per billing period; the period resets at %s.", w.t.Plan.WritesPerPeriod, FormatTime(end))}
 	case err != nil:
-		return nil, false, err
+		return nil, err
 	}
-	start, end := billingPeriod(made.next.UpdatedAt)
-	reportUsage(ctx, made.t, &Usage{PeriodStart: start, PeriodEnd: end, Writes: c.Writes, ActiveUsers: c.ActiveUsers})
 	if subscribed(endpoints, made.event) {
 		p.s.onCommit() // a delivery was queued: let the dispatcher send it now
 	}
-	return made.next, true, nil
+	start, end := billingPeriod(made.next.UpdatedAt)
+	return &Written{User: made.next, Changed: true, Tenant: made.t,
+		Usage: &Usage{PeriodStart: start, PeriodEnd: end, Writes: c.Writes, ActiveUsers: c.ActiveUsers}}, nil
 }
 
 // commitLocked decides first again on the user as a transaction finds it,
@@ -477,28 +500,6 @@ func (s *Service) writeError(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// usageReportKey is the context key of a UsageReport.
-type usageReportKey struct{}
-
-// UsageReport receives the tenant a write was decided on and the quota
-// figures it left when it committed, so that its response can report them
-// without reading them again.
-type UsageReport struct {
-	Tenant *Tenant
-	Usage  *Usage // nil unless the write committed
-}
-
-// WithUsageReport returns a context in which a committed write fills r.
-func WithUsageReport(ctx context.Context, r *UsageReport) context.Context {
-	return context.WithValue(ctx, usageReportKey{}, r)
-}
-
-func reportUsage(ctx context.Context, t *Tenant, u *Usage) {
-	if r, ok := ctx.Value(usageReportKey{}).(*UsageReport); ok {
-		r.Tenant, r.Usage = t, u
-	}
 }
 
 // Usage returns the tenant's quota figures for the current billing period.

@@ -9,79 +9,22 @@ import (
 	"github.com/roster-dev/roster/internal/wire"
 )
 
-// quotaHeaders adds the X-Quota-* headers of §8 to every response of a write
-// route, with the figures as they are after the write: those the write's
-// own transaction read when it committed one, else (an error, a no-op, a
-// dry run) read now.
-func quotaHeaders(svc *directory.Service, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := &quotaWriter{ResponseWriter: w, ctx: r.Context(), svc: svc}
-		next.ServeHTTP(q, r.WithContext(directory.WithUsageReport(r.Context(), &q.report)))
-	})
-}
-
-type quotaWriter struct {
-	http.ResponseWriter
-	ctx    context.Context
-	svc    *directory.Service
-	report directory.UsageReport
-	done   bool
-}
-
-func (q *quotaWriter) WriteHeader(code int) {
-	if !q.done {
-		q.done = true
-		t, u, err := q.report.Tenant, q.report.Usage, error(nil)
-		if t == nil {
-			t = tenantFrom(q.ctx)
-		}
-		switch {
-		case u != nil: // from the write's own transaction
-		case requestInfoFrom(q.ctx).problem == directory.ECodeUnavailable:
-			// The database did not answer the request: asking it for the
-			// figures would only make the client wait for it once more.
-			err = directory.ErrUnavailable
-		default:
-			u, err = q.svc.Usage(q.ctx, t)
-		}
-		if err == nil {
-			h := q.Header()
-			h.Set("X-Quota-Writes-Used", strconv.FormatInt(u.Writes, 10))
-			h.Set("X-Quota-Writes-Limit", strconv.FormatInt(t.Plan.WritesPerPeriod, 10))
-			h.Set("X-Quota-Active-Users", strconv.FormatInt(u.ActiveUsers, 10))
-			h.Set("X-Quota-Active-Users-Limit", strconv.FormatInt(t.Plan.MaxActiveUsers, 10))
-			h.Set("X-Quota-Reset", directory.FormatTime(u.PeriodEnd))
-		}
-	}
-	q.ResponseWriter.WriteHeader(code)
-}
-
-func (q *quotaWriter) Write(b []byte) (int, error) {
-	if !q.done {
-		q.WriteHeader(http.StatusOK)
-	}
-	return q.ResponseWriter.Write(b)
-}
-
-func (q *quotaWriter) Unwrap() http.ResponseWriter { return q.ResponseWriter }
-
 // lifecycleAction is a user lifecycle operation of the Service.
-type lifecycleAction func(ctx context.Context, t *directory.Tenant, id string, opts directory.WriteOptions) (*directory.User, error)
+type lifecycleAction func(ctx context.Context, t *directory.Tenant, id string, opts directory.WriteOptions) (*directory.Written, error)
 
 // handleLifecycle serves delete, restore, deactivate and reactivate: each
 // answers the user as it now is, with status (202 for a deletion), to a key
 // that may read it (writeUser).
-func handleLifecycle(action lifecycleAction, status int) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func handleLifecycle(svc *directory.Service, action lifecycleAction, status int) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		opts := writeOptions(r)
-		u, err := action(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), opts)
+		res, err := action(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), opts)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
-		markDryRun(w, opts)
-		writeUser(w, r, status, u)
-	})
+		answerWrite(svc, w, r, status, res, opts)
+		return nil
+	}
 }
 
 type suspensionRequest struct {
@@ -89,50 +32,48 @@ type suspensionRequest struct {
 	EndsAt *string `json:"ends_at"`
 }
 
-func handleSuspend(svc *directory.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts := writeOptions(r)
+func handleSuspend(svc *directory.Service) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		body, err := requireJSON(w, r)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		var req suspensionRequest
 		if err := decodeStrict(body, &req); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		in := directory.SuspensionInput{Reason: req.Reason}
 		if req.EndsAt != nil {
 			in.EndsAt = *req.EndsAt
 		}
-		u, sus, err := svc.SuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), in, opts)
+		opts := writeOptions(r)
+		res, sus, err := svc.SuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), in, opts)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
-		w.Header().Set("ETag", directory.ETag(u))
-		if opts.DryRun {
-			markDryRun(w, opts)
-			writeJSON(w, http.StatusOK, wire.SuspensionDoc(*sus))
-			return
+		setQuota(svc, w, r, res)
+		markDryRun(w, opts)
+		w.Header().Set("ETag", directory.ETag(res.User))
+		status := http.StatusOK
+		if !opts.DryRun {
+			w.Header().Set("Location", "/v1/users/"+res.User.ID+"/suspensions/"+sus.ID)
+			status = http.StatusCreated
 		}
-		w.Header().Set("Location", "/v1/users/"+u.ID+"/suspensions/"+sus.ID)
-		writeJSON(w, http.StatusCreated, wire.SuspensionDoc(*sus))
-	})
+		writeJSON(w, status, wire.SuspensionDoc(*sus))
+		return nil
+	}
 }
 
-func handleUnsuspend(svc *directory.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func handleUnsuspend(svc *directory.Service) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		opts := writeOptions(r)
-		u, err := svc.UnsuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), r.PathValue("sid"), opts)
+		res, err := svc.UnsuspendUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), r.PathValue("sid"), opts)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
-		markDryRun(w, opts)
-		writeUser(w, r, http.StatusOK, u)
-	})
+		answerWrite(svc, w, r, http.StatusOK, res, opts)
+		return nil
+	}
 }
 
 // handlePicture serves a stored picture. The bytes were sniffed on upload,

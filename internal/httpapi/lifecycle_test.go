@@ -358,6 +358,43 @@ func TestWriteQuota(t *testing.T) {
 	}
 }
 
+// TestQuotaHeadersOnEveryWriteAnswer checks that every answer of a write
+// route carries the figures as the write left them: a commit's own, or, for
+// a no-op, a dry run or a refusal, those stored.
+func TestQuotaHeadersOnEveryWriteAnswer(t *testing.T) {
+	plan := generous
+	plan.WritesPerPeriod = 4
+	e := newEnvWith(t, envOptions{plan: &plan})
+	id := e.createUser(t, map[string]any{"username": "counted"})["id"].(string) // write 1
+	path := "/v1/users/" + id
+	for _, c := range []struct {
+		name   string
+		rq     req
+		status int
+		used   string // writes
+		active string // users
+	}{
+		{"an update", req{method: "PATCH", path: path, body: map[string]any{"name": "A"}}, 200, "2", "2"},
+		{"a no-op", req{method: "PATCH", path: path, body: map[string]any{"name": "A"}}, 200, "2", "2"},
+		{"a dry run", req{method: "PATCH", path: path + "?dry_run=true", body: map[string]any{"name": "B"}}, 200, "2", "2"},
+		{"a bad query", req{method: "PATCH", path: path + "?dry_run=maybe", body: map[string]any{"name": "B"}}, 400, "2", "2"},
+		{"a bad media type", req{method: "PUT", path: path, ctype: "text/plain", body: "x"}, 415, "2", "2"},
+		{"an invalid field", req{method: "PATCH", path: path, body: map[string]any{"email": "nope"}}, 422, "2", "2"},
+		{"a suspension", req{method: "POST", path: path + "/suspensions", body: map[string]any{"reason": "r"}}, 201, "3", "2"},
+		{"a create", req{method: "POST", path: "/v1/users", body: map[string]any{"username": "second"}}, 201, "4", "3"},
+		{"a write past the quota", req{method: "POST", path: path + "/deactivate"}, 429, "4", "3"},
+	} {
+		r := e.do(t, c.rq)
+		if r.status != c.status {
+			t.Fatalf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
+		}
+		if got := r.header.Get("X-Quota-Writes-Used"); got != c.used || r.header.Get("X-Quota-Writes-Limit") != "4" ||
+			r.header.Get("X-Quota-Active-Users") != c.active || r.header.Get("X-Quota-Reset") == "" {
+			t.Errorf("%s: quota headers %v, want %s writes used of 4 and %s active users", c.name, r.header, c.used, c.active)
+		}
+	}
+}
+
 func TestLifecycleDryRuns(t *testing.T) {
 	e := newEnv(t)
 	id := e.createUser(t, map[string]any{"username": "dry"})["id"].(string)

@@ -78,18 +78,23 @@ type Problem struct {
 	Notices   []string               `json:"notices,omitempty"`
 }
 
+// problemOf is the error a client is shown for err.
+func problemOf(err error) *directory.Error {
+	var e *directory.Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return directory.ErrUnavailable
+	}
+	return &directory.Error{Code: directory.ECodeInternal, Message: "An internal error occurred; it has been logged. Quote the request_id when reporting it."}
+}
+
 // writeProblem answers err as a problem. A *directory.Error is shown as it
 // is; anything else is logged and answered as a bare 500 (or a 503 when the
 // database is unavailable), never with its internal text.
 func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
-	var e *directory.Error
-	if !errors.As(err, &e) {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			e = directory.ErrUnavailable
-		} else {
-			e = &directory.Error{Code: directory.ECodeInternal, Message: "An internal error occurred; it has been logged. Quote the request_id when reporting it."}
-		}
-	}
+	e := problemOf(err)
 	st, ok := statusOf[e.Code]
 	if !ok {
 		st = statusOf[directory.ECodeInternal]

@@ -75,14 +75,23 @@ func (q queryValues) string(name string) string { return q[name].(string) }
 // values in the request's info.
 func withQuery(ps params, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := ps.parse(r.URL.RawQuery)
-		if err != nil {
+		if err := parseQuery(ps, r); err != nil {
 			writeProblem(w, r, err)
 			return
 		}
-		requestInfoFrom(r.Context()).query = q
 		next.ServeHTTP(w, r)
 	})
+}
+
+// parseQuery checks the request's query against ps and keeps it for
+// queryOf.
+func parseQuery(ps params, r *http.Request) error {
+	q, err := ps.parse(r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	requestInfoFrom(r.Context()).query = q
+	return nil
 }
 
 // queryOf returns the parsed query of a request that withQuery let through.

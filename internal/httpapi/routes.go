@@ -68,8 +68,8 @@ func New(cfg Config) http.Handler {
 	read := func(q params, h http.Handler) http.Handler {
 		return tenantAccess(svc, directory.ScopeUsersRead, withQuery(q, h))
 	}
-	write := func(q params, h http.Handler) http.Handler {
-		return tenantAccess(svc, directory.ScopeUsersWrite, quotaHeaders(svc, withQuery(q, h)))
+	write := func(q params, h writeFunc) http.Handler {
+		return tenantAccess(svc, directory.ScopeUsersWrite, serveWrite(svc, q, h))
 	}
 	admin := func(q params, h http.Handler) http.Handler {
 		return tenantAccess(svc, directory.ScopeAdmin, withQuery(q, h))
@@ -83,11 +83,11 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/users/{id}", read(noParams, handleUserGet(svc)))
 	mux.Handle("PATCH /v1/users/{id}", write(dryRunParams, handleUserPatch(svc)))
 	mux.Handle("PUT /v1/users/{id}", write(dryRunParams, handleUserPut(svc)))
-	mux.Handle("DELETE /v1/users/{id}", write(dryRunParams, handleLifecycle(svc.DeleteUser, http.StatusAccepted)))
+	mux.Handle("DELETE /v1/users/{id}", write(dryRunParams, handleLifecycle(svc, svc.DeleteUser, http.StatusAccepted)))
 	mux.Handle("OPTIONS /v1/users/{id}", open(noParams, handleUserOptions()))
-	mux.Handle("POST /v1/users/{id}/restore", write(dryRunParams, handleLifecycle(svc.RestoreUser, http.StatusOK)))
-	mux.Handle("POST /v1/users/{id}/deactivate", write(dryRunParams, handleLifecycle(svc.DeactivateUser, http.StatusOK)))
-	mux.Handle("POST /v1/users/{id}/reactivate", write(dryRunParams, handleLifecycle(svc.ReactivateUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/restore", write(dryRunParams, handleLifecycle(svc, svc.RestoreUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/deactivate", write(dryRunParams, handleLifecycle(svc, svc.DeactivateUser, http.StatusOK)))
+	mux.Handle("POST /v1/users/{id}/reactivate", write(dryRunParams, handleLifecycle(svc, svc.ReactivateUser, http.StatusOK)))
 	mux.Handle("POST /v1/users/{id}/suspensions", write(dryRunParams, handleSuspend(svc)))
 	mux.Handle("DELETE /v1/users/{id}/suspensions/{sid}", write(dryRunParams, handleUnsuspend(svc)))
 	mux.Handle("GET /v1/users/{id}/picture", read(pictureParam, handlePicture(svc)))

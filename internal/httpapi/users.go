@@ -122,27 +122,25 @@ func markDryRun(w http.ResponseWriter, opts directory.WriteOptions) {
 	}
 }
 
-func handleUserCreate(svc *directory.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		opts := writeOptions(r)
+func handleUserCreate(svc *directory.Service) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		body, err := requireJSON(w, r)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
-		u, err := svc.CreateUser(r.Context(), tenantFrom(r.Context()), body, opts)
+		opts := writeOptions(r)
+		res, err := svc.CreateUser(r.Context(), tenantFrom(r.Context()), body, opts)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
-		if opts.DryRun {
-			markDryRun(w, opts)
-			writeUser(w, r, http.StatusOK, u)
-			return
+		status := http.StatusOK
+		if !opts.DryRun {
+			w.Header().Set("Location", "/v1/users/"+res.User.ID)
+			status = http.StatusCreated
 		}
-		w.Header().Set("Location", "/v1/users/"+u.ID)
-		writeUser(w, r, http.StatusCreated, u)
-	})
+		answerWrite(svc, w, r, status, res, opts)
+		return nil
+	}
 }
 
 func handleUserGet(svc *directory.Service) http.Handler {
@@ -182,77 +180,72 @@ func handleUserList(svc *directory.Service) http.Handler {
 
 // handleUserPatch serves PATCH in its three media types (§4). A request
 // with no body and no Content-Type is a no-op.
-func handleUserPatch(svc *directory.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fail := func(err error) {
-			if directory.ErrorCode(err) == codeUnsupportedMediaType {
-				w.Header().Set("Accept-Patch", acceptPatch)
-			}
-			writeProblem(w, r, err)
+func handleUserPatch(svc *directory.Service) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		kind, body, err := patchBody(w, r)
+		if directory.ErrorCode(err) == codeUnsupportedMediaType {
+			w.Header().Set("Accept-Patch", acceptPatch)
 		}
-		mt, err := mediaType(r)
 		if err != nil {
-			fail(err)
-			return
+			return err
 		}
-		body, err := readBody(w, r)
-		if err != nil {
-			fail(err)
-			return
-		}
-		var kind directory.BodyKind
-		switch {
-		case mt == "" && len(body) == 0, mt == mediaJSON:
-			kind = directory.BodyJSON
-		case mt == mediaMergePatch:
-			kind = directory.BodyMergePatch
-		case mt == mediaJSONPatch:
-			kind = directory.BodyJSONPatch
-		default:
-			fail(directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", acceptPatch))
-			return
-		}
-		updateUser(svc, w, r, kind, body)
-	})
+		return updateUser(svc, w, r, kind, body)
+	}
+}
+
+// patchBody reads a PATCH body and the kind its media type says it is.
+func patchBody(w http.ResponseWriter, r *http.Request) (directory.BodyKind, []byte, error) {
+	mt, err := mediaType(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case mt == "" && len(body) == 0, mt == mediaJSON:
+		return directory.BodyJSON, body, nil
+	case mt == mediaMergePatch:
+		return directory.BodyMergePatch, body, nil
+	case mt == mediaJSONPatch:
+		return directory.BodyJSONPatch, body, nil
+	}
+	return 0, nil, directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", acceptPatch)
 }
 
 // handleUserPut serves PUT: the whole writable representation (§4).
-func handleUserPut(svc *directory.Service) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func handleUserPut(svc *directory.Service) writeFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		mt, err := mediaType(r)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		body, err := readBody(w, r)
 		if err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 		if mt != mediaJSON {
-			writeProblem(w, r, directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", mediaJSON))
-			return
+			return directory.Errorf(codeUnsupportedMediaType, "Send the body as one of: %s.", mediaJSON)
 		}
-		updateUser(svc, w, r, directory.BodyReplace, body)
-	})
+		return updateUser(svc, w, r, directory.BodyReplace, body)
+	}
 }
 
 // updateUser makes a PATCH or PUT of the body, read as kind, and answers it.
-func updateUser(svc *directory.Service, w http.ResponseWriter, r *http.Request, kind directory.BodyKind, body []byte) {
+func updateUser(svc *directory.Service, w http.ResponseWriter, r *http.Request, kind directory.BodyKind, body []byte) error {
 	if !readsUsers(r) {
 		if err := blindWrite(kind, body); err != nil {
-			writeProblem(w, r, err)
-			return
+			return err
 		}
 	}
 	opts := writeOptions(r)
-	u, _, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
+	res, err := svc.UpdateUser(r.Context(), tenantFrom(r.Context()), r.PathValue("id"), kind, body, opts)
 	if err != nil {
-		writeProblem(w, r, err)
-		return
+		return err
 	}
-	markDryRun(w, opts)
-	writeUser(w, r, http.StatusOK, u)
+	answerWrite(svc, w, r, http.StatusOK, res, opts)
+	return nil
 }
 
 // handleUserOptions answers which methods and patch formats a user accepts.

@@ -26,7 +26,7 @@ func benchUser(b *testing.B) *directory.User {
 	if err != nil {
 		b.Fatal(err)
 	}
-	u, err := svc.CreateUser(ctx, out.Tenant, []byte(`{
+	res, err := svc.CreateUser(ctx, out.Tenant, []byte(`{
 		"email": "alice.smith@example.com", "username": "alice", "name": "Alice Smith",
 		"given_name": "Alice", "family_name": "Smith", "bio": "Engineer in Paris.",
 		"birthdate": "1990-01-01", "location": {"longitude": 2.35, "latitude": 48.85},
@@ -37,7 +37,7 @@ func benchUser(b *testing.B) *directory.User {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return u
+	return res.User
 }
 
 // BenchmarkPublicDocJSON measures the encoding of a user for a response or
