@@ -23,13 +23,8 @@ func handlePoliciesGet(svc *directory.Service) http.Handler {
 
 func handlePoliciesPut(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
 		var req policiesBody
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeProblem(w, r, err)
 			return
 		}
@@ -59,13 +54,8 @@ func handleRolesGet(svc *directory.Service) http.Handler {
 
 func handleRolesPut(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
 		var req rolesBody
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeProblem(w, r, err)
 			return
 		}
@@ -101,13 +91,8 @@ func endpointJSON(e *directory.Endpoint, withSecret bool) map[string]any {
 
 func handleEndpointCreate(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
 		var req endpointRequest
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeProblem(w, r, err)
 			return
 		}

@@ -86,6 +86,15 @@ func requireJSON(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// readJSON reads a JSON request body into v, as decodeStrict does.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := requireJSON(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
 // decodeStrict decodes a JSON object body into v, refusing malformed JSON,
 // duplicate members, invalid UTF-8 and unknown members.
 func decodeStrict(body []byte, v any) error {

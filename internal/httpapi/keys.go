@@ -76,13 +76,8 @@ type keyCreateRequest struct {
 
 func handleKeyCreate(svc *directory.Service, owner keyOwner, base string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
 		var req keyCreateRequest
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeProblem(w, r, err)
 			return
 		}

@@ -34,12 +34,8 @@ type suspensionRequest struct {
 
 func handleSuspend(svc *directory.Service) writeFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			return err
-		}
 		var req suspensionRequest
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			return err
 		}
 		in := directory.SuspensionInput{Reason: req.Reason}

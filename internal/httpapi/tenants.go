@@ -41,13 +41,8 @@ type tenantCreateRequest struct {
 
 func handleTenantCreate(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := requireJSON(w, r)
-		if err != nil {
-			writeProblem(w, r, err)
-			return
-		}
 		var req tenantCreateRequest
-		if err := decodeStrict(body, &req); err != nil {
+		if err := readJSON(w, r, &req); err != nil {
 			writeProblem(w, r, err)
 			return
 		}
