@@ -186,6 +186,11 @@ type Tx interface {
 	// the check go with the COMMIT, in no round trip of their own.
 	CountWriteAtCommit(tenantID string, periodStart time.Time, lim WriteLimits, c *Counters)
 
+	// SetSearchTerms removes the user's search terms gone and adds added
+	// (terms are SearchKey-folded; see search.go). PurgeUser removes them
+	// all.
+	SetSearchTerms(ctx context.Context, tenantID, userID string, gone, added []string) error
+
 	// PutPicture stores (or replaces) a user's picture.
 	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error
 	// DeletePicture removes a user's picture; no error if there is none.
@@ -241,7 +246,10 @@ type WriteLimits struct {
 type UserFilter struct {
 	EmailKey string // EmailKey of the email
 	Username string // normalized
-	Status   string
-	Before   string // list users whose ID sorts below this one
-	Limit    int
+	// SearchFrom and SearchTo, when set, keep the users with a search term
+	// in [SearchFrom, SearchTo) (PrefixRange), compared bytewise.
+	SearchFrom, SearchTo string
+	Status               string
+	Before               string // list users whose ID sorts below this one
+	Limit                int
 }

@@ -411,6 +411,9 @@ func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *C
 	if err != nil {
 		return err
 	}
+	if err := updateSearch(ctx, tx, w); err != nil {
+		return err
+	}
 	if w.extra != nil {
 		if err := w.extra(ctx, tx); err != nil {
 			return err

@@ -196,6 +196,12 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			q.WriteString(c.cond + strconv.Itoa(len(args)))
 		}
 	}
+	if f.SearchFrom != "" {
+		var err error
+		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+			return nil, err
+		}
+	}
 	args = append(args, limit(f.Limit))
 	q.WriteString(` ORDER BY u.id DESC LIMIT $` + strconv.Itoa(len(args)))
 

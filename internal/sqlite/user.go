@@ -233,6 +233,12 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			args = append(args, c.val)
 		}
 	}
+	if f.SearchFrom != "" {
+		var err error
+		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+			return nil, err
+		}
+	}
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, limit(f.Limit))
 

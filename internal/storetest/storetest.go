@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Users", userTests},
 		{"InTx", txTests},
 		{"Lists", listTests},
+		{"Search", searchTests},
 		{"Lifecycle", lifecycleTests},
 		{"Usage", usageTests},
 		{"Webhooks", webhookTests},
