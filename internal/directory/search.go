@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -21,7 +22,17 @@ const MaxSearchLength = 254
 
 // SearchKey folds s for search: full Unicode case folding, so that "É"
 // and "é", or "ß" and "ss", find each other.
-func SearchKey(s string) string { return cases.Fold().String(s) }
+func SearchKey(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return cases.Fold().String(s)
+		}
+	}
+	return strings.ToLower(s) // what folding does to ASCII
+}
+
+// searchFields are the fields a user's search terms come from.
+var searchFields = []string{"email", "username", "name", "given_name", "family_name"}
 
 // SearchTerms returns u's search terms, sorted and without repeats; none
 // for a nil user.
@@ -54,6 +65,9 @@ func PrefixRange(q string) (lo, hi string) {
 
 // updateSearch keeps the search index of w's user in step with the write.
 func updateSearch(ctx context.Context, tx Tx, w *write) error {
+	if w.cur != nil && !slices.ContainsFunc(searchFields, func(f string) bool { _, ok := w.changes[f]; return ok }) {
+		return nil
+	}
 	before, after := SearchTerms(w.cur), SearchTerms(w.next)
 	if slices.Equal(before, after) {
 		return nil
