@@ -63,13 +63,13 @@ func (s *usersServer) run(getenv func(string) string, stdin string, args ...stri
 // printedUser is a user as the users commands print it.
 type printedUser struct {
 	Object, ID, Status string
-	TenantID           string  `json:"tenant_id"`
-	Email              *string `json:"email"`
-	EmailVerified      bool    `json:"email_verified"`
-	Username           *string `json:"username"`
-	Name               *string `json:"name"`
-	GivenName          *string `json:"given_name"`
-	Company            *string `json:"company"`
+	TenantID           string `json:"tenant_id"`
+	Email              text   `json:"email"`
+	EmailVerified      bool   `json:"email_verified"`
+	Username           text   `json:"username"`
+	Name               text   `json:"name"`
+	GivenName          text   `json:"given_name"`
+	Company            text   `json:"company"`
 	Roles              []string
 	Metadata           map[string]any
 	Suspensions        []struct {
@@ -138,11 +138,28 @@ func (s *usersServer) fails(t *testing.T, getenv func(string) string, code int, 
 	return err
 }
 
-func str(p *string) string {
-	if p == nil {
-		return "<null>"
+// text is a string member that may be null (the zero text).
+type text struct {
+	s   string
+	set bool
+}
+
+func val(s string) text { return text{s, true} }
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*t = text{}
+		return nil
 	}
-	return *p
+	t.set = true
+	return json.Unmarshal(b, &t.s)
+}
+
+func (t text) String() string {
+	if !t.set {
+		return "null"
+	}
+	return strconv.Quote(t.s)
 }
 
 // TestUsersCommands runs the users commands against a real server on each
@@ -159,7 +176,7 @@ func testUsersCommands(t *testing.T, db string) {
 	t.Run("create with --set", func(t *testing.T) {
 		ada = s.user(t, "create", "--set", "email=ada@example.com", "--set", "name=Ada Lovelace",
 			"--set", "email_verified=true", "--set", `metadata={"n": 12345678901234567890, "theme": "dark"}`)
-		if str(ada.Email) != "ada@example.com" || str(ada.Name) != "Ada Lovelace" || !ada.EmailVerified || ada.Version != 1 || ada.Status != "active" {
+		if ada.Email != val("ada@example.com") || ada.Name != val("Ada Lovelace") || !ada.EmailVerified || ada.Version != 1 || ada.Status != "active" {
 			t.Errorf("created %+v", ada)
 		}
 		if got := ada.Metadata["n"]; got != json.Number("12345678901234567890") {
@@ -172,7 +189,7 @@ func testUsersCommands(t *testing.T, db string) {
 
 	t.Run("get", func(t *testing.T) {
 		got := s.user(t, "get", ada.ID)
-		if got.ID != ada.ID || got.Version != ada.Version || str(got.Name) != "Ada Lovelace" || got.Metadata["theme"] != "dark" {
+		if got.ID != ada.ID || got.Version != ada.Version || got.Name != val("Ada Lovelace") || got.Metadata["theme"] != "dark" {
 			t.Errorf("get printed %+v, want %+v", got, ada)
 		}
 	})
@@ -180,10 +197,10 @@ func testUsersCommands(t *testing.T, db string) {
 	t.Run("update with --set", func(t *testing.T) {
 		// null clears; a quoted "null" is the string.
 		u := s.user(t, "update", ada.ID, "--set", "name=null", "--set", `given_name="null"`, "--set", "company=Acme")
-		if u.Name != nil || str(u.GivenName) != "null" || str(u.Company) != "Acme" || u.Version != ada.Version+1 {
+		if u.Name.set || u.GivenName != val("null") || u.Company != val("Acme") || u.Version != ada.Version+1 {
 			t.Errorf("updated %+v", u)
 		}
-		if got := s.user(t, "get", ada.ID); got.Name != nil || got.Version != u.Version {
+		if got := s.user(t, "get", ada.ID); got.Name.set || got.Version != u.Version {
 			t.Errorf("the update did not hold: %+v", got)
 		}
 		ada = u
@@ -218,10 +235,10 @@ func testUsersCommands(t *testing.T, db string) {
 
 	t.Run("dry run", func(t *testing.T) {
 		u := s.user(t, "update", ada.ID, "--set", "company=Dry Run Ltd", "--dry-run")
-		if str(u.Company) != "Dry Run Ltd" {
+		if u.Company != val("Dry Run Ltd") {
 			t.Errorf("dry run printed %+v", u)
 		}
-		if got := s.user(t, "get", ada.ID); str(got.Company) != "Acme" || got.Version != ada.Version {
+		if got := s.user(t, "get", ada.ID); got.Company != val("Acme") || got.Version != ada.Version {
 			t.Errorf("the dry run wrote: %+v", got)
 		}
 	})
@@ -235,11 +252,11 @@ func testUsersCommands(t *testing.T, db string) {
 		if msg := err.Error(); !strings.HasPrefix(msg, "users update: 412 precondition_failed: ") || !strings.Contains(msg, "\n  request id: "+p.RequestID) || p.RequestID == "" {
 			t.Errorf("message %q", msg)
 		}
-		if got := s.user(t, "get", ada.ID); str(got.Company) != "Acme" || got.Version != ada.Version {
+		if got := s.user(t, "get", ada.ID); got.Company != val("Acme") || got.Version != ada.Version {
 			t.Errorf("the refused update wrote: %+v", got)
 		}
 		// The current version passes.
-		if u := s.user(t, "update", ada.ID, "--set", "company=On Time", "--if-version", itoa(ada.Version)); str(u.Company) != "On Time" {
+		if u := s.user(t, "update", ada.ID, "--set", "company=On Time", "--if-version", itoa(ada.Version)); u.Company != val("On Time") {
 			t.Errorf("update at the current version: %+v", u)
 		}
 	})
@@ -314,7 +331,7 @@ func testUsersCommands(t *testing.T, db string) {
 		if after := len(decodeLines[printedUser](t, mustRun(t, s, "list"))); after != before {
 			t.Errorf("usage errors wrote: %d users, then %d", before, after)
 		}
-		if got := s.user(t, "get", ada.ID); str(got.Name) == "From File" || str(got.Name) == "x" {
+		if got := s.user(t, "get", ada.ID); got.Name == val("From File") || got.Name == val("x") {
 			t.Errorf("a usage error updated the user: %+v", got)
 		}
 	})
@@ -336,7 +353,7 @@ func testUsersCommands(t *testing.T, db string) {
 		if len(all) != 23 { // Ada and the 22: the default tenant has no owner
 			t.Fatalf("list printed %d users, want 23", len(all))
 		}
-		if all[0].Username == nil || *all[0].Username != "user21" || all[len(all)-1].ID != ada.ID {
+		if all[0].Username != val("user21") || all[len(all)-1].ID != ada.ID {
 			t.Errorf("list is not newest first: first %+v, last %+v", all[0], all[len(all)-1])
 		}
 		ids := map[string]bool{}
@@ -352,7 +369,7 @@ func testUsersCommands(t *testing.T, db string) {
 		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--email", "ADA@example.com")); len(got) != 1 || got[0].ID != ada.ID {
 			t.Errorf("--email printed %+v", got)
 		}
-		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--username", "user7")); len(got) != 1 || str(got[0].Name) != "User 7" {
+		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--username", "user7")); len(got) != 1 || got[0].Name != val("User 7") {
 			t.Errorf("--username printed %+v", got)
 		}
 	})
@@ -534,7 +551,7 @@ func TestUsersBinary(t *testing.T) {
 	}
 	grace := decodeUser(t, stdout)
 	stdout, stderr, code = roster(`{"metadata": {"team": "compilers"}}`, "update", grace.ID, "-f", "-", "--merge")
-	if u := decodeUser(t, stdout); code != 0 || u.Metadata["team"] != "compilers" || str(u.Name) != "Grace" || u.Version != 2 {
+	if u := decodeUser(t, stdout); code != 0 || u.Metadata["team"] != "compilers" || u.Name != val("Grace") || u.Version != 2 {
 		t.Errorf("update -f - --merge: exit %d, %+v, stderr %q", code, u, stderr)
 	}
 
