@@ -63,7 +63,7 @@ func (inv *invocation) connect(f *serverFlags) (*client.Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, inv.usagef("bad --url %q: want http://HOST:PORT or https://HOST", *f.url)
 	}
-	token := inv.getenv("ROSTER_TOKEN")
+	token := strings.TrimSpace(inv.getenv("ROSTER_TOKEN"))
 	if *f.tokenFile != "" {
 		b, err := os.ReadFile(*f.tokenFile)
 		if err != nil {
