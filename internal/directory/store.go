@@ -48,9 +48,6 @@ type Store interface {
 	ListUsers(ctx context.Context, tenantID string, f UserFilter) ([]*User, error)
 	// ListAudit lists a user's audit entries newest first.
 	ListAudit(ctx context.Context, tenantID, userID, before string, limit int) ([]*AuditEntry, error)
-	// ListEvents lists the outbox events of a tenant, oldest first, after the
-	// given event ID ("" = from the start).
-	ListEvents(ctx context.Context, tenantID, after string, limit int) ([]*Event, error)
 
 	// UsersHoldingRoles returns which of roles at least one user of the
 	// tenant holds.

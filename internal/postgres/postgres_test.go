@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var _ storetest.Inspector = (*postgres.Store)(nil)
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) directory.Store { return pgtest.Open(t) })
 }
