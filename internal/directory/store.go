@@ -106,6 +106,16 @@ type Store interface {
 	// a failed statement PostgreSQL refuses the rest of the transaction), and
 	// may be run again when the database asks for a retry.
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// InCountedTx runs fn as InTx does, then counts the write fn returns
+	// (none if nil) as AddWrite does and checks it at the commit: if the
+	// tenant's ConfigVersion is not the count's Limits.ConfigVersion, or
+	// the period's count with this write passes Limits.MaxWrites, nothing
+	// of fn's writes commits and InCountedTx returns an error wrapping
+	// ErrConfigChanged or ErrWriteQuota (ErrNotFound for a missing tenant).
+	// Otherwise it returns the counters AddWrite would have returned (zero
+	// when fn counted no write). On PostgreSQL the count and the check go
+	// with the COMMIT, in no round trip of their own.
+	InCountedTx(ctx context.Context, fn func(Tx) (*WriteCount, error)) (Counters, error)
 }
 
 // Tx is a write transaction.
@@ -173,15 +183,6 @@ type Tx interface {
 	// the tenant's active-user counter and its ConfigVersion. ErrNotFound if
 	// the tenant does not exist.
 	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (Counters, error)
-	// CountWriteAtCommit counts one write as AddWrite does, no later than
-	// the COMMIT, and checks it there: if the tenant's ConfigVersion is not
-	// lim.ConfigVersion, or the period's count with this write passes
-	// lim.MaxWrites, InTx commits nothing of fn's writes and returns an
-	// error wrapping ErrConfigChanged or ErrWriteQuota (ErrNotFound for a
-	// missing tenant); otherwise, once InTx returns nil, *c holds the
-	// counters AddWrite would have returned. On PostgreSQL the count and
-	// the check go with the COMMIT, in no round trip of their own.
-	CountWriteAtCommit(tenantID string, periodStart time.Time, lim WriteLimits, c *Counters)
 
 	// PutPicture stores (or replaces) a user's picture.
 	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error
@@ -225,6 +226,17 @@ type Tx interface {
 // PurgedErrorText replaces the error text of a purged user's deliveries and
 // delivery attempts.
 const PurgedErrorText = "[purged]"
+
+// WriteCount is the one write a transaction of InCountedTx counts at its
+// commit: a write of the tenant in the billing period starting at
+// PeriodStart, which must keep to Limits. fn returns it rather than
+// InCountedTx taking it, as the write is decided inside the transaction:
+// on the user as the transaction finds it, it may be none.
+type WriteCount struct {
+	TenantID    string
+	PeriodStart time.Time
+	Limits      WriteLimits
+}
 
 // WriteLimits are what a counted write must keep to: the tenant's
 // configuration as the write was decided on it, and the plan's writes per

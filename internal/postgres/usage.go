@@ -94,12 +94,13 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 	return c, nil
 }
 
-// CountWriteAtCommit counts a write with roster_count_write (migration
-// 0005), sent with the transaction's next statement waited for or its
-// COMMIT (see pipeline), which checks lim in the database: the count of an
-// update costs no round trip of its own.
-func (t *tx) CountWriteAtCommit(tenantID string, periodStart time.Time, lim directory.WriteLimits, c *directory.Counters) {
+// countAtCommit counts the write of InCountedTx with roster_count_write
+// (migration 0005), which checks its limits in the database, sent with the
+// transaction's next statement waited for or its COMMIT (see pipeline): the
+// count of an update costs no round trip of its own. Its row lands in *c
+// when it is sent.
+func (t *tx) countAtCommit(wc directory.WriteCount, c *directory.Counters) {
 	t.tx.laterRow([]any{&c.Writes, &c.ActiveUsers, &c.ConfigVersion}, "count write",
 		`SELECT o_writes, o_active, o_version FROM roster_count_write($1, $2, $3, $4, $5)`,
-		tenantID, ts(periodStart), int16(rand.IntN(writeShards)), lim.ConfigVersion, lim.MaxWrites)
+		wc.TenantID, ts(wc.PeriodStart), int16(rand.IntN(writeShards)), wc.Limits.ConfigVersion, wc.Limits.MaxWrites)
 }

@@ -78,19 +78,17 @@ func (t *tx) AddWrite(ctx context.Context, tenantID string, periodStart time.Tim
 	return c, nil
 }
 
-// CountWriteAtCommit counts the write with AddWrite, which costs SQLite no
-// statement of its own (see batch), and checks lim at once; a failed check
-// fails the caller's function, after it returns, as its own error would.
-func (t *tx) CountWriteAtCommit(tenantID string, periodStart time.Time, lim directory.WriteLimits, c *directory.Counters) {
-	got, err := t.AddWrite(context.Background(), tenantID, periodStart)
+// countWrite counts the write of InCountedTx with AddWrite and checks it
+// against its limits.
+func (t *tx) countWrite(wc directory.WriteCount) (directory.Counters, error) {
+	c, err := t.AddWrite(context.Background(), wc.TenantID, wc.PeriodStart)
 	switch {
 	case err != nil:
-		t.failed = err
-	case got.ConfigVersion != lim.ConfigVersion:
-		t.failed = fmt.Errorf("sqlite: count write: %w", directory.ErrConfigChanged)
-	case got.Writes > lim.MaxWrites:
-		t.failed = fmt.Errorf("sqlite: count write: %w", directory.ErrWriteQuota)
-	default:
-		*c = got
+		return directory.Counters{}, err
+	case c.ConfigVersion != wc.Limits.ConfigVersion:
+		return directory.Counters{}, fmt.Errorf("sqlite: count write: %w", directory.ErrConfigChanged)
+	case c.Writes > wc.Limits.MaxWrites:
+		return directory.Counters{}, fmt.Errorf("sqlite: count write: %w", directory.ErrWriteQuota)
 	}
+	return c, nil
 }
