@@ -285,12 +285,3 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	}
 	return directory.ErrVersionConflict
 }
-
-// CountActiveUsers returns the tenant's active-user counter, which only
-// AddActiveUsers moves. It returns an error wrapping directory.ErrNotFound if
-// the tenant does not exist.
-func (t *tx) CountActiveUsers(ctx context.Context, tenantID string) (int64, error) {
-	var n int64
-	err := t.tx.QueryRow(ctx, `SELECT active_users FROM tenants WHERE id = $1`, tenantID).Scan(&n)
-	return n, wrapErr("count active users", err)
-}

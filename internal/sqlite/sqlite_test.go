@@ -17,6 +17,8 @@ import (
 )
 
 // open opens a store on a new file in t's temporary directory.
+var _ storetest.Inspector = (*sqlite.Store)(nil)
+
 func open(t testing.TB) *sqlite.Store {
 	t.Helper()
 	return openPath(t, filepath.Join(t.TempDir(), "roster.db"))

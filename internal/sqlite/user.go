@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -332,4 +333,41 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		return fmt.Errorf("sqlite: update user: %w", directory.ErrNotFound)
 	}
 	return directory.ErrVersionConflict
+}
+
+// UsersHoldingRoles returns the roles among roles that at least one user of
+// the tenant holds, whatever its status, in the order of roles and without
+// repeats. Role names are compared exactly, as JSON values, so no character
+// of a name is special.
+//
+// Roles live in the profile JSON, so this reads every profile of the
+// tenant once; it serves a change of the role catalog, which is rare.
+func (s *Store) UsersHoldingRoles(ctx context.Context, tenantID string, roles []string) ([]string, error) {
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	want, err := encodeJSON(roles)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users holding roles: %w", err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT r.value
+		FROM users u, json_each(u.profile, '$.roles') r
+		WHERE u.tenant_id = ? AND r.type = 'text' AND r.value IN (SELECT value FROM json_each(?))`, tenantID, want)
+	if err != nil {
+		return nil, wrapErr("users holding roles", err)
+	}
+	held, err := collect(rows, func(sc scanner) (string, error) {
+		var r string
+		return r, sc.Scan(&r)
+	})
+	if err != nil {
+		return nil, wrapErr("users holding roles", err)
+	}
+	var out []string
+	for _, r := range roles {
+		if slices.Contains(held, r) && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
