@@ -82,7 +82,7 @@ type Store interface {
 	// ListAudit lists a user's audit entries newest first.
 	ListAudit(ctx context.Context, tenantID, userID, before string, limit int) ([]*AuditEntry, error)
 	// UsersHoldingRoles returns which of roles at least one user of the
-	// tenant holds.
+	// tenant holds, without repeats, in no particular order.
 	UsersHoldingRoles(ctx context.Context, tenantID string, roles []string) ([]string, error)
 
 	// Usage.

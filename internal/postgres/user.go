@@ -214,8 +214,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 }
 
 // UsersHoldingRoles returns which of roles at least one user of the tenant
-// holds, whatever its status, in the order of roles and without repeats;
-// nil when none is held. Role names are compared exactly: no character is
+// holds, whatever its status, without repeats; nil when none is held. Role names are compared exactly: no character is
 // special. It reads the tenant's users that hold any of roles once, however
 // many roles there are; it serves a change of the role catalog, which is
 // rare, so no index on roles slows every user write for it.
@@ -232,13 +231,7 @@ func (s *Store) UsersHoldingRoles(ctx context.Context, tenantID string, roles []
 	if err != nil {
 		return nil, wrapErr("users holding roles", err)
 	}
-	var out []string
-	for _, r := range roles {
-		if slices.Contains(held, r) && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return held, nil
 }
 
 // CreateUser inserts u. It returns an error wrapping *directory.UniqueViolation

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -336,8 +335,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 }
 
 // UsersHoldingRoles returns the roles among roles that at least one user of
-// the tenant holds, whatever its status, in the order of roles and without
-// repeats. Role names are compared exactly, as JSON values, so no character
+// the tenant holds, whatever its status, without repeats. Role names are compared exactly, as JSON values, so no character
 // of a name is special.
 //
 // Roles live in the profile JSON, so this reads every profile of the
@@ -363,11 +361,5 @@ func (s *Store) UsersHoldingRoles(ctx context.Context, tenantID string, roles []
 	if err != nil {
 		return nil, wrapErr("users holding roles", err)
 	}
-	var out []string
-	for _, r := range roles {
-		if slices.Contains(held, r) && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return held, nil
 }
