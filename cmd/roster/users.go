@@ -101,6 +101,17 @@ func (inv *invocation) writeFlags() *writeFlags {
 }
 
 // options are the call options the flags ask for, once they are parsed.
+// connectToWrite is connect for a write, with the call options its flags
+// ask for.
+func (inv *invocation) connectToWrite(sf *serverFlags, wf *writeFlags) (*client.Client, []client.CallOption, error) {
+	opts, err := inv.options(wf)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := inv.connect(sf)
+	return c, opts, err
+}
+
 func (inv *invocation) options(f *writeFlags) ([]client.CallOption, error) {
 	var opts []client.CallOption
 	if *f.dryRun {
@@ -133,11 +144,7 @@ func userWrite(names []string, write func(ctx context.Context, c *client.Client,
 		if err != nil {
 			return err
 		}
-		opts, err := inv.options(wf)
-		if err != nil {
-			return err
-		}
-		c, err := inv.connect(sf)
+		c, opts, err := inv.connectToWrite(sf, wf)
 		if err != nil {
 			return err
 		}
@@ -272,11 +279,7 @@ func runUsersSuspend(ctx context.Context, inv *invocation) error {
 		}
 		in.EndsAt = &t
 	}
-	opts, err := inv.options(wf)
-	if err != nil {
-		return err
-	}
-	c, err := inv.connect(sf)
+	c, opts, err := inv.connectToWrite(sf, wf)
 	if err != nil {
 		return err
 	}
@@ -444,11 +447,7 @@ func runUsersCreate(ctx context.Context, inv *invocation) error {
 	if len(bad) > 0 {
 		return inv.usagef("the body cannot be sent:\n  %s", strings.Join(bad, "\n  "))
 	}
-	opts, err := inv.options(wf)
-	if err != nil {
-		return err
-	}
-	c, err := inv.connect(sf)
+	c, opts, err := inv.connectToWrite(sf, wf)
 	if err != nil {
 		return err
 	}
@@ -496,11 +495,7 @@ func runUsersUpdate(ctx context.Context, inv *invocation) error {
 			return inv.usagef("the body cannot be sent:\n  %v", err)
 		}
 	}
-	opts, err := inv.options(wf)
-	if err != nil {
-		return err
-	}
-	c, err := inv.connect(sf)
+	c, opts, err := inv.connectToWrite(sf, wf)
 	if err != nil {
 		return err
 	}
