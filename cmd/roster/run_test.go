@@ -257,7 +257,7 @@ func TestCommandsOfferOnlyTheirFlags(t *testing.T) {
 		want["users "+name] = sorted(server, write)
 	}
 	want["users get"] = server
-	want["users list"] = sorted(server, []string{"email", "limit", "status", "username"})
+	want["users list"] = sorted(server, []string{"email", "limit", "search", "status", "username"})
 	want["users history"] = sorted(server, []string{"limit"})
 	want["users create"] = sorted(server, write, []string{"f", "set"})
 	want["users update"] = sorted(server, write, []string{"f", "json-patch", "merge", "set"})

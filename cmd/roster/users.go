@@ -196,6 +196,7 @@ func runUsersList(ctx context.Context, inv *invocation) error {
 	var o client.ListOptions
 	inv.flags.StringVar(&o.Email, "email", "", "only the user with this email")
 	inv.flags.StringVar(&o.Username, "username", "", "only the user with this username")
+	inv.flags.StringVar(&o.Search, "search", "", "only the users whose email, username or a name starts with this, case-insensitively")
 	status := inv.flags.String("status", "", "only users with this status: active, deactivated or deleting")
 	limit := inv.limitFlag("users")
 	if _, err := inv.parse(); err != nil {

@@ -369,6 +369,9 @@ func testUsersCommands(t *testing.T, db string) {
 		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--email", "ADA@example.com")); len(got) != 1 || got[0].ID != ada.ID {
 			t.Errorf("--email printed %+v", got)
 		}
+		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--search", "ada@EX")); len(got) != 1 || got[0].ID != ada.ID {
+			t.Errorf("--search printed %+v", got)
+		}
 		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--username", "user7")); len(got) != 1 || got[0].Name != val("User 7") {
 			t.Errorf("--username printed %+v", got)
 		}
