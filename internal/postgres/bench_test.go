@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/bench"
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/postgres"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
 )
 
@@ -99,5 +101,71 @@ func TestListByEmailUsesIndex(t *testing.T) {
 	}
 	if seq1 != seq0 {
 		t.Errorf("sequential scans of users: %d, want 0", seq1-seq0)
+	}
+}
+
+// TestSearchUsesIndex checks that both conditions of a search (GET
+// /v1/users?q=…: a rare prefix, then one every user shares) have a plan
+// that reads users and user_search through their indexes only. On a tenant
+// of a few thousand users the planner rightly prefers to read the small
+// heap of users whole, so the plans are asked for with sequential scans
+// priced out (enable_seqscan off): a plan that still has one has no index
+// to take instead. The store's answers on the seeded users are checked too.
+func TestSearchUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	s := open(t, url)
+	tenant := newTenant()
+	if err := s.InTx(ctx, func(tx directory.Tx) error { return tx.CreateTenant(ctx, tenant) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.SeedUsers(ctx, s, tenant.ID, 3000, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		prefix string
+		want   int
+	}{{"user000001", 10}, {"user", 21}, {"bench user 2999", 1}} {
+		from, to := directory.PrefixRange(c.prefix)
+		users, err := s.ListUsers(ctx, tenant.ID, directory.UserFilter{SearchFrom: from, SearchTo: to, Limit: 21})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != c.want {
+			t.Errorf("q=%s: %d users, want %d", c.prefix, len(users), c.want)
+		}
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `ANALYZE users; ANALYZE user_search; SET enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	from, to := directory.PrefixRange("user00000")
+	for _, c := range []struct {
+		cond  string
+		args  []any
+		index string
+	}{
+		{fmt.Sprintf(postgres.SparseSearch, 1, 2, 3), []any{tenant.ID, from, to}, "user_search"},
+		// PostgreSQL may turn either into the same semi-join.
+		{fmt.Sprintf(postgres.DenseSearch, 2, 3), []any{tenant.ID, from, to}, "user_search"},
+	} {
+		rows, err := conn.Query(ctx, `EXPLAIN SELECT u.id FROM users u WHERE u.tenant_id = $1`+c.cond+` ORDER BY u.id DESC LIMIT 21`, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(plan, "\n")
+		t.Logf("plan:\n%s", text)
+		if strings.Contains(text, "Seq Scan") || !strings.Contains(text, c.index) || !strings.Contains(text, "users_pkey") {
+			t.Errorf("the plan does not read users_pkey and an index of %s, or scans a table:\n%s", c.index, text)
+		}
 	}
 }

@@ -16,3 +16,9 @@ func OpenConfigured(ctx context.Context, rawURL string, configure func(*pgxpool.
 	configure(cfg)
 	return open(ctx, cfg)
 }
+
+// The conditions of a search, for the tests of their plans.
+const (
+	SparseSearch = sparseSearch
+	DenseSearch  = denseSearch
+)
