@@ -46,6 +46,17 @@ type User struct {
 	SecureMetadata map[string]any
 	ConsentedAt    *time.Time
 	ConsentMethod  string
+	// ExternalID is the identifier an identity provider gives the user
+	// (SCIM externalId), unique per tenant.
+	ExternalID string
+	// SCIMUserName is the SCIM userName as the identity provider sent it,
+	// unique per tenant case-insensitively (internal/scim documents how it
+	// relates to Username and Email).
+	SCIMUserName string
+	// SCIMAttributes are the identity provider's attributes Roster has no
+	// field for, kept as sent. They are not Metadata, which is the
+	// application's.
+	SCIMAttributes map[string]any
 
 	IsOwner bool
 	Status  string
