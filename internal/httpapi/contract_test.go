@@ -478,7 +478,7 @@ func TestContractCatchesMismatches(t *testing.T) {
 			"company": nil, "website": nil, "country": "FR", "locale": nil, "zoneinfo": nil,
 			"roles": []any{"member"}, "is_owner": false, "metadata": map[string]any{}, "status": "active",
 			"deactivated": false, "suspensions": []any{}, "auth_provider": "local", "consented_at": nil,
-			"consent_method": nil, "created_at": when, "updated_at": when, "version": 1,
+			"consent_method": nil, "external_id": nil, "scim_user_name": nil, "scim_attributes": map[string]any{}, "created_at": when, "updated_at": when, "version": 1,
 		}
 		if edit != nil {
 			edit(u)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/ratelimit"
+	"github.com/roster-dev/roster/internal/scim"
 )
 
 // Config holds what the API needs.
@@ -125,6 +126,34 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/tenants/{id}", platform(noParams, handleTenantGet(svc)))
 	mux.Handle("PATCH /v1/tenants/{id}", platform(noParams, handleTenantUpdate(svc)))
 
+	// SCIM 2.0 (internal/scim) checks its own query parameters and answers
+	// in its own error schema, scim.Errors rewriting the problems of the
+	// layers in front of it.
+	sc := scim.New(svc, scim.Request{
+		Tenant: func(r *http.Request) *directory.Tenant { return tenantFrom(r.Context()) },
+		Actor:  actorOf,
+		Log: func(r *http.Request, err error) {
+			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
+		},
+	})
+	scimRead := func(h http.Handler) http.Handler { return tenantAccess(svc, directory.ScopeUsersRead, h) }
+	scimWrite := func(h http.Handler) http.Handler {
+		return tenantAccess(svc, directory.ScopeUsersWrite, quotaHeaders(svc, h))
+	}
+	mux.Handle("GET /scim/v2/ServiceProviderConfig", scimRead(sc.ServiceProviderConfig()))
+	mux.Handle("GET /scim/v2/ResourceTypes", scimRead(sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/ResourceTypes/{id}", scimRead(sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/Schemas", scimRead(sc.Schemas()))
+	mux.Handle("GET /scim/v2/Schemas/{id}", scimRead(sc.Schemas()))
+	mux.Handle("GET /scim/v2/Users", scimRead(sc.UserList()))
+	mux.Handle("POST /scim/v2/Users", scimWrite(sc.UserCreate()))
+	mux.Handle("POST /scim/v2/Users/.search", scimRead(sc.UserSearch()))
+	mux.Handle("POST /scim/v2/.search", scimRead(sc.UserSearch()))
+	mux.Handle("GET /scim/v2/Users/{id}", scimRead(sc.UserGet()))
+	mux.Handle("PUT /scim/v2/Users/{id}", scimWrite(sc.UserReplace()))
+	mux.Handle("PATCH /scim/v2/Users/{id}", scimWrite(sc.UserPatch()))
+	mux.Handle("DELETE /scim/v2/Users/{id}", scimWrite(sc.UserDelete()))
+
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(svc))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -134,5 +163,5 @@ func New(cfg Config) http.Handler {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	return observe(log, m, timeout, gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux)))
+	return observe(log, m, timeout, scim.Errors(gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux))))
 }
