@@ -211,8 +211,16 @@ func (r *resp) wantError(t *testing.T, status int, scimType string) {
 }
 
 // at returns the value at a dotted path of a decoded object ("name.givenName",
-// "emails.0.value").
+// "emails.0.value"); a leading schema URI names the extension object:
+// "urn:…:enterprise:2.0:User.department".
 func at(v any, path string) any {
+	if rest, ok := strings.CutPrefix(path, enterprise); ok {
+		m, _ := v.(map[string]any)
+		v, path = m[enterprise], strings.TrimPrefix(rest, ".")
+		if path == "" {
+			return v
+		}
+	}
 	for p := range strings.SplitSeq(path, ".") {
 		switch c := v.(type) {
 		case map[string]any:
