@@ -72,6 +72,33 @@ type User struct {
 	Version      int64
 }
 
+// SCIMName is the user's SCIM userName: SCIMUserName, or for a user no
+// identity provider named, its username, else its email, else its ID.
+// Stores keep SCIMUserNameKey of it unique per tenant.
+func (u *User) SCIMName() string {
+	for _, s := range []string{u.SCIMUserName, u.Username, u.Email} {
+		if s != "" {
+			return s
+		}
+	}
+	return u.ID
+}
+
+// SCIMNameField names the member SCIMName comes from: "scim_user_name",
+// "username", "email" or "id". A store reports a taken SCIM userName as
+// taken in that member.
+func (u *User) SCIMNameField() string {
+	switch {
+	case u.SCIMUserName != "":
+		return "scim_user_name"
+	case u.Username != "":
+		return "username"
+	case u.Email != "":
+		return "email"
+	}
+	return "id"
+}
+
 // Deactivated reports whether the user is deactivated.
 func (u *User) Deactivated() bool { return u.Status == StatusDeactivated }
 

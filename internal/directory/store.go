@@ -322,6 +322,6 @@ const (
 	OpLe CondOp = "le"
 )
 
-// SCIMUserNameKey is what the uniqueness of scim_user_name is decided on:
-// its lower case.
+// SCIMUserNameKey is what the uniqueness of a SCIM userName is decided on:
+// its lower case (for an email address, its EmailKey).
 func SCIMUserNameKey(s string) string { return strings.ToLower(s) }

@@ -126,9 +126,8 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/tenants/{id}", platform(noParams, handleTenantGet(svc)))
 	mux.Handle("PATCH /v1/tenants/{id}", platform(noParams, handleTenantUpdate(svc)))
 
-	// SCIM 2.0 (internal/scim) checks its own query parameters and answers
-	// in its own error schema, scim.Errors rewriting the problems of the
-	// layers in front of it.
+	// SCIM 2.0 (internal/scim) answers in its own error schema, scim.Errors
+	// rewriting the problems of the layers in front of it.
 	sc := scim.New(svc, scim.Request{
 		Tenant: func(r *http.Request) *directory.Tenant { return tenantFrom(r.Context()) },
 		Actor:  actorOf,
@@ -136,23 +135,22 @@ func New(cfg Config) http.Handler {
 			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		},
 	})
-	scimRead := func(h http.Handler) http.Handler { return tenantAccess(svc, directory.ScopeUsersRead, h) }
-	scimWrite := func(h http.Handler) http.Handler {
-		return tenantAccess(svc, directory.ScopeUsersWrite, quotaHeaders(svc, h))
-	}
-	mux.Handle("GET /scim/v2/ServiceProviderConfig", scimRead(sc.ServiceProviderConfig()))
-	mux.Handle("GET /scim/v2/ResourceTypes", scimRead(sc.ResourceTypes()))
-	mux.Handle("GET /scim/v2/ResourceTypes/{id}", scimRead(sc.ResourceTypes()))
-	mux.Handle("GET /scim/v2/Schemas", scimRead(sc.Schemas()))
-	mux.Handle("GET /scim/v2/Schemas/{id}", scimRead(sc.Schemas()))
-	mux.Handle("GET /scim/v2/Users", scimRead(sc.UserList()))
-	mux.Handle("POST /scim/v2/Users", scimWrite(sc.UserCreate()))
-	mux.Handle("POST /scim/v2/Users/.search", scimRead(sc.UserSearch()))
-	mux.Handle("POST /scim/v2/.search", scimRead(sc.UserSearch()))
-	mux.Handle("GET /scim/v2/Users/{id}", scimRead(sc.UserGet()))
-	mux.Handle("PUT /scim/v2/Users/{id}", scimWrite(sc.UserReplace()))
-	mux.Handle("PATCH /scim/v2/Users/{id}", scimWrite(sc.UserPatch()))
-	mux.Handle("DELETE /scim/v2/Users/{id}", scimWrite(sc.UserDelete()))
+	scimAttrs := params{{name: "attributes", kind: paramString}, {name: "excludedAttributes", kind: paramString}}
+	scimSearch := append(params{{name: "filter", kind: paramString}, {name: "startIndex", kind: paramString},
+		{name: "count", kind: paramString}, {name: "sortBy", kind: paramString}, {name: "sortOrder", kind: paramString}}, scimAttrs...)
+	mux.Handle("GET /scim/v2/ServiceProviderConfig", read(noParams, sc.ServiceProviderConfig()))
+	mux.Handle("GET /scim/v2/ResourceTypes", read(noParams, sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/ResourceTypes/{id}", read(noParams, sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/Schemas", read(noParams, sc.Schemas()))
+	mux.Handle("GET /scim/v2/Schemas/{id}", read(noParams, sc.Schemas()))
+	mux.Handle("GET /scim/v2/Users", read(scimSearch, sc.UserList()))
+	mux.Handle("POST /scim/v2/Users", write(noParams, sc.UserCreate()))
+	mux.Handle("POST /scim/v2/Users/.search", read(noParams, sc.UserSearch()))
+	mux.Handle("POST /scim/v2/.search", read(noParams, sc.UserSearch()))
+	mux.Handle("GET /scim/v2/Users/{id}", read(scimAttrs, sc.UserGet()))
+	mux.Handle("PUT /scim/v2/Users/{id}", write(noParams, sc.UserReplace()))
+	mux.Handle("PATCH /scim/v2/Users/{id}", write(noParams, sc.UserPatch()))
+	mux.Handle("DELETE /scim/v2/Users/{id}", write(noParams, sc.UserDelete()))
 
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(svc))

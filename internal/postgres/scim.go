@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -171,4 +172,15 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 	}
 	fmt.Fprintf(&w.b, "(%s IS NOT NULL AND %s)", col, expr)
 	return nil
+}
+
+// scimNameTaken reports a violation of users_scim_user_key as the member
+// the user's SCIM userName comes from (User.SCIMNameField): a username or
+// an email that is another user's userName is taken as that member.
+func scimNameTaken(u *directory.User, err error) error {
+	var uv *directory.UniqueViolation
+	if errors.As(err, &uv) && uv.Field == "scim_user_name" {
+		uv.Field = u.SCIMNameField()
+	}
+	return err
 }

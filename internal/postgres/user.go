@@ -89,7 +89,7 @@ func userArgs(u *directory.User) ([]any, error) {
 		u.EmailVerified, u.Name, u.GivenName, u.FamilyName, u.Picture, u.Bio, u.Birthdate, lon, lat, u.Company, u.Website,
 		u.Country, u.Locale, u.Zoneinfo, u.Roles, metadata, secure, tsPtr(u.ConsentedAt), u.ConsentMethod,
 		u.IsOwner, u.Status, tsPtr(u.PurgeAfter), u.AuthProvider, ts(u.CreatedAt), ts(u.UpdatedAt), u.Version,
-		nullIfEmpty(u.ExternalID), nullIfEmpty(u.SCIMUserName), nullIfEmpty(directory.SCIMUserNameKey(u.SCIMUserName)), scim}, nil
+		nullIfEmpty(u.ExternalID), nullIfEmpty(u.SCIMUserName), directory.SCIMUserNameKey(u.SCIMName()), scim}, nil
 }
 
 func scanUser(row pgx.Row) (*directory.User, error) {
@@ -250,7 +250,7 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 		return fmt.Errorf("postgres: create user: %w", err)
 	}
 	_, err = t.tx.Exec(ctx, createUserSQL, args...)
-	return wrapErr("create user", err)
+	return scimNameTaken(u, wrapErr("create user", err))
 }
 
 // UpdateUser stores u, all but its creation time and suspensions, if the
@@ -270,7 +270,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	args = append(slices.Delete(args, createdAtColumn, createdAtColumn+1), prevVersion)
 	tag, err := t.tx.Exec(ctx, updateUserSQL, args...)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	if tag.RowsAffected() == 1 {
 		return nil

@@ -78,7 +78,7 @@ func resource(u *directory.User, base string) map[string]any {
 	if u.ExternalID != "" {
 		d["externalId"] = u.ExternalID
 	}
-	d["userName"] = userNameOf(u)
+	d["userName"] = u.SCIMName()
 	name := map[string]any{}
 	if m, ok := d["name"].(map[string]any); ok {
 		maps.Copy(name, m)
@@ -124,17 +124,6 @@ func resource(u *directory.User, base string) map[string]any {
 		"version":      directory.ETag(u),
 	}
 	return d
-}
-
-// userNameOf is the userName of u: as a SCIM client sent it, or, for a user
-// no client provisioned, its Roster username, email or ID.
-func userNameOf(u *directory.User) string {
-	for _, s := range []string{u.SCIMUserName, u.Username, u.Email} {
-		if s != "" {
-			return s
-		}
-	}
-	return u.ID
 }
 
 // rosterDoc is what a SCIM resource sets of a Roster user: an

@@ -16,12 +16,28 @@ func (a *API) opts(r *http.Request) directory.WriteOptions {
 	return directory.WriteOptions{Actor: a.req.Actor(r), IfMatch: ifMatch(r)}
 }
 
-// writeUser answers a user's resource with its ETag.
-func writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.User, p projection) {
+// readsUsers reports whether the request's key may read users: a key
+// with users:write alone gets no user in the answer to its writes.
+func (a *API) readsUsers(r *http.Request) bool {
+	k := a.req.Actor(r).Key
+	return k != nil && (k.Platform() || k.Has(directory.ScopeUsersRead))
+}
+
+// writeUser answers a user's resource with its ETag; to a key that may not
+// read users, only the ETag (and a creation's Location).
+func (a *API) writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.User, p projection) {
 	res := resource(u, baseURL(r))
 	w.Header().Set("ETag", directory.ETag(u))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
+	}
+	if !a.readsUsers(r) {
+		if status == http.StatusOK {
+			status = http.StatusNoContent
+		}
+		w.Header().Set("Content-Type", mediaType)
+		w.WriteHeader(status)
+		return
 	}
 	writeJSON(w, status, p.apply(res))
 }
@@ -75,7 +91,7 @@ func (a *API) UserCreate() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeUser(w, r, http.StatusCreated, u, projection{})
+		a.writeUser(w, r, http.StatusCreated, u, projection{})
 	})
 }
 
@@ -92,7 +108,7 @@ func (a *API) UserGet() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeUser(w, r, http.StatusOK, u, p)
+		a.writeUser(w, r, http.StatusOK, u, p)
 	})
 }
 
@@ -127,7 +143,7 @@ func (a *API) UserReplace() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeUser(w, r, http.StatusOK, u, projection{})
+		a.writeUser(w, r, http.StatusOK, u, projection{})
 	})
 }
 
@@ -141,6 +157,11 @@ const patchAttempts = 4
 func (a *API) UserPatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := a.req.Tenant(r)
+		// The user is found before the body is read, as in the REST API.
+		if _, err := a.live(r.Context(), t.ID, r.PathValue("id")); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		obj, err := readJSON(w, r)
 		if err != nil {
 			a.fail(w, r, err)
@@ -149,6 +170,13 @@ func (a *API) UserPatch() http.Handler {
 		ops, err := parseOps(obj)
 		if err != nil {
 			a.fail(w, r, err)
+			return
+		}
+		if !a.readsUsers(r) {
+			// Operations apply to the user as stored: whether a filtered
+			// path matches, and the errors, would let the key read it.
+			a.fail(w, r, directory.Errorf(directory.ECodeInsufficientScope,
+				"A PATCH applies to the user as stored, which this API key may not read: it needs the %s scope. Send the whole user with PUT instead.", directory.ScopeUsersRead))
 			return
 		}
 		opts := a.opts(r)
@@ -190,7 +218,7 @@ func (a *API) UserPatch() http.Handler {
 				a.fail(w, r, err)
 				return
 			}
-			writeUser(w, r, http.StatusOK, u, projection{})
+			a.writeUser(w, r, http.StatusOK, u, projection{})
 			return
 		}
 	})
@@ -204,10 +232,12 @@ func (a *API) UserDelete() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if _, err := a.svc.DeleteUser(r.Context(), t, r.PathValue("id"), a.opts(r)); err != nil {
+		u, err := a.svc.DeleteUser(r.Context(), t, r.PathValue("id"), a.opts(r))
+		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
+		w.Header().Set("ETag", directory.ETag(u))
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -52,6 +52,22 @@ func TestAuthErrorsAreSCIM(t *testing.T) {
 	e.do(t, rq{method: "GET", path: "/scim/v2/Users", token: reader}).want(t, http.StatusOK)
 	e.do(t, rq{method: "POST", path: "/scim/v2/Users", token: reader, body: map[string]any{"userName": "x@example.com"}}).
 		wantError(t, http.StatusForbidden, "")
+	// A key with users:write alone writes, but reads no user in the answers.
+	writer := e.keyWith(t, directory.ScopeUsersWrite)
+	r = e.do(t, rq{method: "POST", path: "/scim/v2/Users", token: writer, body: map[string]any{"userName": "blind@example.com", "displayName": "Blind Name"}})
+	r.want(t, http.StatusCreated)
+	if len(r.body) != 0 || r.header.Get("Location") == "" || r.header.Get("ETag") != `"1"` {
+		t.Errorf("blind create: body %q, Location %q, ETag %q", r.body, r.header.Get("Location"), r.header.Get("ETag"))
+	}
+	id := r.header.Get("Location")[strings.LastIndex(r.header.Get("Location"), "/")+1:]
+	r = e.do(t, rq{method: "PUT", path: "/scim/v2/Users/" + id, token: writer, body: map[string]any{"userName": "blind@example.com", "displayName": "New Name"}})
+	if r.want(t, http.StatusNoContent); len(r.body) != 0 || r.header.Get("ETag") != `"2"` {
+		t.Errorf("blind PUT: body %q, ETag %q", r.body, r.header.Get("ETag"))
+	}
+	e.do(t, rq{method: "PATCH", path: "/scim/v2/Users/" + id, token: writer, body: patchOp(
+		map[string]any{"op": "replace", "path": `emails[value sw "b"].type`, "value": "home"})}).wantError(t, http.StatusForbidden, "")
+	e.do(t, rq{method: "GET", path: "/scim/v2/Users/" + id, token: writer}).wantError(t, http.StatusForbidden, "")
+
 	// The REST API's errors stay problems.
 	r = e.do(t, rq{method: "GET", path: "/v1/users", token: "-"})
 	if r.status != http.StatusUnauthorized || r.header.Get("Content-Type") != "application/problem+json" {
@@ -183,5 +199,37 @@ func TestProjectionAndPaging(t *testing.T) {
 		if total(t, s) != 1 || at(s, "Resources.0.userName") != "c@example.com" || at(s, "Resources.0.title") != nil {
 			t.Errorf("%s: %v", p, s)
 		}
+	}
+}
+
+// TestOtherTenants: a user of another tenant is not found by any route, and
+// a request with an unknown query parameter is refused, changing nothing.
+func TestOtherTenants(t *testing.T) {
+	e := newEnv(t)
+	u := e.do(t, rq{method: "POST", path: "/scim/v2/Users", body: map[string]any{"userName": "mine@example.com", "externalId": "m1"}}).
+		want(t, http.StatusCreated).json(t)
+	id := u["id"].(string)
+	out, err := e.svc.CreateTenant(t.Context(), directory.TenantInput{Name: "Other", Plan: &generous}, true, directory.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := out.Token
+	for _, c := range []rq{
+		{method: "GET", path: "/scim/v2/Users/" + id},
+		{method: "PUT", path: "/scim/v2/Users/" + id, body: map[string]any{"userName": "taken@example.com"}},
+		{method: "PATCH", path: "/scim/v2/Users/" + id, body: patchOp(map[string]any{"op": "replace", "path": "title", "value": "x"})},
+		{method: "DELETE", path: "/scim/v2/Users/" + id},
+	} {
+		c.token = other
+		e.do(t, c).wantError(t, http.StatusNotFound, "")
+	}
+	if m := e.do(t, rq{method: "GET", path: "/scim/v2/Users?filter=" + url.QueryEscape(`externalId eq "m1"`), token: other}).want(t, http.StatusOK).json(t); total(t, m) != 0 {
+		t.Errorf("another tenant found the user: %v", m)
+	}
+	e.do(t, rq{method: "GET", path: "/scim/v2/Users?filtr=" + url.QueryEscape(`userName eq "x"`)}).wantError(t, http.StatusBadRequest, "invalidSyntax")
+	e.do(t, rq{method: "DELETE", path: "/scim/v2/Users/" + id + "?dry_run=true"}).wantError(t, http.StatusBadRequest, "invalidSyntax")
+	after := e.do(t, rq{method: "GET", path: "/scim/v2/Users/" + id}).want(t, http.StatusOK).json(t)
+	if at(after, "meta.version") != `"1"` {
+		t.Errorf("refused requests changed the user: %v", after)
 	}
 }

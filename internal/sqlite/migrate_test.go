@@ -51,7 +51,7 @@ func TestMigrateActiveUsers(t *testing.T) {
 	// takes the same arguments and writes those of migration 2.
 	if old.stmts.createUser, err = old.write.PrepareContext(ctx, `INSERT INTO users (tenant_id, id, email, email_key,
 		username, status, is_owner, auth_provider, profile, secure_metadata, purge_after, created_at, updated_at, version)
-		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 WHERE coalesce(?15, ?16, ?17) IS NULL`); err != nil {
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 WHERE coalesce(?15, ?16, ?17, '') IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}
 	old.stmts.all = append(old.stmts.all, old.stmts.createUser)

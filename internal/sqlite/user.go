@@ -117,7 +117,7 @@ func encodeUser(u *directory.User) (userRow, error) {
 
 		externalID:   nullIfEmpty(u.ExternalID),
 		scimUserName: nullIfEmpty(u.SCIMUserName),
-		scimUserKey:  nullIfEmpty(directory.SCIMUserNameKey(u.SCIMUserName)),
+		scimUserKey:  directory.SCIMUserNameKey(u.SCIMName()),
 	}
 	if u.PurgeAfter != nil {
 		r.purgeAfter = millis(*u.PurgeAfter)
@@ -282,7 +282,7 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 		u.TenantID, u.ID, r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
 		r.profile, r.secure, r.purgeAfter, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version,
 		r.externalID, r.scimUserName, r.scimUserKey)
-	return wrapErr("create user", err)
+	return scimNameTaken(u, wrapErr("create user", err))
 }
 
 // UpdateUser stores u, all but its creation time and suspensions (see
@@ -301,7 +301,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		r.email, u.IsOwner, u.AuthProvider, r.profile, r.secure, millis(u.UpdatedAt), u.Version, r.scimUserName,
 		u.TenantID, u.ID, prevVersion, r.emailKey, r.username, u.Status, r.purgeAfter, r.externalID, r.scimUserKey)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return wrapErr("update user", err)
@@ -314,7 +314,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		r.externalID, r.scimUserName, r.scimUserKey,
 		u.TenantID, u.ID, prevVersion)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
