@@ -75,6 +75,13 @@ func TestOktaSequence(t *testing.T) {
 			t.Errorf("/v1 %s: got %#v, want %#v", k, got, want)
 		}
 	}
+	byExt := e.do(t, rq{method: "GET", path: "/v1/users?external_id=00ujl29u0le5T6Aj10h7"}).want(t, http.StatusOK).json(t)
+	if data, _ := byExt["data"].([]any); len(data) != 1 || at(data[0], "id") != id {
+		t.Errorf("/v1/users?external_id: %v", byExt)
+	}
+	if none := e.do(t, rq{method: "GET", path: "/v1/users?external_id=00UJL29U0LE5T6AJ10H7"}).want(t, http.StatusOK).json(t); len(none["data"].([]any)) != 0 {
+		t.Errorf("/v1/users?external_id in another case: %v", none)
+	}
 	if fmt.Sprint(v1["metadata"]) != "map[]" {
 		t.Errorf("metadata %v: SCIM attributes must not land there", v1["metadata"])
 	}
