@@ -301,6 +301,7 @@ const (
 	FieldGivenName   UserField = "given_name"
 	FieldFamilyName  UserField = "family_name"
 	FieldStatus      UserField = "status"
+	FieldRole        UserField = "role"       // eq only: the user holds the role Value
 	FieldCreatedAt   UserField = "created_at" // Value a time.Time
 	FieldUpdatedAt   UserField = "updated_at" // Value a time.Time
 )

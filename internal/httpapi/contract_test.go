@@ -336,6 +336,12 @@ var documentedRoutes = []string{
 	"PUT /scim/v2/Users/{id}",
 	"PATCH /scim/v2/Users/{id}",
 	"DELETE /scim/v2/Users/{id}",
+	"GET /scim/v2/Groups",
+	"POST /scim/v2/Groups",
+	"GET /scim/v2/Groups/{id}",
+	"PUT /scim/v2/Groups/{id}",
+	"PATCH /scim/v2/Groups/{id}",
+	"DELETE /scim/v2/Groups/{id}",
 }
 
 // errorMediaType is the media type of the errors of a path: SCIM's

@@ -151,6 +151,12 @@ func New(cfg Config) http.Handler {
 	mux.Handle("PUT /scim/v2/Users/{id}", write(noParams, sc.UserReplace()))
 	mux.Handle("PATCH /scim/v2/Users/{id}", write(noParams, sc.UserPatch()))
 	mux.Handle("DELETE /scim/v2/Users/{id}", write(noParams, sc.UserDelete()))
+	mux.Handle("GET /scim/v2/Groups", read(scimSearch, sc.GroupList()))
+	mux.Handle("POST /scim/v2/Groups", admin(noParams, sc.GroupCreate()))
+	mux.Handle("GET /scim/v2/Groups/{id}", read(scimAttrs, sc.GroupGet()))
+	mux.Handle("PUT /scim/v2/Groups/{id}", write(noParams, sc.GroupReplace()))
+	mux.Handle("PATCH /scim/v2/Groups/{id}", write(noParams, sc.GroupPatch()))
+	mux.Handle("DELETE /scim/v2/Groups/{id}", admin(noParams, sc.GroupDelete()))
 
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(svc))

@@ -71,6 +71,7 @@ var condColumns = map[directory.UserField]string{
 	directory.FieldGivenName:   `NULLIF(u.given_name, '') COLLATE "C"`,
 	directory.FieldFamilyName:  `NULLIF(u.family_name, '') COLLATE "C"`,
 	directory.FieldStatus:      `u.status`,
+	directory.FieldRole:        `u.roles`,
 	directory.FieldCreatedAt:   `u.created_at`,
 	directory.FieldUpdatedAt:   `u.updated_at`,
 }
@@ -138,6 +139,13 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 	col, ok := condColumns[c.Field]
 	if !ok {
 		return fmt.Errorf("no field %q", c.Field)
+	}
+	if c.Field == directory.FieldRole {
+		if c.Op != directory.OpEq {
+			return fmt.Errorf("operator %q on roles", c.Op)
+		}
+		fmt.Fprintf(&w.b, "(%s::text = ANY (%s))", w.arg(c.Value), col)
+		return nil
 	}
 	var expr string
 	switch v := c.Value.(type) {

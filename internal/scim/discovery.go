@@ -27,6 +27,33 @@ func serviceProviderConfig(base string) map[string]any {
 	}
 }
 
+func groupResourceType(base string) map[string]any {
+	return map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
+		"id":          "Group",
+		"name":        "Group",
+		"endpoint":    "/Groups",
+		"description": "A role of the tenant's role catalog; its members hold it.",
+		"schema":      schemaGroup,
+		"meta":        map[string]any{"resourceType": "ResourceType", "location": base + "/ResourceTypes/Group"},
+	}
+}
+
+func groupSchema(base string) map[string]any {
+	return map[string]any{
+		"schemas":     []string{"urn:ietf:params:scim:schemas:core:2.0:Schema"},
+		"id":          schemaGroup,
+		"name":        "Group",
+		"description": "A role of the tenant's catalog: displayName is the role's name (1 to 64 of a-z 0-9 _ . : -).",
+		"attributes": []any{
+			attribute("displayName", "string", false, "required=true", "uniqueness=server", "mutability=immutable"),
+			complexAttr("members", true, attribute("value", "string", false, "mutability=immutable"),
+				attribute("display", "string", false, "mutability=readOnly"), attribute("$ref", "reference", false, "mutability=immutable")),
+		},
+		"meta": map[string]any{"resourceType": "Schema", "location": base + "/Schemas/" + schemaGroup},
+	}
+}
+
 func userResourceType(base string) map[string]any {
 	return map[string]any{
 		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ResourceType"},
@@ -132,12 +159,14 @@ func (a *API) ServiceProviderConfig() http.Handler {
 // ResourceTypes is GET /ResourceTypes and GET /ResourceTypes/{id}.
 func (a *API) ResourceTypes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt := userResourceType(baseURL(r))
+		rt, gt := userResourceType(baseURL(r)), groupResourceType(baseURL(r))
 		switch id := r.PathValue("id"); {
 		case id == "":
-			writeJSON(w, http.StatusOK, listOf(rt))
+			writeJSON(w, http.StatusOK, listOf(rt, gt))
 		case id == "User":
 			writeJSON(w, http.StatusOK, rt)
+		case id == "Group":
+			writeJSON(w, http.StatusOK, gt)
 		default:
 			a.fail(w, r, errorf(http.StatusNotFound, "", "No resource type "+id+"."))
 		}
@@ -148,10 +177,12 @@ func (a *API) ResourceTypes() http.Handler {
 func (a *API) Schemas() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		base := baseURL(r)
-		user, ent := userSchema(base), enterpriseSchema(base)
+		user, ent, grp := userSchema(base), enterpriseSchema(base), groupSchema(base)
 		switch id := r.PathValue("id"); {
 		case id == "":
-			writeJSON(w, http.StatusOK, listOf(user, ent))
+			writeJSON(w, http.StatusOK, listOf(user, ent, grp))
+		case strings.EqualFold(id, schemaGroup):
+			writeJSON(w, http.StatusOK, grp)
 		case strings.EqualFold(id, schemaUser):
 			writeJSON(w, http.StatusOK, user)
 		case strings.EqualFold(id, schemaEnterprise):

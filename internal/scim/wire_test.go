@@ -24,13 +24,14 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("no filter.maxResults")
 	}
 	rts := e.do(t, rq{method: "GET", path: "/scim/v2/ResourceTypes"}).want(t, http.StatusOK).json(t)
-	if total(t, rts) != 1 || at(rts, "Resources.0.endpoint") != "/Users" {
+	if total(t, rts) != 2 || at(rts, "Resources.0.endpoint") != "/Users" || at(rts, "Resources.1.endpoint") != "/Groups" {
 		t.Errorf("ResourceTypes: %v", rts)
 	}
 	e.do(t, rq{method: "GET", path: "/scim/v2/ResourceTypes/User"}).want(t, http.StatusOK)
-	e.do(t, rq{method: "GET", path: "/scim/v2/ResourceTypes/Group"}).wantError(t, http.StatusNotFound, "")
+	e.do(t, rq{method: "GET", path: "/scim/v2/ResourceTypes/Group"}).want(t, http.StatusOK)
+	e.do(t, rq{method: "GET", path: "/scim/v2/ResourceTypes/Other"}).wantError(t, http.StatusNotFound, "")
 	schemas := e.do(t, rq{method: "GET", path: "/scim/v2/Schemas"}).want(t, http.StatusOK).json(t)
-	if total(t, schemas) != 2 || at(schemas, "Resources.0.id") != "urn:ietf:params:scim:schemas:core:2.0:User" {
+	if total(t, schemas) != 3 || at(schemas, "Resources.0.id") != "urn:ietf:params:scim:schemas:core:2.0:User" {
 		t.Errorf("Schemas: %v", schemas)
 	}
 	e.do(t, rq{method: "GET", path: "/scim/v2/Schemas/" + enterprise}).want(t, http.StatusOK)

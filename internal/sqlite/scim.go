@@ -69,6 +69,7 @@ var condColumns = map[directory.UserField]string{
 	directory.FieldGivenName:   "json_extract(profile, '$.given_name')",
 	directory.FieldFamilyName:  "json_extract(profile, '$.family_name')",
 	directory.FieldStatus:      "status",
+	directory.FieldRole:        "EXISTS (SELECT 1 FROM json_each(profile, '$.roles') WHERE value = ?)",
 	directory.FieldCreatedAt:   "created_at",
 	directory.FieldUpdatedAt:   "updated_at",
 }
@@ -127,6 +128,14 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 	}
 	if t, ok := c.Value.(time.Time); ok {
 		return w.compareTime(col, c.Op, t)
+	}
+	if c.Field == directory.FieldRole {
+		if c.Op != directory.OpEq {
+			return fmt.Errorf("operator %q on roles", c.Op)
+		}
+		w.b.WriteString(col)
+		w.args = append(w.args, c.Value)
+		return nil
 	}
 	v, ok := c.Value.(string)
 	if !ok {

@@ -102,11 +102,16 @@ func scimPeople(tenantID string, created time.Time) map[string]*directory.User {
 	}
 	return map[string]*directory.User{
 		"ann":  mk(0, "ann@example.com", "A1", "Ann@Example.com", "Ann", "Archer", directory.StatusActive),
-		"bob":  mk(1, "bob@corp.example", "b2", "bob", "Bob", "Baker", directory.StatusDeactivated),
+		"bob":  withRoles(mk(1, "bob@corp.example", "b2", "bob", "Bob", "Baker", directory.StatusDeactivated), "member", "admin"),
 		"cat":  mk(2, "", "", "cat.k@example.com", "Cat", "", directory.StatusActive),
 		"dan":  mk(3, "dan@example.org", "D4", "", "", "Dunn", directory.StatusActive),
 		"gone": mk(4, "gone@example.com", "G5", "gone", "Gone", "Gone", directory.StatusDeleting),
 	}
+}
+
+func withRoles(u *directory.User, roles ...string) *directory.User {
+	u.Roles = roles
+	return u
 }
 
 func testSCIMWhere(t *testing.T, s directory.Store) {
@@ -168,6 +173,8 @@ func testSCIMWhere(t *testing.T, s directory.Store) {
 		{"updated le", cmp(directory.FieldUpdatedAt, directory.OpLe, base, false), []string{"ann"}},
 		{"id eq", cmp(directory.FieldID, directory.OpEq, people["cat"].ID, false), []string{"cat"}},
 		{"and or", or(and(pres(directory.FieldGivenName), cmp(directory.FieldStatus, directory.OpEq, directory.StatusActive, false)), cmp(directory.FieldExternalID, directory.OpEq, "D4", false)), []string{"ann", "cat", "dan"}},
+		{"role", cmp(directory.FieldRole, directory.OpEq, "member", false), []string{"ann", "bob", "cat", "dan", "gone"}},
+		{"role not held", cmp(directory.FieldRole, directory.OpEq, "admin", false), []string{"bob"}},
 		{"true", &directory.UserCond{Kind: directory.CondTrue}, []string{"ann", "bob", "cat", "dan", "gone"}},
 		{"false", &directory.UserCond{Kind: directory.CondFalse}, nil},
 	} {
