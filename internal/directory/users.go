@@ -88,7 +88,8 @@ func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) (
 
 // FindUsers lists the tenant's users f selects (f.Where as its client
 // built it), and counts all those it selects regardless of f.Offset and
-// f.Limit. Users being deleted are never selected.
+// f.Limit; f.Limit < 0 only counts them. Users being deleted are never
+// selected.
 func (s *Service) FindUsers(ctx context.Context, tenantID string, f UserFilter) ([]*User, int, error) {
 	live := &UserCond{Kind: CondNot, Args: []*UserCond{{Kind: CondCompare, Field: FieldStatus, Op: OpEq, Value: StatusDeleting}}}
 	if f.Where != nil {
