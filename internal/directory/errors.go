@@ -23,6 +23,7 @@ const (
 	ECodeNotFound             = "not_found"
 	ECodeEmailTaken           = "email_taken"
 	ECodeUsernameTaken        = "username_taken"
+	ECodeExternalIDTaken      = "external_id_taken"
 	ECodeUserDeleting         = "user_deleting"
 	ECodeOwnerProtected       = "owner_protected"
 	ECodePatchConflict        = "patch_conflict"
@@ -100,7 +101,8 @@ var (
 var ErrUnavailable = &Error{Code: ECodeUnavailable, Message: "The service is temporarily unavailable; retry later."}
 
 // UniqueViolation is returned by stores when a write breaks a uniqueness
-// constraint. Field is "email" or "username".
+// constraint. Field is "email", "username", "scim_user_name" or
+// "external_id".
 type UniqueViolation struct{ Field string }
 
 func (e *UniqueViolation) Error() string { return "unique violation on " + e.Field }
@@ -108,8 +110,11 @@ func (e *UniqueViolation) Error() string { return "unique violation on " + e.Fie
 // takenError converts a store's unique violation into the client error.
 func takenError(u *UniqueViolation) *Error {
 	code := ECodeEmailTaken
-	if u.Field == "username" {
+	switch u.Field {
+	case "username", "scim_user_name":
 		code = ECodeUsernameTaken
+	case "external_id":
+		code = ECodeExternalIDTaken
 	}
 	return &Error{
 		Code:    code,

@@ -39,6 +39,12 @@ var writable = []fieldRule{
 	})},
 	{"consented_at", setConsentedAt},
 	{"consent_method", text(fields.ConsentMethod, func(u *User) *string { return &u.ConsentMethod })},
+	{"external_id", text(fields.ExternalID, func(u *User) *string { return &u.ExternalID })},
+	{"scim_user_name", text(fields.SCIMUserName, func(u *User) *string { return &u.SCIMUserName })},
+	{"scim_attributes", object(func(in *setInput, m map[string]any) *fields.Error {
+		in.user.SCIMAttributes = m
+		return fields.SCIMAttributes(m)
+	})},
 }
 
 // fieldRule is one line of writable.

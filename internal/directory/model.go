@@ -46,6 +46,17 @@ type User struct {
 	SecureMetadata map[string]any
 	ConsentedAt    *time.Time
 	ConsentMethod  string
+	// ExternalID is the identifier an identity provider gives the user
+	// (SCIM externalId), unique per tenant.
+	ExternalID string
+	// SCIMUserName is the SCIM userName as the identity provider sent it,
+	// unique per tenant case-insensitively (internal/scim documents how it
+	// relates to Username and Email).
+	SCIMUserName string
+	// SCIMAttributes are the identity provider's attributes Roster has no
+	// field for, kept as sent. They are not Metadata, which is the
+	// application's.
+	SCIMAttributes map[string]any
 
 	IsOwner bool
 	Status  string
@@ -59,6 +70,33 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	Version      int64
+}
+
+// SCIMName is the user's SCIM userName: SCIMUserName, or for a user no
+// identity provider named, its username, else its email, else its ID.
+// Stores keep SCIMUserNameKey of it unique per tenant.
+func (u *User) SCIMName() string {
+	for _, s := range []string{u.SCIMUserName, u.Username, u.Email} {
+		if s != "" {
+			return s
+		}
+	}
+	return u.ID
+}
+
+// SCIMNameField names the member SCIMName comes from: "scim_user_name",
+// "username", "email" or "id". A store reports a taken SCIM userName as
+// taken in that member.
+func (u *User) SCIMNameField() string {
+	switch {
+	case u.SCIMUserName != "":
+		return "scim_user_name"
+	case u.Username != "":
+		return "username"
+	case u.Email != "":
+		return "email"
+	}
+	return "id"
 }
 
 // Deactivated reports whether the user is deactivated.

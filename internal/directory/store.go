@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -77,8 +78,12 @@ type Store interface {
 
 	// GetUser returns ErrNotFound if the user is not in the tenant.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
-	// ListUsers lists a tenant's users newest first.
+	// ListUsers lists a tenant's users newest first (oldest first with
+	// f.Oldest).
 	ListUsers(ctx context.Context, tenantID string, f UserFilter) ([]*User, error)
+	// CountUsers counts the tenant's users f selects, ignoring f.Before,
+	// f.Offset and f.Limit.
+	CountUsers(ctx context.Context, tenantID string, f UserFilter) (int, error)
 	// ListAudit lists a user's audit entries newest first.
 	ListAudit(ctx context.Context, tenantID, userID, before string, limit int) ([]*AuditEntry, error)
 	// UsersHoldingRoles returns which of roles at least one user of the
@@ -300,12 +305,88 @@ type WriteLimits struct {
 
 // UserFilter selects users to list. Empty fields do not filter.
 type UserFilter struct {
-	EmailKey string // EmailKey of the email
-	Username string // normalized
+	EmailKey   string // EmailKey of the email
+	Username   string // normalized
+	ExternalID string
+	Status     string
 	// SearchFrom and SearchTo, when set, keep the users with a search term
 	// in [SearchFrom, SearchTo) (PrefixRange), compared bytewise.
 	SearchFrom, SearchTo string
-	Status               string
-	Before               string // list users whose ID sorts below this one
+	Where                *UserCond // a condition the store evaluates in its query
+	Before               string    // list users whose ID sorts below this one
+	Oldest               bool      // oldest first (by ID) instead of newest first
+	Offset               int       // skip this many users of the ordered list
 	Limit                int
 }
+
+// UserCond is a condition on a tenant's users that a store evaluates in
+// its query, built by a client of the Service (SCIM filters) and checked
+// by it: every Field is one of the UserField constants, every Op one of
+// the CondOp comparisons, and every Value of the type its field takes.
+// Comparisons are two-valued: one on a field the user has no value for
+// (NULL, or "") is false, so Not of it is true.
+type UserCond struct {
+	Kind  CondKind
+	Args  []*UserCond // And, Or: two or more; Not: one
+	Field UserField   // Compare, Present
+	Op    CondOp      // Compare
+	// Value is a string, or a time.Time for the time fields. With Fold, the
+	// field is compared in lower case (ASCII on SQLite) and Value must be
+	// in lower case already.
+	Value any
+	Fold  bool
+}
+
+// CondKind is the kind of a UserCond.
+type CondKind int
+
+// The kinds of UserCond.
+const (
+	CondFalse CondKind = iota
+	CondTrue
+	CondAnd
+	CondOr
+	CondNot
+	CondCompare
+	CondPresent // the field has a value
+)
+
+// UserField names what a UserCond can compare: a column, or a member of a
+// user's profile.
+type UserField string
+
+// The fields of UserCond.
+const (
+	FieldID          UserField = "id"
+	FieldExternalID  UserField = "external_id"
+	FieldSCIMUserKey UserField = "scim_user_key" // SCIMUserNameKey of scim_user_name
+	FieldEmailKey    UserField = "email_key"
+	FieldName        UserField = "name"
+	FieldGivenName   UserField = "given_name"
+	FieldFamilyName  UserField = "family_name"
+	FieldStatus      UserField = "status"
+	FieldRole        UserField = "role"       // eq only: the user holds the role Value
+	FieldCreatedAt   UserField = "created_at" // Value a time.Time
+	FieldUpdatedAt   UserField = "updated_at" // Value a time.Time
+)
+
+// CondOp is a comparison of a UserCond, SCIM's operators: strings order by
+// code point, co/sw/ew take strings only.
+type CondOp string
+
+// The comparisons.
+const (
+	OpEq CondOp = "eq"
+	OpNe CondOp = "ne"
+	OpCo CondOp = "co"
+	OpSw CondOp = "sw"
+	OpEw CondOp = "ew"
+	OpGt CondOp = "gt"
+	OpGe CondOp = "ge"
+	OpLt CondOp = "lt"
+	OpLe CondOp = "le"
+)
+
+// SCIMUserNameKey is what the uniqueness of a SCIM userName is decided on:
+// its lower case (for an email address, its EmailKey).
+func SCIMUserNameKey(s string) string { return strings.ToLower(s) }

@@ -92,6 +92,9 @@ func PublicDoc(u *User) map[string]any {
 		d["consented_at"] = FormatTime(*u.ConsentedAt)
 	}
 	d["consent_method"] = strOrNil(u.ConsentMethod)
+	d["external_id"] = strOrNil(u.ExternalID)
+	d["scim_user_name"] = strOrNil(u.SCIMUserName)
+	d["scim_attributes"] = objectOrEmpty(u.SCIMAttributes)
 	d["created_at"] = FormatTime(u.CreatedAt)
 	d["updated_at"] = FormatTime(u.UpdatedAt)
 	d["version"] = json.Number(strconv.FormatInt(u.Version, 10))

@@ -54,9 +54,10 @@ type UserQuery struct {
 	Email, Username, Status string
 	// Search is a prefix of the email, username, name, given or family
 	// name of the users to list, compared case-insensitively.
-	Search string
-	Before string
-	Limit  int
+	Search     string
+	ExternalID string
+	Before     string
+	Limit      int
 }
 
 // ListUsers lists a tenant's users newest first. Filters are normalized the
@@ -70,7 +71,7 @@ func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) (
 		return nil, &Error{Code: ECodeInvalidRequest, Message: "The query parameter q is too long.", Fields: []FieldError{
 			{Field: "q", Code: fields.CodeTooLong, Message: fmt.Sprintf("must be at most %d characters", MaxSearchLength)}}}
 	}
-	f := UserFilter{Status: q.Status, Before: q.Before, Limit: q.Limit}
+	f := UserFilter{Status: q.Status, ExternalID: q.ExternalID, Before: q.Before, Limit: q.Limit}
 	// A filter value that no stored user could have matches nobody: the
 	// answer to "who has this email?" is then an empty list, not an error.
 	if q.Email != "" {
@@ -95,6 +96,32 @@ func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) (
 		s.present(u)
 	}
 	return users, err
+}
+
+// FindUsers lists the tenant's users f selects (f.Where as its client
+// built it), and counts all those it selects regardless of f.Offset and
+// f.Limit; f.Limit < 0 only counts them. Users being deleted are never
+// selected.
+func (s *Service) FindUsers(ctx context.Context, tenantID string, f UserFilter) ([]*User, int, error) {
+	live := &UserCond{Kind: CondNot, Args: []*UserCond{{Kind: CondCompare, Field: FieldStatus, Op: OpEq, Value: StatusDeleting}}}
+	if f.Where != nil {
+		live = &UserCond{Kind: CondAnd, Args: []*UserCond{live, f.Where}}
+	}
+	f.Where = live
+	total, err := s.store.CountUsers(ctx, tenantID, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	var users []*User
+	if f.Limit >= 0 {
+		if users, err = s.store.ListUsers(ctx, tenantID, f); err != nil {
+			return nil, 0, err
+		}
+	}
+	for _, u := range users {
+		s.present(u)
+	}
+	return users, total, nil
 }
 
 // History lists a user's audit entries, newest first. It returns ErrNotFound

@@ -127,7 +127,7 @@ func (c *contract) check(req *http.Request, reqBody []byte, resp *http.Response,
 	}
 	op := c.operation(r)
 	if op == nil {
-		return c.checkUnrouted(req.Method, resp, respBody)
+		return c.checkUnrouted(req.Method, req.URL.Path, resp, respBody)
 	}
 	if len(respBody) == 0 && resp.Header.Get("Content-Type") == "" && bodyOptional(op, resp.StatusCode) {
 		// A response the document marks x-body-optional may come without
@@ -178,7 +178,7 @@ func (c *contract) operation(r *http.Request) *v3.Operation {
 
 // checkUnrouted checks an answer to a request no operation serves: a
 // redirect (the mux cleans paths) or a problem, with Allow on a 405.
-func (c *contract) checkUnrouted(method string, resp *http.Response, body []byte) []string {
+func (c *contract) checkUnrouted(method, path string, resp *http.Response, body []byte) []string {
 	var msgs []string
 	if !ulidRE.MatchString(resp.Header.Get("X-Request-Id")) {
 		msgs = append(msgs, fmt.Sprintf("X-Request-Id %q is not a ULID", resp.Header.Get("X-Request-Id")))
@@ -194,10 +194,11 @@ func (c *contract) checkUnrouted(method string, resp *http.Response, body []byte
 	case resp.StatusCode == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "":
 		msgs = append(msgs, "405 without Allow")
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/problem+json" {
-		msgs = append(msgs, fmt.Sprintf("Content-Type %q, want application/problem+json", resp.Header.Get("Content-Type")))
+	want := errorMediaType(path)
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != want {
+		msgs = append(msgs, fmt.Sprintf("Content-Type %q, want %s", resp.Header.Get("Content-Type"), want))
 	}
-	if method == http.MethodHead {
+	if method == http.MethodHead || want != "application/problem+json" {
 		return msgs
 	}
 	if ok, errs := c.schemas.ValidateSchemaBytes(c.problem, body); !ok {
@@ -322,6 +323,34 @@ var documentedRoutes = []string{
 	"GET /readyz",
 	"GET /metrics",
 	"GET /openapi.yaml",
+	"GET /scim/v2/ServiceProviderConfig",
+	"GET /scim/v2/ResourceTypes",
+	"GET /scim/v2/ResourceTypes/{id}",
+	"GET /scim/v2/Schemas",
+	"GET /scim/v2/Schemas/{id}",
+	"GET /scim/v2/Users",
+	"POST /scim/v2/Users",
+	"POST /scim/v2/Users/.search",
+	"POST /scim/v2/.search",
+	"GET /scim/v2/Users/{id}",
+	"PUT /scim/v2/Users/{id}",
+	"PATCH /scim/v2/Users/{id}",
+	"DELETE /scim/v2/Users/{id}",
+	"GET /scim/v2/Groups",
+	"POST /scim/v2/Groups",
+	"GET /scim/v2/Groups/{id}",
+	"PUT /scim/v2/Groups/{id}",
+	"PATCH /scim/v2/Groups/{id}",
+	"DELETE /scim/v2/Groups/{id}",
+}
+
+// errorMediaType is the media type of the errors of a path: SCIM's
+// (internal/scim) under /scim/, problems elsewhere.
+func errorMediaType(path string) string {
+	if strings.HasPrefix(path, "/scim/") {
+		return "application/scim+json"
+	}
+	return "application/problem+json"
 }
 
 var routeRE = regexp.MustCompile(`mux\.Handle(?:Func)?\("([A-Z]+) ([^"]+)"`)
@@ -406,8 +435,8 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 						t.Errorf("%s %s: no X-Request-Id header", name, code)
 					}
 					if n, _ := strconv.Atoi(code); n >= 400 && method != "head" {
-						if resp.Content == nil || resp.Content.GetOrZero("application/problem+json") == nil {
-							t.Errorf("%s %s: not an application/problem+json response", name, code)
+						if mt := errorMediaType(path); resp.Content == nil || resp.Content.GetOrZero(mt) == nil {
+							t.Errorf("%s %s: not an %s response", name, code, mt)
 						}
 					}
 				}
@@ -478,7 +507,7 @@ func TestContractCatchesMismatches(t *testing.T) {
 			"company": nil, "website": nil, "country": "FR", "locale": nil, "zoneinfo": nil,
 			"roles": []any{"member"}, "is_owner": false, "metadata": map[string]any{}, "status": "active",
 			"deactivated": false, "suspensions": []any{}, "auth_provider": "local", "consented_at": nil,
-			"consent_method": nil, "created_at": when, "updated_at": when, "version": 1,
+			"consent_method": nil, "external_id": nil, "scim_user_name": nil, "scim_attributes": map[string]any{}, "created_at": when, "updated_at": when, "version": 1,
 		}
 		if edit != nil {
 			edit(u)

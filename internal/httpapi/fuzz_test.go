@@ -86,8 +86,8 @@ func (fe *fuzzEnv) checkAnswer(r *http.Request, body []byte, resp *http.Response
 		}
 		return nil
 	}
-	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
-		return []string{"an error that is not application/problem+json"}
+	if mt := errorMediaType(r.URL.Path); resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != mt {
+		return []string{"an error that is not " + mt}
 	}
 	_, pattern := fe.routes.Handler(r)
 	if pattern == "" || c.operation(r) == nil {
@@ -96,7 +96,7 @@ func (fe *fuzzEnv) checkAnswer(r *http.Request, body []byte, resp *http.Response
 			// and cannot place an id holding an escaped slash.
 			return nil
 		}
-		return c.checkUnrouted(r.Method, resp, got)
+		return c.checkUnrouted(r.Method, r.URL.Path, resp, got)
 	}
 	if ok, errs := c.exchange.ValidateHttpResponse(cloneRequest(r, body), cloneResponse(resp, got, r)); !ok {
 		return describe("response", errs)

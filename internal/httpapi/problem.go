@@ -46,6 +46,7 @@ var statusOf = map[string]struct {
 	directory.ECodeNotAcceptable:        {http.StatusNotAcceptable, "Not acceptable"},
 	directory.ECodeEmailTaken:           {http.StatusConflict, "Email taken"},
 	directory.ECodeUsernameTaken:        {http.StatusConflict, "Username taken"},
+	directory.ECodeExternalIDTaken:      {http.StatusConflict, "External ID taken"},
 	directory.ECodeUserDeleting:         {http.StatusConflict, "User is being deleted"},
 	directory.ECodeOwnerProtected:       {http.StatusConflict, "Owner protected"},
 	directory.ECodeRoleInUse:            {http.StatusConflict, "Role in use"},

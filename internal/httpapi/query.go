@@ -59,6 +59,7 @@ var userListParams = pageParams(directory.PrefixUser,
 	param{name: "email", kind: paramString},
 	param{name: "username", kind: paramString},
 	param{name: "q", kind: paramString},
+	param{name: "external_id", kind: paramString},
 	param{name: "status", kind: paramEnum, values: []string{directory.StatusActive, directory.StatusDeactivated, directory.StatusDeleting}},
 )
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/ratelimit"
+	"github.com/roster-dev/roster/internal/scim"
 )
 
 // Config holds what the API needs.
@@ -125,6 +126,43 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/tenants/{id}", platform(noParams, handleTenantGet(svc)))
 	mux.Handle("PATCH /v1/tenants/{id}", platform(noParams, handleTenantUpdate(svc)))
 
+	// SCIM 2.0 (internal/scim) answers in its own error schema, scim.Errors
+	// rewriting the problems of the layers in front of it.
+	sc := scim.New(svc, scim.Request{
+		Tenant: func(r *http.Request) *directory.Tenant { return tenantFrom(r.Context()) },
+		Actor:  actorOf,
+		Log: func(r *http.Request, err error) {
+			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
+		},
+	})
+	// SCIM writes are users:write; their answers carry no X-Quota-* headers,
+	// which SCIM clients do not read.
+	scimWrite := func(q params, h http.Handler) http.Handler {
+		return tenantAccess(svc, directory.ScopeUsersWrite, withQuery(q, h))
+	}
+	scimAttrs := params{{name: "attributes", kind: paramString}, {name: "excludedAttributes", kind: paramString}}
+	scimSearch := append(params{{name: "filter", kind: paramString}, {name: "startIndex", kind: paramString},
+		{name: "count", kind: paramString}, {name: "sortBy", kind: paramString}, {name: "sortOrder", kind: paramString}}, scimAttrs...)
+	mux.Handle("GET /scim/v2/ServiceProviderConfig", read(noParams, sc.ServiceProviderConfig()))
+	mux.Handle("GET /scim/v2/ResourceTypes", read(noParams, sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/ResourceTypes/{id}", read(noParams, sc.ResourceTypes()))
+	mux.Handle("GET /scim/v2/Schemas", read(noParams, sc.Schemas()))
+	mux.Handle("GET /scim/v2/Schemas/{id}", read(noParams, sc.Schemas()))
+	mux.Handle("GET /scim/v2/Users", read(scimSearch, sc.UserList()))
+	mux.Handle("POST /scim/v2/Users", scimWrite(noParams, sc.UserCreate()))
+	mux.Handle("POST /scim/v2/Users/.search", read(noParams, sc.UserSearch()))
+	mux.Handle("POST /scim/v2/.search", read(noParams, sc.UserSearch()))
+	mux.Handle("GET /scim/v2/Users/{id}", read(scimAttrs, sc.UserGet()))
+	mux.Handle("PUT /scim/v2/Users/{id}", scimWrite(noParams, sc.UserReplace()))
+	mux.Handle("PATCH /scim/v2/Users/{id}", scimWrite(noParams, sc.UserPatch()))
+	mux.Handle("DELETE /scim/v2/Users/{id}", scimWrite(noParams, sc.UserDelete()))
+	mux.Handle("GET /scim/v2/Groups", read(scimSearch, sc.GroupList()))
+	mux.Handle("POST /scim/v2/Groups", admin(noParams, sc.GroupCreate()))
+	mux.Handle("GET /scim/v2/Groups/{id}", read(scimAttrs, sc.GroupGet()))
+	mux.Handle("PUT /scim/v2/Groups/{id}", scimWrite(noParams, sc.GroupReplace()))
+	mux.Handle("PATCH /scim/v2/Groups/{id}", scimWrite(noParams, sc.GroupPatch()))
+	mux.Handle("DELETE /scim/v2/Groups/{id}", admin(noParams, sc.GroupDelete()))
+
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(svc))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -134,5 +172,5 @@ func New(cfg Config) http.Handler {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	return observe(log, m, timeout, gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux)))
+	return observe(log, m, timeout, scim.Errors(gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux))))
 }

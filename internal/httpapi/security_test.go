@@ -45,7 +45,15 @@ func servedRoutes(t testing.TB) []route {
 		t.Fatal(err)
 	}
 	var out []route
+	scim := 0
 	for _, m := range routeAccessRE.FindAllStringSubmatch(string(src), -1) {
+		// The SCIM routes answer in SCIM's error schema, not in problems,
+		// which the tests walking these routes read: internal/scim's own
+		// tests hold them to scopes, blind writes, tenancy and errors.
+		if strings.HasPrefix(m[2], "/scim/") {
+			scim++
+			continue
+		}
 		access := m[3]
 		switch access {
 		case "read", "write", "admin", "platform":
@@ -56,7 +64,7 @@ func servedRoutes(t testing.TB) []route {
 	}
 	// Cross-check with the contract test's plainer pattern: no route may be
 	// missed because its line has another shape.
-	if all := routeRE.FindAllStringSubmatch(string(src), -1); len(all) != len(out) || len(out) == 0 {
+	if all := routeRE.FindAllStringSubmatch(string(src), -1); len(all) != len(out)+scim || len(out) == 0 {
 		t.Fatalf("read %d routes with their access, but routes.go has %d: update routeAccessRE", len(out), len(all))
 	}
 	return out

@@ -165,7 +165,8 @@ func handleUserList(svc *directory.Service) http.Handler {
 		q := queryOf(r)
 		limit := q.int("limit")
 		users, err := svc.ListUsers(r.Context(), tenantFrom(r.Context()).ID, directory.UserQuery{
-			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"), Search: q.string("q"),
+			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"),
+			Search: q.string("q"), ExternalID: q.string("external_id"),
 			Before: q.string("cursor"), Limit: limit + 1,
 		})
 		if err != nil {

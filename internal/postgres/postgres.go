@@ -141,8 +141,10 @@ const (
 
 // Unique index names of the users table, and the field each decides.
 var uniqueFields = map[string]string{
-	"users_email_key": "email",
-	"users_username":  "username",
+	"users_email_key":     "email",
+	"users_username":      "username",
+	"users_external_id":   "external_id",
+	"users_scim_user_key": "scim_user_name",
 }
 
 // wrapErr turns a driver error into the error the Store contract names, each

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // A search reads its users one of two ways, as on SQLite (see sqlite's
@@ -21,21 +20,19 @@ const (
 // denseTerms is how many terms in its range make a search dense.
 const denseTerms = 2000
 
-// searchCond appends to q and args the condition of a search in
+// searchCond appends to the query q and its args the condition of a search in
 // [from, to), chosen by how many terms the range holds.
-func (s *Store) searchCond(ctx context.Context, q *strings.Builder, args []any, tenantID, from, to string) ([]any, error) {
+func (s *Store) searchCond(ctx context.Context, q string, args []any, tenantID, from, to string) (string, []any, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, countTermsSQL, tenantID, from, to, denseTerms).Scan(&n); err != nil {
-		return nil, wrapErr("list users", err)
+		return "", nil, wrapErr("list users", err)
 	}
 	if n >= denseTerms {
 		args = append(args, from, to)
-		fmt.Fprintf(q, denseSearch, len(args)-1, len(args))
-		return args, nil
+		return q + fmt.Sprintf(denseSearch, len(args)-1, len(args)), args, nil
 	}
 	args = append(args, tenantID, from, to)
-	fmt.Fprintf(q, sparseSearch, len(args)-2, len(args)-1, len(args))
-	return args, nil
+	return q + fmt.Sprintf(sparseSearch, len(args)-2, len(args)-1, len(args)), args, nil
 }
 
 // SetSearchTerms removes and adds search terms of a user, in one statement

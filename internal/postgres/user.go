@@ -22,7 +22,7 @@ import (
 const userColumns = `u.id, u.tenant_id, u.email, u.username, u.email_verified, u.name, u.given_name, u.family_name,
 	u.picture, u.bio, u.birthdate, u.longitude, u.latitude, u.company, u.website, u.country, u.locale, u.zoneinfo,
 	u.roles, u.metadata, u.secure_metadata, u.consented_at, u.consent_method, u.is_owner, u.status, u.purge_after,
-	u.auth_provider, u.created_at, u.updated_at, u.version,
+	u.auth_provider, u.created_at, u.updated_at, u.version, u.external_id, u.scim_user_name, u.scim_attributes,
 	(SELECT json_agg(json_build_array(s.id, s.reason,
 			(extract(epoch FROM s.created_at) * 1000)::bigint,
 			(extract(epoch FROM s.ends_at) * 1000)::bigint) ORDER BY s.id)
@@ -33,7 +33,8 @@ const userColumns = `u.id, u.tenant_id, u.email, u.username, u.email_verified, u
 var userWriteColumns = []string{"tenant_id", "id", "email", "email_key", "username", "email_verified", "name",
 	"given_name", "family_name", "picture", "bio", "birthdate", "longitude", "latitude", "company", "website",
 	"country", "locale", "zoneinfo", "roles", "metadata", "secure_metadata", "consented_at", "consent_method",
-	"is_owner", "status", "purge_after", "auth_provider", "created_at", "updated_at", "version"}
+	"is_owner", "status", "purge_after", "auth_provider", "created_at", "updated_at", "version",
+	"external_id", "scim_user_name", "scim_user_key", "scim_attributes"}
 
 var (
 	getUserSQL    = `SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = $1 AND u.id = $2`
@@ -76,6 +77,10 @@ func userArgs(u *directory.User) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secure metadata: %w", err)
 	}
+	scim, err := encodeObject(u.SCIMAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("scim attributes: %w", err)
+	}
 	var lon, lat *float64
 	if u.Location != nil {
 		lon, lat = &u.Location.Longitude, &u.Location.Latitude
@@ -83,7 +88,8 @@ func userArgs(u *directory.User) ([]any, error) {
 	return []any{u.TenantID, u.ID, nullIfEmpty(u.Email), nullIfEmpty(directory.EmailKey(u.Email)), nullIfEmpty(u.Username),
 		u.EmailVerified, u.Name, u.GivenName, u.FamilyName, u.Picture, u.Bio, u.Birthdate, lon, lat, u.Company, u.Website,
 		u.Country, u.Locale, u.Zoneinfo, u.Roles, metadata, secure, tsPtr(u.ConsentedAt), u.ConsentMethod,
-		u.IsOwner, u.Status, tsPtr(u.PurgeAfter), u.AuthProvider, ts(u.CreatedAt), ts(u.UpdatedAt), u.Version}, nil
+		u.IsOwner, u.Status, tsPtr(u.PurgeAfter), u.AuthProvider, ts(u.CreatedAt), ts(u.UpdatedAt), u.Version,
+		nullIfEmpty(u.ExternalID), nullIfEmpty(u.SCIMUserName), directory.SCIMUserNameKey(u.SCIMName()), scim}, nil
 }
 
 func scanUser(row pgx.Row) (*directory.User, error) {
@@ -92,6 +98,8 @@ func scanUser(row pgx.Row) (*directory.User, error) {
 		email, username  *string
 		lon, lat         *float64
 		metadata, secure *string
+		externalID       *string
+		scimName, scim   *string
 		consented, purge *time.Time
 		created, updated time.Time
 		suspensions      []byte
@@ -99,7 +107,7 @@ func scanUser(row pgx.Row) (*directory.User, error) {
 	err := row.Scan(&u.ID, &u.TenantID, &email, &username, &u.EmailVerified, &u.Name, &u.GivenName, &u.FamilyName,
 		&u.Picture, &u.Bio, &u.Birthdate, &lon, &lat, &u.Company, &u.Website, &u.Country, &u.Locale, &u.Zoneinfo,
 		&u.Roles, &metadata, &secure, &consented, &u.ConsentMethod, &u.IsOwner, &u.Status, &purge,
-		&u.AuthProvider, &created, &updated, &u.Version, &suspensions)
+		&u.AuthProvider, &created, &updated, &u.Version, &externalID, &scimName, &scim, &suspensions)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +120,10 @@ func scanUser(row pgx.Row) (*directory.User, error) {
 	}
 	if u.SecureMetadata, err = decodeObject(secure); err != nil {
 		return nil, fmt.Errorf("user %s: secure metadata: %w", u.ID, err)
+	}
+	u.ExternalID, u.SCIMUserName = fromNull(externalID), fromNull(scimName)
+	if u.SCIMAttributes, err = decodeObject(scim); err != nil {
+		return nil, fmt.Errorf("user %s: scim attributes: %w", u.ID, err)
 	}
 	if u.Suspensions, err = decodeSuspensions(suspensions); err != nil {
 		return nil, fmt.Errorf("user %s: suspensions: %w", u.ID, err)
@@ -182,30 +194,23 @@ func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User,
 // ListUsers lists a tenant's users newest first, those matching every
 // non-empty field of f; f.Limit <= 0 lists them all.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.UserFilter) ([]*directory.User, error) {
-	var q strings.Builder
-	q.WriteString(`SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = $1`)
-	args := []any{tenantID}
-	for _, c := range []struct{ cond, val string }{
-		{` AND u.email_key = $`, f.EmailKey},
-		{` AND u.username = $`, f.Username},
-		{` AND u.status = $`, f.Status},
-		{` AND u.id < $`, f.Before},
-	} {
-		if c.val != "" {
-			args = append(args, c.val)
-			q.WriteString(c.cond + strconv.Itoa(len(args)))
-		}
+	q, args, err := userQuery(`SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1`, tenantID, f, true)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list users: %w", err)
 	}
 	if f.SearchFrom != "" {
-		var err error
-		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+		if q, args, err = s.searchCond(ctx, q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
 			return nil, err
 		}
 	}
-	args = append(args, limit(f.Limit))
-	q.WriteString(` ORDER BY u.id DESC LIMIT $` + strconv.Itoa(len(args)))
+	order := ` ORDER BY u.id DESC`
+	if f.Oldest {
+		order = ` ORDER BY u.id`
+	}
+	args = append(args, limit(f.Limit), max(f.Offset, 0))
+	q += order + fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)-1, len(args))
 
-	rows, err := s.pool.Query(ctx, q.String(), args...)
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list users", err)
 	}
@@ -243,7 +248,7 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 		return fmt.Errorf("postgres: create user: %w", err)
 	}
 	_, err = t.tx.Exec(ctx, createUserSQL, args...)
-	return wrapErr("create user", err)
+	return scimNameTaken(u, wrapErr("create user", err))
 }
 
 // UpdateUser stores u, all but its creation time and suspensions, if the
@@ -263,7 +268,7 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	args = append(slices.Delete(args, createdAtColumn, createdAtColumn+1), prevVersion)
 	tag, err := t.tx.Exec(ctx, updateUserSQL, args...)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	if tag.RowsAffected() == 1 {
 		return nil

@@ -114,6 +114,17 @@ func openBefore(t *testing.T, path string, version int) (*Store, []migrations.Mi
 		*p.dst = stmt
 		old.stmts.all = append(old.stmts.all, stmt)
 	}
+	if old.stmts.createUser == nil {
+		// CreateUser's statement names columns of later migrations (0009):
+		// this one takes the same arguments and writes those of the
+		// migrations before.
+		if old.stmts.createUser, err = old.write.PrepareContext(t.Context(), `INSERT INTO users (tenant_id, id, email, email_key,
+			username, status, is_owner, auth_provider, profile, secure_metadata, purge_after, created_at, updated_at, version)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14 WHERE coalesce(?15, ?16, ?17, '') IS NOT NULL`); err != nil {
+			t.Fatal(err)
+		}
+		old.stmts.all = append(old.stmts.all, old.stmts.createUser)
+	}
 	return old, ms, i
 }
 

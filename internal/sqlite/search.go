@@ -1,9 +1,6 @@
 package sqlite
 
-import (
-	"context"
-	"strings"
-)
+import "context"
 
 const (
 	deleteSearchTermSQL = `DELETE FROM user_search WHERE tenant_id = ? AND term = ? AND user_id = ?`
@@ -27,19 +24,17 @@ const (
 // match would.
 const denseTerms = 2000
 
-// searchCond appends to q and args the condition of a search in
+// searchCond appends to the query q and its args the condition of a search in
 // [from, to), chosen by how many terms the range holds.
-func (s *Store) searchCond(ctx context.Context, q *strings.Builder, args []any, tenantID, from, to string) ([]any, error) {
+func (s *Store) searchCond(ctx context.Context, q string, args []any, tenantID, from, to string) (string, []any, error) {
 	var n int
 	if err := s.read.QueryRowContext(ctx, countTermsSQL, tenantID, from, to, denseTerms).Scan(&n); err != nil {
-		return nil, wrapErr("list users", err)
+		return "", nil, wrapErr("list users", err)
 	}
 	if n >= denseTerms {
-		q.WriteString(denseSearch)
-		return append(args, from, to), nil
+		return q + denseSearch, append(args, from, to), nil
 	}
-	q.WriteString(sparseSearch)
-	return append(args, tenantID, from, to), nil
+	return q + sparseSearch, append(args, tenantID, from, to), nil
 }
 
 // SetSearchTerms removes and adds search terms of a user.

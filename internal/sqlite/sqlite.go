@@ -214,6 +214,10 @@ func uniqueField(msg string) string {
 			return "email"
 		case "users.username":
 			return "username"
+		case "users.external_id":
+			return "external_id"
+		case "users.scim_user_key":
+			return "scim_user_name"
 		}
 	}
 	return ""

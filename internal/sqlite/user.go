@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/roster-dev/roster/internal/directory"
 )
@@ -17,7 +16,7 @@ import (
 // index suspensions_user, spares the common user who was never suspended
 // the aggregate, which cost a quarter of GetUser's time.
 const userColumns = `id, tenant_id, email, username, status, is_owner, auth_provider, profile, secure_metadata,
-	purge_after, created_at, updated_at, version,
+	purge_after, created_at, updated_at, version, external_id, scim_user_name,
 	CASE WHEN EXISTS (SELECT 1 FROM suspensions s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id)
 	THEN (SELECT json_group_array(json_array(s.id, s.reason, s.created_at, s.ends_at) ORDER BY s.id)
 		FROM suspensions s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id AND s.lifted_at IS NULL)
@@ -26,10 +25,11 @@ const userColumns = `id, tenant_id, email, username, status, is_owner, auth_prov
 const (
 	getUserSQL    = `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ? AND id = ?`
 	createUserSQL = `INSERT INTO users (tenant_id, id, email, email_key, username, status, is_owner, auth_provider, profile, secure_metadata,
-		purge_after, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		purge_after, created_at, updated_at, version, external_id, scim_user_name, scim_user_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateUserSQL = `UPDATE users SET email = ?, email_key = ?, username = ?, status = ?, is_owner = ?, auth_provider = ?,
-		profile = ?, secure_metadata = ?, purge_after = ?, updated_at = ?, version = ?
+		profile = ?, secure_metadata = ?, purge_after = ?, updated_at = ?, version = ?,
+		external_id = ?, scim_user_name = ?, scim_user_key = ?
 		WHERE tenant_id = ? AND id = ? AND version = ?`
 	// updateUserKeepingKeysSQL is updateUserSQL for the usual update, one
 	// that leaves every indexed column as it is: it sets none of them, and
@@ -38,9 +38,10 @@ const (
 	// not: a batch of 26 updates of random users wrote 80 WAL frames with
 	// updateUserSQL and 26 with this one.
 	updateUserKeepingKeysSQL = `UPDATE users SET email = ?, is_owner = ?, auth_provider = ?, profile = ?, secure_metadata = ?,
-		updated_at = ?, version = ?
+		updated_at = ?, version = ?, scim_user_name = ?
 		WHERE tenant_id = ? AND id = ? AND version = ?
-		AND email_key IS ? AND username IS ? AND status = ? AND purge_after IS ?`
+		AND email_key IS ? AND username IS ? AND status = ? AND purge_after IS ?
+		AND external_id IS ? AND scim_user_key IS ?`
 	userExistsSQL = `SELECT count(*) FROM users WHERE tenant_id = ? AND id = ?`
 )
 
@@ -65,6 +66,7 @@ type profile struct {
 	Metadata      map[string]any `json:"metadata"`
 	ConsentedAt   *int64         `json:"consented_at,omitempty"` // unix milliseconds
 	ConsentMethod string         `json:"consent_method,omitempty"`
+	SCIM          map[string]any `json:"scim_attributes,omitempty"`
 }
 
 type location struct {
@@ -75,6 +77,8 @@ type location struct {
 // userRow is a user encoded for the columns of users.
 type userRow struct {
 	email, emailKey, username any
+	externalID, scimUserName  any
+	scimUserKey               any
 	profile                   string
 	secure                    any
 	purgeAfter                any
@@ -97,6 +101,7 @@ func encodeUser(u *directory.User) (userRow, error) {
 		Roles:         u.Roles,
 		Metadata:      u.Metadata,
 		ConsentMethod: u.ConsentMethod,
+		SCIM:          u.SCIMAttributes,
 	}
 	if u.Location != nil {
 		p.Location = &location{Longitude: u.Location.Longitude, Latitude: u.Location.Latitude}
@@ -109,6 +114,10 @@ func encodeUser(u *directory.User) (userRow, error) {
 		email:    nullIfEmpty(u.Email),
 		emailKey: nullIfEmpty(directory.EmailKey(u.Email)),
 		username: nullIfEmpty(u.Username),
+
+		externalID:   nullIfEmpty(u.ExternalID),
+		scimUserName: nullIfEmpty(u.SCIMUserName),
+		scimUserKey:  directory.SCIMUserNameKey(u.SCIMName()),
 	}
 	if u.PurgeAfter != nil {
 		r.purgeAfter = millis(*u.PurgeAfter)
@@ -129,6 +138,7 @@ func scanUser(sc scanner) (*directory.User, error) {
 	var (
 		u                directory.User
 		email, username  sql.NullString
+		externalID, scim sql.NullString
 		prof             string
 		secure           sql.NullString
 		purgeAfter       sql.NullInt64
@@ -136,7 +146,7 @@ func scanUser(sc scanner) (*directory.User, error) {
 		suspensions      string
 	)
 	err := sc.Scan(&u.ID, &u.TenantID, &email, &username, &u.Status, &u.IsOwner, &u.AuthProvider,
-		&prof, &secure, &purgeAfter, &created, &updated, &u.Version, &suspensions)
+		&prof, &secure, &purgeAfter, &created, &updated, &u.Version, &externalID, &scim, &suspensions)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +160,7 @@ func scanUser(sc scanner) (*directory.User, error) {
 		}
 	}
 	u.Email, u.Username = email.String, username.String
+	u.ExternalID, u.SCIMUserName, u.SCIMAttributes = externalID.String, scim.String, p.SCIM
 	u.EmailVerified = p.EmailVerified
 	u.Name, u.GivenName, u.FamilyName = p.Name, p.GivenName, p.FamilyName
 	u.Picture, u.Bio, u.Birthdate = p.Picture, p.Bio, p.Birthdate
@@ -219,30 +230,23 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.Us
 // ListUsers lists a tenant's users newest first, those matching every
 // non-empty field of f; f.Limit <= 0 lists them all.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.UserFilter) ([]*directory.User, error) {
-	var q strings.Builder
-	q.WriteString(`SELECT ` + userColumns + ` FROM users WHERE tenant_id = ?`)
-	args := []any{tenantID}
-	for _, c := range []struct{ cond, val string }{
-		{` AND email_key = ?`, f.EmailKey},
-		{` AND username = ?`, f.Username},
-		{` AND status = ?`, f.Status},
-		{` AND id < ?`, f.Before},
-	} {
-		if c.val != "" {
-			q.WriteString(c.cond)
-			args = append(args, c.val)
-		}
+	q, args, err := userQuery(`SELECT `+userColumns+` FROM users WHERE tenant_id = ?`, tenantID, f, true)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
 	if f.SearchFrom != "" {
-		var err error
-		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+		if q, args, err = s.searchCond(ctx, q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
 			return nil, err
 		}
 	}
-	q.WriteString(` ORDER BY id DESC LIMIT ?`)
-	args = append(args, limit(f.Limit))
+	order := ` ORDER BY id DESC`
+	if f.Oldest {
+		order = ` ORDER BY id`
+	}
+	q += order + ` LIMIT ? OFFSET ?`
+	args = append(args, limit(f.Limit), max(f.Offset, 0))
 
-	rows, err := s.read.QueryContext(ctx, q.String(), args...)
+	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrapErr("list users", err)
 	}
@@ -281,8 +285,9 @@ func (t *tx) CreateUser(ctx context.Context, u *directory.User) error {
 	}
 	_, err = t.stmt(t.s.stmts.createUser).ExecContext(ctx,
 		u.TenantID, u.ID, r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
-		r.profile, r.secure, r.purgeAfter, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version)
-	return wrapErr("create user", err)
+		r.profile, r.secure, r.purgeAfter, millis(u.CreatedAt), millis(u.UpdatedAt), u.Version,
+		r.externalID, r.scimUserName, r.scimUserKey)
+	return scimNameTaken(u, wrapErr("create user", err))
 }
 
 // UpdateUser stores u, all but its creation time and suspensions (see
@@ -298,10 +303,10 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	}
 	// Most updates change no indexed column: try that first.
 	res, err := t.stmt(t.s.stmts.updateUserKeepingKeys).ExecContext(ctx,
-		r.email, u.IsOwner, u.AuthProvider, r.profile, r.secure, millis(u.UpdatedAt), u.Version,
-		u.TenantID, u.ID, prevVersion, r.emailKey, r.username, u.Status, r.purgeAfter)
+		r.email, u.IsOwner, u.AuthProvider, r.profile, r.secure, millis(u.UpdatedAt), u.Version, r.scimUserName,
+		u.TenantID, u.ID, prevVersion, r.emailKey, r.username, u.Status, r.purgeAfter, r.externalID, r.scimUserKey)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return wrapErr("update user", err)
@@ -311,9 +316,10 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 	res, err = t.stmt(t.s.stmts.updateUser).ExecContext(ctx,
 		r.email, r.emailKey, r.username, u.Status, u.IsOwner, u.AuthProvider,
 		r.profile, r.secure, r.purgeAfter, millis(u.UpdatedAt), u.Version,
+		r.externalID, r.scimUserName, r.scimUserKey,
 		u.TenantID, u.ID, prevVersion)
 	if err != nil {
-		return wrapErr("update user", err)
+		return scimNameTaken(u, wrapErr("update user", err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

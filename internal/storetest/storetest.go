@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Tenants", tenantTests},
 		{"Keys", keyTests},
 		{"Users", userTests},
+		{"SCIM", scimTests},
 		{"InTx", txTests},
 		{"Lists", listTests},
 		{"Search", searchTests},

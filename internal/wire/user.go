@@ -35,6 +35,7 @@ func MarshalPublic(u *directory.User) []byte {
 	b = appendField(b, "email", u.Email)
 	b = append(b, `,"email_verified":`...)
 	b = strconv.AppendBool(b, u.EmailVerified)
+	b = appendField(b, "external_id", u.ExternalID)
 	b = appendField(b, "family_name", u.FamilyName)
 	b = appendField(b, "given_name", u.GivenName)
 	b = append(b, `,"id":`...)
@@ -53,15 +54,7 @@ func MarshalPublic(u *directory.User) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"metadata":`...)
-	if len(u.Metadata) == 0 {
-		b = append(b, "{}"...)
-	} else {
-		m, err := json.Marshal(u.Metadata) // the tenant's own shape
-		if err != nil {
-			panic("wire: metadata does not encode: " + err.Error()) // it was decoded from JSON
-		}
-		b = append(b, m...)
-	}
+	b = appendObject(b, u.Metadata)
 	b = appendField(b, "name", u.Name)
 	b = append(b, `,"object":"user"`...)
 	b = appendField(b, "picture", u.Picture)
@@ -72,7 +65,10 @@ func MarshalPublic(u *directory.User) []byte {
 		}
 		b = appendString(b, r)
 	}
-	b = append(b, `],"status":`...)
+	b = append(b, `],"scim_attributes":`...)
+	b = appendObject(b, u.SCIMAttributes)
+	b = appendField(b, "scim_user_name", u.SCIMUserName)
+	b = append(b, `,"status":`...)
 	b = appendString(b, u.Status)
 	b = append(b, `,"suspensions":[`...)
 	for i, s := range u.Suspensions {
@@ -103,6 +99,19 @@ func MarshalPublic(u *directory.User) []byte {
 	b = appendField(b, "website", u.Website)
 	b = appendField(b, "zoneinfo", u.Zoneinfo)
 	return append(b, '}')
+}
+
+// appendObject appends m, a client's own shape, as encoding/json encodes it;
+// nil as {}.
+func appendObject(b []byte, m map[string]any) []byte {
+	if len(m) == 0 {
+		return append(b, "{}"...)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		panic("wire: object does not encode: " + err.Error()) // it was decoded from JSON
+	}
+	return append(b, out...)
 }
 
 // appendField appends ,"name": and s as a string, or null for "".

@@ -1,0 +1,131 @@
+// Package scim serves SCIM 2.0 (RFC 7643, RFC 7644) at /scim/v2, so that
+// identity providers such as Okta and Microsoft Entra ID provision a
+// tenant's users: the User resource over Roster's users, filters turned
+// into conditions the store evaluates (directory.UserCond), PATCH applied
+// to a user's SCIM representation, and SCIM's error schema and media type.
+//
+// It is an adapter over directory.Service, not a second store: every write
+// is one of the Service's write methods, so validation, policies, the
+// validation webhook, uniqueness, quotas, audit entries and events apply
+// as they do to the REST API. Authentication, scopes, rate limits, request
+// IDs and logs are the HTTP layer's, which mounts these handlers
+// (internal/httpapi/routes.go) and passes each request's tenant and actor
+// through Request. docs/scim.md is the mapping and what is supported.
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/roster-dev/roster/internal/directory"
+)
+
+// Request gives the handlers what the HTTP layer resolved of a request.
+type Request struct {
+	// Tenant is the tenant the request's key may act in.
+	Tenant func(*http.Request) *directory.Tenant
+	// Actor is who makes the request, for the audit trail.
+	Actor func(*http.Request) directory.Actor
+	// Log records an internal error with the request's logger.
+	Log func(*http.Request, error)
+}
+
+// API holds the handlers of /scim/v2.
+type API struct {
+	svc *directory.Service
+	req Request
+}
+
+// New returns the SCIM handlers over svc.
+func New(svc *directory.Service, req Request) *API { return &API{svc: svc, req: req} }
+
+// Paging limits (advertised in ServiceProviderConfig as filter.maxResults).
+const (
+	maxResults   = 200
+	defaultCount = 100
+	maxBody      = 1 << 20
+)
+
+// fail answers err as a SCIM error.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, a.req.Log, err)
+}
+
+// baseURL is the absolute URL of /scim/v2 as the client reached it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/scim/v2"
+}
+
+// readJSON reads a request body of application/scim+json, application/json
+// or no declared type, as a JSON object with numbers kept as written.
+func readJSON(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != mediaType && mt != "application/json") {
+			return nil, errorf(http.StatusUnsupportedMediaType, typeInvalidSyntax, "Send the body as application/scim+json or application/json.")
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, errorf(http.StatusUnsupportedMediaType, typeInvalidSyntax, "Send the body in UTF-8.")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "", "The body is larger than "+strconv.Itoa(maxBody)+" bytes.")
+	}
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, typeInvalidSyntax, "The body could not be read.")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return nil, errorf(http.StatusBadRequest, typeInvalidSyntax, "The body must be a JSON object.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errorf(http.StatusBadRequest, typeInvalidSyntax, "The body must be one JSON object.")
+	}
+	return obj, nil
+}
+
+// ifMatch reads an If-Match header: nil when absent.
+func ifMatch(r *http.Request) *directory.Precondition {
+	vals := r.Header.Values("If-Match")
+	if len(vals) == 0 {
+		return nil
+	}
+	p := &directory.Precondition{}
+	for v := range strings.SplitSeq(strings.Join(vals, ","), ",") {
+		v = strings.TrimSpace(v)
+		if v == "*" {
+			p.Any = true
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64); err == nil && v == `"`+strconv.FormatInt(n, 10)+`"` {
+			p.Versions = append(p.Versions, n)
+		}
+	}
+	return p
+}
+
+// matches reports whether p admits version.
+func matches(p *directory.Precondition, version int64) bool {
+	if p.Any {
+		return true
+	}
+	for _, v := range p.Versions {
+		if v == version {
+			return true
+		}
+	}
+	return false
+}
