@@ -1,0 +1,87 @@
+// Find: the user list, searched as one types, filtered by status, paged
+// with the API's cursor.
+import * as api from './api.js';
+import { $, h, clear, debounce, status, problemText } from './dom.js';
+
+// qSupported turns false when the server refuses the q parameter (a server
+// older than prefix search): the search then falls back to the exact email
+// or username filters.
+let qSupported = true;
+let cursor = null;
+let generation = 0; // answers to an older search are dropped
+
+export function reset() {
+  cursor = null;
+  generation++;
+  $('#search-q').value = '';
+  $('#search-status').value = '';
+  clear($('#users-rows'));
+}
+
+export function init(ctx) {
+  const search = debounce(() => load(ctx, false), 250);
+  $('#search-q').addEventListener('input', search);
+  $('#search-status').addEventListener('change', () => load(ctx, false));
+  $('#search-form').addEventListener('submit', ev => { ev.preventDefault(); load(ctx, false); });
+  $('#users-more').addEventListener('click', () => load(ctx, true));
+}
+
+export function render(ctx) {
+  if (!ctx.scopes.read.ok) {
+    $('#search-q').disabled = true;
+    $('#search-status').disabled = true;
+    $('#search-note').textContent = `Listing users needs the users:read scope: ${ctx.scopes.read.reason}`;
+    clear($('#users-rows'));
+    return;
+  }
+  $('#search-q').disabled = false;
+  $('#search-status').disabled = false;
+  load(ctx, false);
+}
+
+function query(more) {
+  const q = $('#search-q').value.trim();
+  const out = { limit: 20, status: $('#search-status').value };
+  if (more && cursor) out.cursor = cursor;
+  if (!q) return out;
+  if (qSupported) out.q = q;
+  else if (q.includes('@')) out.email = q;
+  else out.username = q;
+  return out;
+}
+
+async function load(ctx, more) {
+  const mine = ++generation;
+  if (!more) cursor = null;
+  let res;
+  try {
+    res = await api.call('GET', '/v1/users', { query: query(more) });
+  } catch (err) {
+    if (mine !== generation) return;
+    if (qSupported && err.status === 400 && err.errors.some(e => e.field === 'q')) {
+      qSupported = false;
+      $('#search-note').textContent = 'This server has no prefix search: the search matches an exact email or username.';
+      return load(ctx, more);
+    }
+    $('#search-note').textContent = problemText(err);
+    return;
+  }
+  if (mine !== generation) return;
+  const rows = $('#users-rows');
+  if (!more) clear(rows);
+  for (const u of res.data.data) rows.append(row(u));
+  cursor = res.data.next_cursor;
+  $('#users-more').hidden = !res.data.has_more;
+  $('#users-empty').hidden = rows.children.length > 0;
+  if (qSupported) $('#search-note').textContent = `${rows.children.length}${res.data.has_more ? '+' : ''} shown`;
+  status('');
+}
+
+function row(u) {
+  const label = u.name || u.email || u.username || u.id;
+  return h('tr', {},
+    h('td', {}, h('a', { href: `#/users/${u.id}` }, label)),
+    h('td', {}, u.email || ''),
+    h('td', {}, u.username || ''),
+    h('td', {}, h('span', { class: `badge ${u.status}` }, u.status), u.suspensions.length ? h('span', { class: 'badge suspended' }, 'suspended') : null));
+}
