@@ -40,6 +40,7 @@ async function route() {
     }
     showScopes();
   }
+  status('');
   const hash = location.hash || '#/users';
   let m;
   if ((m = hash.match(/^#\/users\/(usr_[0-9A-Za-z]+)$/))) {

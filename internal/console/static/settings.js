@@ -113,7 +113,7 @@ async function savePolicies() {
       const pos = at(x.message);
       return h('li', {}, pos
         ? h('button', { type: 'button', class: 'link', onclick: () => goTo(pos) }, `Line ${pos.line}, column ${pos.column}`)
-        : null, pos ? ': ' : '', x.message, ` (${x.code})`);
+        : null, pos ? ': ' : '', pos ? x.message.replace(/^\d+:\d+:?\s*/, '') : x.message, ` (${x.code})`);
     })));
   }
 }

@@ -120,18 +120,14 @@ function show(v) {
 
 function form() {
   const why = whyNotWrite();
-  const f = h('form', { id: 'edit-form', novalidate: true, onsubmit: ev => { ev.preventDefault(); save(false); } });
-  const set = h('fieldset', { disabled: !!why }, h('legend', { class: 'visually-hidden' }, 'Writable fields'));
-  for (const fd of FIELDS) set.append(control(fd));
-  f.append(
+  return h('form', { id: 'edit-form', novalidate: true, onsubmit: ev => { ev.preventDefault(); save(false); } },
     why ? h('p', { class: 'note', id: 'edit-why' }, why) : null,
-    set,
+    h('fieldset', { disabled: !!why }, h('legend', { class: 'visually-hidden' }, 'Writable fields'), FIELDS.map(control)),
     h('div', { id: 'edit-problem', class: 'problem', role: 'alert' }),
     h('div', { id: 'dry-run', class: 'dry-run', hidden: true }),
     h('div', { class: 'actions' },
       h('button', { type: 'button', id: 'edit-dry-run', disabled: !!why, title: why || null, onclick: () => save(true) }, 'Dry run'),
       h('button', { type: 'submit', id: 'edit-save', disabled: !!why, title: why || null }, 'Save changes')));
-  return f;
 }
 
 function control(fd) {
@@ -274,6 +270,7 @@ function showProblem(err, rest) {
 
 async function save(dryRun) {
   clearErrors();
+  status('');
   $('#dry-run').hidden = true;
   const { out, bad } = changes(st.user);
   if (bad.length) {

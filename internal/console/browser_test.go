@@ -1,0 +1,364 @@
+package console_test
+
+// The console in a real browser: headless Chromium, driven with chromedp,
+// against a real Roster node on loopback and SQLite.
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/server"
+	"github.com/roster-dev/roster/internal/sqlite"
+)
+
+// node is a Roster server with a default tenant and its admin key.
+type node struct {
+	url, token string
+}
+
+func startNode(t *testing.T) node {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := server.New(ctx, server.Config{
+		Store:         store,
+		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		PurgeInterval: time.Hour,
+		SecretKeys:    [][]byte{[]byte("test key of Roster, 32 bytes lon")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers, stop := context.WithCancel(ctx)
+	wait := n.RunWorkers(workers)
+	srv := httptest.NewServer(n.Handler)
+	t.Cleanup(func() {
+		srv.Close()
+		stop()
+		wait()
+		n.Close()
+		store.Close()
+	})
+	out, err := n.Service.CreateTenant(ctx, directory.TenantInput{Name: "Acme", OwnerEmail: "owner@acme.test"}, true, directory.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node{url: srv.URL, token: out.Token}
+}
+
+// api makes one API call as a client other than the console would.
+func (n node) api(t *testing.T, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, res.StatusCode, want, raw)
+	}
+	var out map[string]any
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return out
+}
+
+// chromium finds the browser, or skips the test when there is none, except
+// under CI, where a missing browser is a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("ROSTER_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium on PATH: under CI the browser tests must run (.ci/run installs it)")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium, or set ROSTER_CHROMIUM): browser tests skipped")
+	return ""
+}
+
+// browser is one headless Chromium tab with a fresh profile.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	shots := os.Getenv("ROSTER_CONSOLE_SHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	b := &browser{t: t, ctx: ctx, shots: shots}
+	b.watchConsole()
+	return b
+}
+
+// watchConsole fails the test on an exception of the page or a refusal of
+// the CSP: the console must run under its own policy.
+func (b *browser) watchConsole() {
+	msgs := chromedp.Console(b.ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") {
+				b.t.Errorf("browser console: %s (%s:%d)", m, m.URL, m.Line)
+			}
+		}
+	}()
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// until waits for a JavaScript expression to be true.
+func (b *browser) until(what, expr string) {
+	b.t.Helper()
+	b.do(what, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))(ctx, t)
+		return err
+	}))
+}
+
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+func (b *browser) text(sel string) string {
+	return b.eval(fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, sel))
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Error(err)
+	}
+}
+
+func setMedia(dark bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		scheme := cmp.Or(map[bool]string{true: "dark"}[dark], "light")
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}
+
+// TestConsoleInABrowser walks the support scenario of the console: sign in,
+// find a user, fix it through a validation error, see the history, lose a
+// race with another writer without losing the edit, suspend and lift, read
+// the settings, and sign out.
+func TestConsoleInABrowser(t *testing.T) {
+	b := newBrowser(t)
+	n := startNode(t)
+	alice := n.api(t, "POST", "/v1/users", map[string]any{"email": "alice@example.com", "username": "alice", "name": "Alice Smith"}, 201)
+	n.api(t, "POST", "/v1/users", map[string]any{"email": "bob@example.com", "username": "bob", "name": "Bob Jones"}, 201)
+	n.api(t, "POST", "/v1/users", map[string]any{"email": "carol@example.com", "username": "carol", "name": "Carol White"}, 201)
+	id := alice["id"].(string)
+
+	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.shot("01-signin")
+
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("signin-key"), n.token), chromedp.Click(chromedp.ID("signin-submit")))
+	b.until("the list", `document.querySelectorAll('#users-rows tr').length === 4`)
+	if got := b.text("#scopes"); !strings.Contains(got, "admin") || !strings.Contains(got, "users:write") {
+		t.Errorf("scopes shown %q, want the admin key's", got)
+	}
+	b.shot("02-users")
+
+	// The search is sent as one types; "alice" is a prefix and a username.
+	b.do("search", chromedp.SendKeys(chromedp.ID("search-q"), "alice"))
+	b.until("the search's answer", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('alice@example.com')`)
+
+	b.do("open alice", chromedp.Click(chromedp.CSS("#users-rows a")))
+	b.until("alice's page", `document.querySelector('#user-title')?.textContent === 'Alice Smith' && document.querySelector('#history .entry') !== null`)
+	if got := b.text("#history"); !strings.Contains(got, "user.created") {
+		t.Errorf("history %q lacks the creation", got)
+	}
+	b.shot("03-user")
+
+	// Two invalid fields: each error shows next to its field, nothing is written.
+	b.do("edit badly",
+		chromedp.SetValue(chromedp.ID("f-country"), "XX"),
+		chromedp.SetValue(chromedp.ID("f-birthdate"), "2999-01-01"),
+		chromedp.Click(chromedp.ID("edit-save")))
+	b.until("the field errors", `document.querySelector('#f-country-err').textContent !== '' && document.querySelector('#f-birthdate-err').textContent !== ''`)
+	if got := b.eval(`document.querySelector('#f-country').getAttribute('aria-invalid') ?? ''`); got != "true" {
+		t.Errorf("country aria-invalid %q", got)
+	}
+	if got := b.text("#f-name-err"); got != "" {
+		t.Errorf("name, which is valid, shows an error: %q", got)
+	}
+	if v := n.api(t, "GET", "/v1/users/"+id, nil, 200)["version"]; v != 1.0 {
+		t.Errorf("version %v after a refused edit, want 1", v)
+	}
+	b.shot("04-validation-error")
+
+	// A dry run shows the outcome and writes nothing.
+	b.do("dry run", chromedp.SetValue(chromedp.ID("f-country"), "FR"), chromedp.SetValue(chromedp.ID("f-birthdate"), "1990-05-01"), chromedp.Click(chromedp.ID("edit-dry-run")))
+	b.until("the dry run", `!document.querySelector('#dry-run').hidden && document.querySelector('#dry-run').textContent.includes('version 2')`)
+	if v := n.api(t, "GET", "/v1/users/"+id, nil, 200)["version"]; v != 1.0 {
+		t.Errorf("version %v after a dry run, want 1", v)
+	}
+
+	b.do("save the fix", chromedp.Click(chromedp.ID("edit-save")))
+	b.until("the save", `document.querySelector('#user-version')?.textContent === '2' && document.querySelector('#history .entry')?.textContent.includes('country')`)
+	first := b.text("#history .entry")
+	if !strings.Contains(first, "user.updated") || !strings.Contains(first, `"FR"`) || !strings.Contains(first, `"1990-05-01"`) {
+		t.Errorf("newest history entry %q, want the country and birthdate change", first)
+	}
+	if got := n.api(t, "GET", "/v1/users/"+id, nil, 200); got["country"] != "FR" || got["birthdate"] != "1990-05-01" || got["name"] != "Alice Smith" {
+		t.Errorf("stored %v %v %v", got["country"], got["birthdate"], got["name"])
+	}
+	b.shot("05-saved")
+
+	// Someone else renames alice between the load and the save: 412, the
+	// edit is kept, and the next save applies it on top of theirs.
+	b.do("edit the company", chromedp.SetValue(chromedp.ID("f-company"), "Initech"))
+	n.api(t, "PATCH", "/v1/users/"+id, map[string]any{"name": "Alice Martin"}, 200)
+	b.do("save over a concurrent change", chromedp.Click(chromedp.ID("edit-save")))
+	b.until("the conflict", `!document.querySelector('#conflict').hidden`)
+	conflict := b.text("#conflict")
+	if !strings.Contains(conflict, "Name") || !strings.Contains(conflict, "Alice Martin") {
+		t.Errorf("conflict %q does not say what changed", conflict)
+	}
+	if got := b.eval(`document.querySelector('#f-company').value`); got != "Initech" {
+		t.Errorf("company after the 412 %q, want what was typed", got)
+	}
+	if got := b.eval(`document.querySelector('#f-name').value`); got != "Alice Martin" {
+		t.Errorf("name after the 412 %q, want the new value", got)
+	}
+	b.shot("06-conflict")
+	b.do("save again", chromedp.Click(chromedp.ID("edit-save")))
+	b.until("the second save", `document.querySelector('#user-version')?.textContent === '4'`)
+	if got := n.api(t, "GET", "/v1/users/"+id, nil, 200); got["company"] != "Initech" || got["name"] != "Alice Martin" {
+		t.Errorf("stored company %v name %v, want both changes", got["company"], got["name"])
+	}
+
+	// Suspend, with a confirmation, then lift.
+	b.do("suspend", chromedp.SendKeys(chromedp.ID("s-reason"), "Abuse report #12"), chromedp.Click(chromedp.ID("s-submit")))
+	b.do("confirm", chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.until("the suspension", `document.querySelector('#suspensions')?.textContent.includes('Abuse report #12')`)
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["suspensions"].([]any); len(s) != 1 {
+		t.Errorf("suspensions %v, want one", s)
+	}
+	b.shot("07-suspended")
+	b.do("lift", chromedp.Click(chromedp.CSS("#suspensions button.lift")))
+	b.do("confirm", chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.until("the lift", `document.querySelector('#suspensions')?.textContent.includes('None in force')`)
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["suspensions"].([]any); len(s) != 0 {
+		t.Errorf("suspensions %v after the lift, want none", s)
+	}
+	if got := b.text("#history .entry"); !strings.Contains(got, "user.unsuspended") {
+		t.Errorf("newest history entry %q, want user.unsuspended", got)
+	}
+
+	// At 375 px and in dark mode the page still fits.
+	b.do("narrow and dark", chromedp.EmulateViewport(375, 800), setMedia(true))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "375" {
+		t.Errorf("page %s px wide at 375 px: it scrolls sideways", w)
+	}
+	b.shot("08-user-375-dark")
+	b.do("wide and light", chromedp.EmulateViewport(1280, 900), setMedia(false))
+
+	// Settings: a policy that does not parse shows the parser's position.
+	b.do("settings", chromedp.Navigate(n.url+"/console/#/settings"))
+	b.until("the settings", `document.querySelector('#policies-text') !== null && document.querySelector('#usage meter') !== null`)
+	b.do("a broken policy", chromedp.SetValue(chromedp.ID("policies-text"), "permit (principal, action, resource)\nwhen { nope };"), chromedp.Click(chromedp.ID("policies-save")))
+	b.until("the parser's errors", `document.querySelector('#policies-errors button') !== null`)
+	if got := b.text("#policies-errors"); !strings.Contains(got, "Line ") {
+		t.Errorf("policy errors %q carry no position", got)
+	}
+	b.shot("09-settings")
+
+	// Sign-out forgets the key.
+	b.do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	if got := b.eval(`String(sessionStorage.length) + location.href`); strings.Contains(got, n.token) || !strings.HasPrefix(got, "0") {
+		t.Errorf("after sign-out: %q", got)
+	}
+}
