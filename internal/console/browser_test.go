@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,6 +29,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/server"
 	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/webhook"
 )
 
 // node is a Roster server with a default tenant and its admin key.
@@ -42,10 +45,13 @@ func startNode(t *testing.T) node {
 		t.Fatal(err)
 	}
 	n, err := server.New(ctx, server.Config{
-		Store:         store,
-		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		PurgeInterval: time.Hour,
-		SecretKeys:    [][]byte{[]byte("test key of Roster, 32 bytes lon")},
+		Store:  store,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		// The test's webhook receiver is on loopback.
+		AllowPrivateWebhooks: true,
+		Dispatcher:           webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
+		PurgeInterval:        time.Hour,
+		SecretKeys:           [][]byte{[]byte("test key of Roster, 32 bytes lon")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,13 +76,18 @@ func startNode(t *testing.T) node {
 // api makes one API call as a client other than the console would.
 func (n node) api(t *testing.T, method, path string, body any, want int) map[string]any {
 	t.Helper()
+	return n.apiAs(t, n.token, method, path, body, want)
+}
+
+func (n node) apiAs(t *testing.T, token, method, path string, body any, want int) map[string]any {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, n.url+path, rd)
-	req.Header.Set("Authorization", "Bearer "+n.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -219,6 +230,32 @@ func (b *browser) shot(name string) {
 	}
 }
 
+// signIn opens the console and signs in with token.
+func (b *browser) signIn(n node, token string) {
+	b.t.Helper()
+	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("signin-key"), token), chromedp.Click(chromedp.ID("signin-submit")))
+	b.until("the list", `document.querySelector('#users-rows tr') !== null`)
+}
+
+// pngFile writes a small PNG and answers its path.
+func pngFile(t *testing.T) string {
+	t.Helper()
+	im := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range im.Pix {
+		im.Pix[i] = byte(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, im); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "face.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func setMedia(dark bool) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		scheme := cmp.Or(map[bool]string{true: "dark"}[dark], "light")
@@ -240,6 +277,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	n.api(t, "POST", "/v1/users", map[string]any{"email": "bob@example.com", "username": "bob", "name": "Bob Jones"}, 201)
 	n.api(t, "POST", "/v1/users", map[string]any{"email": "carol@example.com", "username": "carol", "name": "Carol White"}, 201)
 	id := alice["id"].(string)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(receiver.Close)
+	hook := n.api(t, "POST", "/v1/webhook-endpoints", map[string]any{"url": receiver.URL + "/events", "kind": "events"}, 201)["id"].(string)
 
 	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
 	b.shot("01-signin")
@@ -338,6 +378,41 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("newest history entry %q, want user.unsuspended", got)
 	}
 
+	// A picture over the limit is refused before it is sent; one within it
+	// is stored, and shown through the API.
+	big := filepath.Join(t.TempDir(), "big.png")
+	if err := os.WriteFile(big, bytes.Repeat([]byte{0x89}, 300<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do("a picture too large", chromedp.SetUploadFiles(chromedp.ID("f-picture"), []string{big}))
+	b.until("its refusal", `document.querySelector('#f-picture-err').textContent.includes('256 KiB')`)
+	b.do("a picture", chromedp.SetUploadFiles(chromedp.ID("f-picture"), []string{pngFile(t)}))
+	b.until("the picture read", `document.querySelector('#f-picture-err').textContent === ''`)
+	b.do("save the picture", chromedp.Click(chromedp.ID("edit-save")))
+	b.until("the picture shown", `document.querySelector('#user-picture img')?.src.startsWith('data:image/png')`)
+	if p, _ := n.api(t, "GET", "/v1/users/"+id, nil, 200)["picture"].(string); !strings.HasPrefix(p, "/v1/users/"+id+"/picture?v=") {
+		t.Errorf("picture %q, want the stored picture's path", p)
+	}
+
+	// Delete, which locks the form with the reason, then restore.
+	b.do("delete", chromedp.Click(chromedp.ID("act-delete")), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
+	if got := b.text("#confirm-text"); !strings.Contains(got, "restored") {
+		t.Errorf("delete confirmation %q does not tell of the grace period", got)
+	}
+	b.do("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	b.until("the deletion", `document.querySelector('#act-restore') !== null && document.querySelector('#edit-save').disabled`)
+	if got := b.text("#edit-why"); !strings.Contains(got, "being deleted") {
+		t.Errorf("the form is locked for %q", got)
+	}
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "deleting" {
+		t.Errorf("status %v, want deleting", s)
+	}
+	b.do("restore", chromedp.Click(chromedp.ID("act-restore")), chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.Click(chromedp.ID("confirm-ok")))
+	b.until("the restore", `document.querySelector('#act-delete') !== null && !document.querySelector('#edit-save').disabled`)
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "active" {
+		t.Errorf("status %v, want active", s)
+	}
+
 	// At 375 px and in dark mode the page still fits.
 	b.do("narrow and dark", chromedp.EmulateViewport(375, 800), setMedia(true))
 	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "375" {
@@ -356,9 +431,71 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	b.shot("09-settings")
 
+	// The endpoint's deliveries, once the dispatcher has sent every event.
+	history := n.api(t, "GET", "/v1/users/"+id+"/history?limit=100", nil, 200)["data"].([]any)
+	want := len(history) - 1 // every change of alice's but its creation, made before the endpoint
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds := n.api(t, "GET", "/v1/webhook-endpoints/"+hook+"/deliveries?limit=100", nil, 200)["data"].([]any)
+		done := 0
+		for _, d := range ds {
+			if d.(map[string]any)["status"] == "delivered" {
+				done++
+			}
+		}
+		if done == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events delivered", done, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.do("deliveries", chromedp.Click(chromedp.CSS("#hooks button[aria-controls]")))
+	b.until("the deliveries", fmt.Sprintf(`document.querySelectorAll('#dl-%s tbody tr').length === %d`, hook, want))
+	if got := b.text("#dl-" + hook); !strings.Contains(got, "delivered") || !strings.Contains(got, "204") {
+		t.Errorf("deliveries %q, want delivered with the receiver's 204", got)
+	}
+	b.shot("10-webhook-deliveries")
+
 	// Sign-out forgets the key.
 	b.do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin-key")))
 	if got := b.eval(`String(sessionStorage.length) + location.href`); strings.Contains(got, n.token) || !strings.HasPrefix(got, "0") {
 		t.Errorf("after sign-out: %q", got)
+	}
+}
+
+// TestConsoleWithAReadOnlyKey: the controls a users:read key cannot use are
+// disabled, each with the API's reason.
+func TestConsoleWithAReadOnlyKey(t *testing.T) {
+	b := newBrowser(t)
+	n := startNode(t)
+	id := n.api(t, "POST", "/v1/users", map[string]any{"email": "dana@example.com", "name": "Dana Reed"}, 201)["id"].(string)
+	ro := n.api(t, "POST", "/v1/keys", map[string]any{"name": "support", "scopes": []string{"read_only"}}, 201)["token"].(string)
+
+	b.signIn(n, ro)
+	if got := b.text("#scopes"); !strings.Contains(got, "users:read") || strings.Contains(got, "write") || strings.Contains(got, "admin") {
+		t.Errorf("scopes shown %q, want users:read only", got)
+	}
+	b.do("open dana", chromedp.Navigate(n.url+"/console/#/users/"+id))
+	b.until("dana's page", `document.querySelector('#user-title')?.textContent === 'Dana Reed'`)
+	for _, sel := range []string{"#edit-save", "#edit-dry-run", "#act-deactivate", "#act-delete", "#s-submit"} {
+		if got := b.eval(`String(document.querySelector('` + sel + `').matches(':disabled'))`); got != "true" {
+			t.Errorf("%s enabled for a read-only key", sel)
+		}
+	}
+	for _, sel := range []string{"#edit-why", "#act-deactivate-why"} {
+		if got := b.text(sel); !strings.Contains(got, "users:write") {
+			t.Errorf("%s says %q, want the missing scope", sel, got)
+		}
+	}
+	b.shot("11-read-only")
+	b.do("settings", chromedp.Navigate(n.url+"/console/#/settings"))
+	b.until("the settings", `document.querySelector('#roles-text') !== null`)
+	if got := b.text("#policies"); !strings.Contains(got, "admin") {
+		t.Errorf("policies say %q, want the missing admin scope", got)
+	}
+	if got := b.eval(`String(document.querySelector('#roles-save').disabled)`); got != "true" {
+		t.Error("roles can be saved with a read-only key")
 	}
 }

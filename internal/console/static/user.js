@@ -50,6 +50,7 @@ export async function render(root, ctx, id) {
   draw();
   loadHistory(false);
   loadPicture();
+  loadGrace();
 }
 
 function canWrite() { return st.ctx.scopes.write.ok; }
@@ -123,11 +124,12 @@ function form() {
   return h('form', { id: 'edit-form', novalidate: true, onsubmit: ev => { ev.preventDefault(); save(false); } },
     why ? h('p', { class: 'note', id: 'edit-why' }, why) : null,
     h('fieldset', { disabled: !!why }, h('legend', { class: 'visually-hidden' }, 'Writable fields'), FIELDS.map(control)),
-    h('div', { id: 'edit-problem', class: 'problem', role: 'alert' }),
-    h('div', { id: 'dry-run', class: 'dry-run', hidden: true }),
     h('div', { class: 'actions' },
       h('button', { type: 'button', id: 'edit-dry-run', disabled: !!why, title: why || null, onclick: () => save(true) }, 'Dry run'),
-      h('button', { type: 'submit', id: 'edit-save', disabled: !!why, title: why || null }, 'Save changes')));
+      h('button', { type: 'submit', id: 'edit-save', disabled: !!why, title: why || null }, 'Save changes')),
+    // below the buttons, so that what appears moves nothing one may click
+    h('div', { id: 'edit-problem', class: 'problem', role: 'alert' }),
+    h('div', { id: 'dry-run', class: 'dry-run', hidden: true }));
 }
 
 function control(fd) {
@@ -372,6 +374,7 @@ function lifecycle() {
     why ? h('span', { class: 'why', id: `${id}-why` }, why) : null);
   const acts = [];
   if (u.status === 'deleting') {
+    acts.push(h('p', { class: 'note', id: 'deleting-note' }, 'Deleted at ', time(u.updated_at), ': it is purged for good when the tenant\'s grace period ends, unless restored before.'));
     acts.push(button('act-restore', 'Restore', noWrite, () => act('restore', 'POST', `/v1/users/${u.id}/restore`, 'Restore this user?', 'It becomes active again and takes an active-user seat.')));
   } else {
     if (u.deactivated) acts.push(button('act-reactivate', 'Reactivate', noWrite, () => act('reactivate', 'POST', `/v1/users/${u.id}/reactivate`, 'Reactivate this user?', 'It becomes active and takes an active-user seat.')));
@@ -399,7 +402,26 @@ function lifecycle() {
 }
 
 function graceText() {
-  return 'The user is marked for deletion and can be restored until the tenant\'s deletion grace period ends; then its personal data, picture and suspensions are purged for good.';
+  const g = st.grace;
+  const period = g === undefined ? 'the tenant\'s deletion grace period' : `its deletion grace period of ${duration(g)}`;
+  return `The user is marked for deletion and can be restored until ${period} ends; then its personal data, picture and suspensions are purged for good.`;
+}
+
+function duration(s) {
+  if (s % 86400 === 0) return `${s / 86400} day${s === 86400 ? '' : 's'}`;
+  if (s % 3600 === 0) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
+  return `${s} seconds`;
+}
+
+// loadGrace reads the tenant's deletion grace period, which only a platform
+// key may read (GET /v1/tenants/{id}); a tenant key is told it in general.
+async function loadGrace() {
+  if (!api.tenantId() || st.grace !== undefined) return;
+  try {
+    st.grace = (await api.call('GET', `/v1/tenants/${api.tenantId()}`)).data.settings.deletion_grace_seconds;
+  } catch {
+    // the general wording stays
+  }
 }
 
 async function act(what, method, path, title, text) {
