@@ -216,8 +216,20 @@ func (b *browser) text(sel string) string {
 	return b.eval(fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, sel))
 }
 
+// unlabeled lists the visible controls that have no accessible name.
+const unlabeled = `[...document.querySelectorAll('input, select, textarea, button')]
+	.filter(e => e.getClientRects().length > 0)
+	.filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+	.map(e => e.id || e.outerHTML.slice(0, 80)).join(', ')`
+
+// shot saves a screenshot of the page, whose controls must all be labeled.
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	if !strings.HasPrefix(name, "failed-") {
+		if got := b.eval(unlabeled); got != "" {
+			b.t.Errorf("%s: controls without a label: %s", name, got)
+		}
+	}
 	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -302,12 +314,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	b.shot("03-user")
 
-	// Two invalid fields: each error shows next to its field, nothing is written.
+	// Two invalid fields: each error shows next to its field, moving nothing,
+	// and nothing is written.
+	saveAt := b.eval(`String(document.querySelector('#edit-save').getBoundingClientRect().top + scrollY)`)
 	b.do("edit badly",
 		chromedp.SetValue(chromedp.ID("f-country"), "XX"),
 		chromedp.SetValue(chromedp.ID("f-birthdate"), "2999-01-01"),
 		chromedp.Click(chromedp.ID("edit-save")))
 	b.until("the field errors", `document.querySelector('#f-country-err').textContent !== '' && document.querySelector('#f-birthdate-err').textContent !== ''`)
+	if got := b.eval(`String(document.querySelector('#edit-save').getBoundingClientRect().top + scrollY)`); got != saveAt {
+		t.Errorf("the errors moved the save button from %s to %s", saveAt, got)
+	}
+	if got := b.text("#f-birthdate-err"); !strings.Contains(got, "future") {
+		t.Errorf("birthdate error %q", got)
+	}
 	if got := b.eval(`document.querySelector('#f-country').getAttribute('aria-invalid') ?? ''`); got != "true" {
 		t.Errorf("country aria-invalid %q", got)
 	}
@@ -374,9 +394,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["suspensions"].([]any); len(s) != 0 {
 		t.Errorf("suspensions %v after the lift, want none", s)
 	}
-	if got := b.text("#history .entry"); !strings.Contains(got, "user.unsuspended") {
-		t.Errorf("newest history entry %q, want user.unsuspended", got)
-	}
+	b.until("the lift in the history", `document.querySelector('#history .entry')?.textContent.includes('user.unsuspended')`)
 
 	// A picture over the limit is refused before it is sent; one within it
 	// is stored, and shown through the API.

@@ -187,7 +187,7 @@ async function pickPicture(ev) {
   st.picture = undefined;
   if (!file) return;
   if (file.size > MAX_PICTURE) {
-    err.textContent = `${LABELS.picture} is ${Math.ceil(file.size / 1024)} KiB: at most 256 KiB is accepted.`;
+    err.textContent = `This file is ${Math.ceil(file.size / 1024)} KiB: at most 256 KiB is accepted.`;
     ev.target.value = '';
     return;
   }
@@ -253,7 +253,9 @@ function showErrors(list) {
     const name = api.fieldOf(e.field);
     const slot = $(`#f-${name}-err`);
     if (!slot || !LABELS[name]) { rest.push(e); continue; }
-    slot.textContent = [slot.textContent, `${LABELS[name]} ${e.message}${e.field !== name ? ` (${e.field})` : ''}`].filter(Boolean).join('; ');
+    // The message reads after the field's name, which its label shows.
+    const msg = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+    slot.textContent = [slot.textContent, `${msg}${e.field !== name ? ` (${e.field})` : ''}`].filter(Boolean).join('; ');
     const input = $(`#f-${name}`) || st.root.querySelector(`[data-field=${name}] input`);
     if (input) {
       input.setAttribute('aria-invalid', 'true');
