@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/server"
@@ -515,5 +516,55 @@ func TestConsoleWithAReadOnlyKey(t *testing.T) {
 	}
 	if got := b.eval(`String(document.querySelector('#roles-save').disabled)`); got != "true" {
 		t.Error("roles can be saved with a read-only key")
+	}
+}
+
+// TestConsoleByKeyboardWithPolicies: sign in and act with the keyboard, page
+// through the list, see a policy's notice, and cancel a confirmation with
+// Escape, which writes nothing.
+func TestConsoleByKeyboardWithPolicies(t *testing.T) {
+	b := newBrowser(t)
+	n := startNode(t)
+	for i := range 25 {
+		n.api(t, "POST", "/v1/users", map[string]any{"email": fmt.Sprintf("u%02d@example.com", i), "name": fmt.Sprintf("User %02d", i)}, 201)
+	}
+	id := n.api(t, "POST", "/v1/users", map[string]any{"email": "erin@example.com", "name": "Erin Moss"}, 201)["id"].(string)
+	policies := n.api(t, "GET", "/v1/policies", nil, 200)["policies"].(string) + `
+@notice("Only the owner may change roles.")
+forbid (principal, action == Action::"updateUser", resource)
+when { context.changed_fields.contains("roles") };
+`
+	n.api(t, "PUT", "/v1/policies", map[string]any{"policies": policies}, 200)
+
+	b.do("open the console", chromedp.Navigate(n.url+"/console/"), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.do("sign in with Enter", chromedp.SendKeys(chromedp.ID("signin-key"), n.token+kb.Enter))
+	b.until("the first page", `document.querySelectorAll('#users-rows tr').length === 20 && !document.querySelector('#users-more').hidden`)
+	b.do("the next page", chromedp.SendKeys(chromedp.ID("users-more"), kb.Enter))
+	b.until("every user", `document.querySelectorAll('#users-rows tr').length === 27 && document.querySelector('#users-more').hidden`)
+
+	b.do("open erin", chromedp.Navigate(n.url+"/console/#/users/"+id))
+	b.until("erin's page", `document.querySelector('#user-title')?.textContent === 'Erin Moss'`)
+	b.do("make erin an admin", chromedp.SendKeys(chromedp.ID("f-roles-admin"), " "), chromedp.SendKeys(chromedp.ID("edit-save"), kb.Enter))
+	b.until("the refusal", `document.querySelector('#edit-problem').textContent.includes('Only the owner may change roles.')`)
+	if roles := n.api(t, "GET", "/v1/users/"+id, nil, 200)["roles"].([]any); len(roles) != 1 || roles[0] != "member" {
+		t.Errorf("roles %v after a refusal, want [member]", roles)
+	}
+	b.shot("12-policy-notice")
+
+	b.do("deactivate, then think again", chromedp.SendKeys(chromedp.ID("act-deactivate"), kb.Enter), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
+	if got := b.eval(`document.activeElement.id`); got != "confirm-cancel" {
+		t.Errorf("the confirmation opens with %q focused, want the cancel button", got)
+	}
+	b.do("Escape", chromedp.SendKeys(chromedp.ID("confirm-cancel"), kb.Escape), chromedp.WaitNotVisible(chromedp.ID("confirm-ok")))
+	if got := b.eval(`document.activeElement.id`); got != "act-deactivate" {
+		t.Errorf("after Escape %q is focused, want the button that opened it", got)
+	}
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "active" {
+		t.Errorf("status %v after a cancelled deactivation", s)
+	}
+	b.do("deactivate", chromedp.SendKeys(chromedp.ID("act-deactivate"), kb.Enter), chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.SendKeys(chromedp.ID("confirm-ok"), kb.Enter))
+	b.until("the deactivation", `document.querySelector('#act-reactivate') !== null`)
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "deactivated" {
+		t.Errorf("status %v, want deactivated", s)
 	}
 }
