@@ -492,6 +492,12 @@ func TestConsoleWithAReadOnlyKey(t *testing.T) {
 	id := n.api(t, "POST", "/v1/users", map[string]any{"email": "dana@example.com", "name": "Dana Reed"}, 201)["id"].(string)
 	ro := n.api(t, "POST", "/v1/keys", map[string]any{"name": "support", "scopes": []string{"read_only"}}, 201)["token"].(string)
 
+	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.do("sign in with a wrong key", chromedp.SendKeys(chromedp.ID("signin-key"), ro+"x"), chromedp.Click(chromedp.ID("signin-submit")))
+	b.until("the refusal", `document.querySelector('#signin-key-err').textContent.includes('unauthenticated')`)
+	if got := b.eval(`String(sessionStorage.length) + document.querySelector('#signin-key').getAttribute('aria-invalid')`); got != "0true" {
+		t.Errorf("after a refused key: %q, want nothing kept and the field marked", got)
+	}
 	b.signIn(n, ro)
 	if got := b.text("#scopes"); !strings.Contains(got, "users:read") || strings.Contains(got, "write") || strings.Contains(got, "admin") {
 		t.Errorf("scopes shown %q, want users:read only", got)
@@ -567,4 +573,8 @@ when { context.changed_fields.contains("roles") };
 	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "deactivated" {
 		t.Errorf("status %v, want deactivated", s)
 	}
+
+	b.do("the list of the deactivated", chromedp.Navigate(n.url+"/console/#/users"), chromedp.SetValue(chromedp.ID("search-status"), "deactivated"),
+		chromedp.Evaluate[chromedp.Void](`void document.querySelector('#search-status').dispatchEvent(new Event('change'))`))
+	b.until("erin alone", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('erin@example.com')`)
 }

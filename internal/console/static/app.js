@@ -107,5 +107,5 @@ addEventListener('unhandledrejection', ev => {
 
 $('#signin-form').addEventListener('submit', onSignIn);
 $('#signout').addEventListener('click', onSignOut);
-users.init(ctx);
+users.init();
 route();

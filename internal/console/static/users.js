@@ -18,12 +18,12 @@ export function reset() {
   clear($('#users-rows'));
 }
 
-export function init(ctx) {
-  const search = debounce(() => load(ctx, false), 250);
+export function init() {
+  const search = debounce(() => load(false), 250);
   $('#search-q').addEventListener('input', search);
-  $('#search-status').addEventListener('change', () => load(ctx, false));
-  $('#search-form').addEventListener('submit', ev => { ev.preventDefault(); load(ctx, false); });
-  $('#users-more').addEventListener('click', () => load(ctx, true));
+  $('#search-status').addEventListener('change', () => load(false));
+  $('#search-form').addEventListener('submit', ev => { ev.preventDefault(); load(false); });
+  $('#users-more').addEventListener('click', () => load(true));
 }
 
 export function render(ctx) {
@@ -36,7 +36,7 @@ export function render(ctx) {
   }
   $('#search-q').disabled = false;
   $('#search-status').disabled = false;
-  load(ctx, false);
+  load(false);
 }
 
 function query(more) {
@@ -50,7 +50,7 @@ function query(more) {
   return out;
 }
 
-async function load(ctx, more) {
+async function load(more) {
   const mine = ++generation;
   if (!more) cursor = null;
   let res;
@@ -61,7 +61,7 @@ async function load(ctx, more) {
     if (qSupported && err.status === 400 && err.errors.some(e => e.field === 'q')) {
       qSupported = false;
       $('#search-note').textContent = 'This server has no prefix search: the search matches an exact email or username.';
-      return load(ctx, more);
+      return load(more);
     }
     $('#search-note').textContent = problemText(err);
     return;
