@@ -382,11 +382,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Suspend, with a confirmation, then lift.
-	b.do("suspend", chromedp.SendKeys(chromedp.ID("s-reason"), "Abuse report #12"), chromedp.Click(chromedp.ID("s-submit")))
+	b.do("suspend", chromedp.SendKeys(chromedp.ID("s-reason"), "Abuse report #12"), chromedp.SetValue(chromedp.ID("s-ends_at"), "2031-01-01T10:00"), chromedp.Click(chromedp.ID("s-submit")))
 	b.do("confirm", chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.Click(chromedp.ID("confirm-ok")))
 	b.until("the suspension", `document.querySelector('#suspensions')?.textContent.includes('Abuse report #12')`)
-	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["suspensions"].([]any); len(s) != 1 {
-		t.Errorf("suspensions %v, want one", s)
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["suspensions"].([]any); len(s) != 1 || !strings.HasPrefix(fmt.Sprint(s[0].(map[string]any)["ends_at"]), "2031-01-01T") {
+		t.Errorf("suspensions %v, want one ending on 2031-01-01", s)
 	}
 	b.shot("07-suspended")
 	b.do("lift", chromedp.Click(chromedp.CSS("#suspensions button.lift")))
@@ -572,6 +572,17 @@ when { context.changed_fields.contains("roles") };
 	b.until("the deactivation", `document.querySelector('#act-reactivate') !== null`)
 	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "deactivated" {
 		t.Errorf("status %v, want deactivated", s)
+	}
+
+	// The role catalog: a role in use cannot be dropped; a new one is added.
+	b.do("settings", chromedp.Navigate(n.url+"/console/#/settings"))
+	b.until("the roles", `document.querySelector('#roles-text')?.value.includes('member')`)
+	b.do("drop member", chromedp.SetValue(chromedp.ID("roles-text"), "admin\nviewer"), chromedp.SendKeys(chromedp.ID("roles-save"), kb.Enter))
+	b.until("the refusal", `document.querySelector('#roles-err').textContent.includes('role_in_use')`)
+	b.do("add support", chromedp.SetValue(chromedp.ID("roles-text"), "member\nadmin\nviewer\nsupport"), chromedp.SendKeys(chromedp.ID("roles-save"), kb.Enter))
+	b.until("the save", `document.querySelector('#roles-err').textContent === '' && document.querySelector('#status').textContent === 'Roles saved.'`)
+	if roles := fmt.Sprint(n.api(t, "GET", "/v1/roles", nil, 200)["roles"]); roles != "[member admin viewer support]" {
+		t.Errorf("roles %s", roles)
 	}
 
 	b.do("the list of the deactivated", chromedp.Navigate(n.url+"/console/#/users"), chromedp.SetValue(chromedp.ID("search-status"), "deactivated"),

@@ -52,6 +52,7 @@ async function roles(ctx, why) {
 
 async function saveRoles() {
   const err = clear($('#roles-err'));
+  $('#roles-text').removeAttribute('aria-invalid');
   const list = $('#roles-text').value.split('\n').map(s => s.trim()).filter(Boolean);
   try {
     const r = await api.call('PUT', '/v1/roles', { body: { roles: list } });
