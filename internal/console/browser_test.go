@@ -585,6 +585,23 @@ when { context.changed_fields.contains("roles") };
 		t.Errorf("roles %s", roles)
 	}
 
+	// Webhook endpoints: a bad URL is refused at its field; a good one is
+	// created, its secret shown once; then it is deleted.
+	b.do("a bad endpoint", chromedp.SetValue(chromedp.ID("hook-url"), "ftp://hooks.example.com/x"), chromedp.SendKeys(chromedp.ID("hook-create"), kb.Enter))
+	b.until("its refusal", `document.querySelector('#hook-url-err').textContent !== ''`)
+	b.do("an endpoint", chromedp.SetValue(chromedp.ID("hook-url"), n.url+"/hook"), chromedp.SendKeys(chromedp.ID("hook-create"), kb.Enter))
+	b.until("its secret", `/^whsec_/.test(document.querySelector('#hook-secret-value')?.value ?? '')`)
+	hooks := n.api(t, "GET", "/v1/webhook-endpoints", nil, 200)["data"].([]any)
+	if len(hooks) != 1 {
+		t.Fatalf("endpoints %v, want the one made", hooks)
+	}
+	hid := hooks[0].(map[string]any)["id"].(string)
+	b.do("delete it", chromedp.SendKeys(chromedp.ID("del-"+hid), kb.Enter), chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.SendKeys(chromedp.ID("confirm-ok"), kb.Enter))
+	b.until("its deletion", `document.querySelector('#hooks').textContent.includes('No endpoint yet.')`)
+	if hooks := n.api(t, "GET", "/v1/webhook-endpoints", nil, 200)["data"].([]any); len(hooks) != 0 {
+		t.Errorf("endpoints %v after the deletion", hooks)
+	}
+
 	b.do("the list of the deactivated", chromedp.Navigate(n.url+"/console/#/users"), chromedp.SetValue(chromedp.ID("search-status"), "deactivated"),
 		chromedp.Evaluate[chromedp.Void](`void document.querySelector('#search-status').dispatchEvent(new Event('change'))`))
 	b.until("erin alone", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('erin@example.com')`)

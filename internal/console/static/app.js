@@ -46,13 +46,25 @@ async function route() {
   if ((m = hash.match(/^#\/users\/(usr_[0-9A-Za-z]+)$/))) {
     showView('user');
     await user.render($('#view-user'), ctx, m[1]);
+    focusTitle('#view-user h1');
   } else if (hash === '#/settings') {
     showView('settings');
     await settings.render($('#view-settings'), ctx);
+    focusTitle('#view-settings h1');
   } else {
     showView('users');
     users.render(ctx);
+    if (!$('#search-q').disabled) $('#search-q').focus();
   }
+}
+
+// focusTitle moves the focus to a new screen's title, so that keyboard and
+// screen reader users start there rather than on a control that is gone.
+function focusTitle(sel) {
+  const el = $(sel);
+  if (!el) return;
+  el.tabIndex = -1;
+  el.focus();
 }
 
 function signinError(err) {

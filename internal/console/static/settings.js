@@ -2,7 +2,7 @@
 // policies with the parser's errors at their positions, and webhook
 // endpoints with their recent deliveries.
 import * as api from './api.js';
-import { $, h, clear, time, status, problemText } from './dom.js';
+import { $, h, clear, time, status, confirm, problemText } from './dom.js';
 
 export async function render(root, ctx) {
   const admin = ctx.scopes.admin;
@@ -119,17 +119,87 @@ async function savePolicies() {
   }
 }
 
+const EVENTS = ['user.created', 'user.updated', 'user.deleted', 'user.restored', 'user.deactivated', 'user.reactivated', 'user.suspended', 'user.unsuspended'];
+
 async function hooks() {
   const slot = $('#hooks');
   let list;
   try { list = (await api.call('GET', '/v1/webhook-endpoints')).data.data; } catch (err) { clear(slot, h('p', { class: 'problem' }, problemText(err))); return; }
-  if (!list.length) { clear(slot, h('p', { class: 'muted' }, 'No endpoint. Create one with POST /v1/webhook-endpoints (its secret is shown once).')); return; }
-  clear(slot, h('ul', { class: 'hooks' }, list.map(e => h('li', {},
+  clear(slot,
+    list.length ? h('ul', { class: 'hooks' }, list.map(endpoint)) : h('p', { class: 'muted' }, 'No endpoint yet.'),
+    h('div', { id: 'hook-secret', class: 'dry-run', role: 'status', hidden: true }),
+    hookForm());
+}
+
+function endpoint(e) {
+  return h('li', {},
     h('p', {}, h('strong', {}, e.kind), ' ', h('code', {}, e.url)),
     h('p', { class: 'muted' }, e.id, ' · created ', time(e.created_at), ' · ', e.events.length ? e.events.join(', ') : 'every event',
       e.kind === 'validation' ? ` · timeout ${e.timeout_ms} ms · ${e.fail_open ? 'fails open' : 'fails closed'}` : ''),
-    h('button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': `dl-${e.id}`, onclick: ev => deliveries(ev.currentTarget, e.id) }, 'Recent deliveries'),
-    h('div', { id: `dl-${e.id}`, hidden: true })))));
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', 'aria-expanded': 'false', 'aria-controls': `dl-${e.id}`, onclick: ev => deliveries(ev.currentTarget, e.id) }, 'Recent deliveries'),
+      h('button', { type: 'button', class: 'quiet', id: `del-${e.id}`, onclick: () => removeHook(e) }, 'Delete')),
+    h('div', { id: `dl-${e.id}`, hidden: true }));
+}
+
+function hookForm() {
+  const err = name => h('p', { class: 'field-error', id: `hook-${name}-err`, 'aria-live': 'polite' });
+  return h('form', { id: 'hook-form', novalidate: true, onsubmit: ev => { ev.preventDefault(); createHook(); } },
+    h('h3', {}, 'New endpoint'),
+    h('div', { class: 'field' }, h('label', { for: 'hook-url' }, 'URL'), h('input', { id: 'hook-url', type: 'text', spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'hook-url-err' }), err('url')),
+    h('div', { class: 'field' }, h('label', { for: 'hook-kind' }, 'Kind'),
+      h('select', { id: 'hook-kind', 'aria-describedby': 'hook-kind-err' }, h('option', { value: 'events' }, 'events: receives change events'), h('option', { value: 'validation' }, 'validation: asked before each write')), err('kind')),
+    h('fieldset', { class: 'field roles', 'aria-describedby': 'hook-events-err' }, h('legend', {}, 'Events (none checked: every event)'),
+      EVENTS.map(ev => h('span', { class: 'check' }, h('input', { type: 'checkbox', id: `hook-ev-${ev}`, name: 'hook-events', value: ev }), h('label', { for: `hook-ev-${ev}` }, ev))), err('events')),
+    h('div', { class: 'field check' }, h('input', { id: 'hook-fail_open', type: 'checkbox' }), h('label', { for: 'hook-fail_open' }, 'Fail open (validation: let writes through when it cannot be asked)'), err('fail_open')),
+    h('div', { class: 'field' }, h('label', { for: 'hook-timeout_ms' }, 'Timeout in ms (validation; empty: 2000)'), h('input', { id: 'hook-timeout_ms', type: 'text', inputmode: 'numeric', 'aria-describedby': 'hook-timeout_ms-err' }), err('timeout_ms')),
+    h('div', { id: 'hook-problem', class: 'problem', role: 'alert' }),
+    h('button', { type: 'submit', id: 'hook-create' }, 'Create endpoint'));
+}
+
+async function createHook() {
+  for (const e of document.querySelectorAll('#hook-form .field-error')) e.textContent = '';
+  clear($('#hook-problem'));
+  const body = { url: $('#hook-url').value, kind: $('#hook-kind').value };
+  const events = [...document.querySelectorAll('input[name=hook-events]:checked')].map(i => i.value);
+  if (events.length) body.events = events;
+  if ($('#hook-fail_open').checked) body.fail_open = true;
+  const t = $('#hook-timeout_ms').value.trim();
+  if (t) body.timeout_ms = Number(t);
+  let created;
+  try {
+    created = (await api.call('POST', '/v1/webhook-endpoints', { body })).data;
+  } catch (e) {
+    const rest = e.errors.filter(x => {
+      const slot = $(`#hook-${api.fieldOf(x.field)}-err`);
+      if (slot) slot.textContent = x.message.charAt(0).toUpperCase() + x.message.slice(1);
+      return !slot;
+    });
+    clear($('#hook-problem'), problemText(e), rest.map(x => h('div', {}, `${x.field}: ${x.message}`)));
+    return;
+  }
+  await hooks();
+  const box = $('#hook-secret');
+  const secret = h('input', { id: 'hook-secret-value', type: 'text', readonly: true, spellcheck: 'false', class: 'mono' });
+  secret.value = created.secret;
+  clear(box,
+    h('p', {}, h('strong', {}, `Endpoint ${created.id} created.`), ' Its signing secret is shown only this once: keep it now.'),
+    h('div', { class: 'field' }, h('label', { for: 'hook-secret-value' }, 'Signing secret'), secret));
+  box.hidden = false;
+  secret.focus();
+  secret.select();
+}
+
+async function removeHook(e) {
+  if (!(await confirm('Delete this endpoint?', `${e.url} stops receiving ${e.kind === 'events' ? 'events' : 'validation requests'}.`, 'Delete'))) return;
+  try {
+    await api.call('DELETE', `/v1/webhook-endpoints/${e.id}`);
+  } catch (err) {
+    status(problemText(err), 'error');
+    return;
+  }
+  status('Endpoint deleted.', 'ok');
+  await hooks();
 }
 
 async function deliveries(button, id) {
