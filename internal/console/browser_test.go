@@ -36,6 +36,8 @@ import (
 // node is a Roster server with a default tenant and its admin key.
 type node struct {
 	url, token string
+	tenant     string
+	svc        *directory.Service
 }
 
 func startNode(t *testing.T) node {
@@ -71,7 +73,7 @@ func startNode(t *testing.T) node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return node{url: srv.URL, token: out.Token}
+	return node{url: srv.URL, token: out.Token, tenant: out.Tenant.ID, svc: n.Service}
 }
 
 // api makes one API call as a client other than the console would.
@@ -605,4 +607,30 @@ when { context.changed_fields.contains("roles") };
 	b.do("the list of the deactivated", chromedp.Navigate(n.url+"/console/#/users"), chromedp.SetValue(chromedp.ID("search-status"), "deactivated"),
 		chromedp.Evaluate[chromedp.Void](`void document.querySelector('#search-status').dispatchEvent(new Event('change'))`))
 	b.until("erin alone", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('erin@example.com')`)
+}
+
+// TestConsoleWithAPlatformKey: a platform key needs a tenant, and is told
+// the tenant's deletion grace period, which only it may read.
+func TestConsoleWithAPlatformKey(t *testing.T) {
+	b := newBrowser(t)
+	n := startNode(t)
+	_, platform, err := n.svc.CreateKey(context.Background(), "", directory.KeyInput{Name: "platform"}, directory.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.apiAs(t, platform, "PATCH", "/v1/tenants/"+n.tenant, map[string]any{"settings": map[string]any{"deletion_grace_seconds": 7 * 86400}}, 200)
+	id := n.api(t, "POST", "/v1/users", map[string]any{"email": "fay@example.com", "name": "Fay Lin"}, 201)["id"].(string)
+
+	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.do("sign in without a tenant", chromedp.SendKeys(chromedp.ID("signin-key"), platform+kb.Enter))
+	b.until("the refusal", `document.querySelector('#signin-tenant-err').textContent.includes('X-Tenant-ID')`)
+	b.do("sign in with the tenant", chromedp.SendKeys(chromedp.ID("signin-key"), platform), chromedp.SendKeys(chromedp.ID("signin-tenant"), n.tenant+kb.Enter))
+	b.until("the list", `document.querySelector('#users-rows').textContent.includes('fay@example.com')`)
+	b.do("open fay", chromedp.Navigate(n.url+"/console/#/users/"+id))
+	b.until("fay's page", `document.querySelector('#user-title')?.textContent === 'Fay Lin'`)
+	b.do("delete", chromedp.Click(chromedp.ID("act-delete")), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
+	if got := b.text("#confirm-text"); !strings.Contains(got, "7 days") {
+		t.Errorf("delete confirmation %q, want the grace period of 7 days", got)
+	}
+	b.do("cancel", chromedp.Click(chromedp.ID("confirm-cancel")), chromedp.WaitNotVisible(chromedp.ID("confirm-ok")))
 }

@@ -405,6 +405,7 @@ function lifecycle() {
 
 function graceText() {
   const g = st.grace;
+  if (g === 0) return 'The tenant has no deletion grace period: the user\'s personal data, picture and suspensions are purged for good within seconds, and it cannot be restored.';
   const period = g === undefined ? 'the tenant\'s deletion grace period' : `its deletion grace period of ${duration(g)}`;
   return `The user is marked for deletion and can be restored until ${period} ends; then its personal data, picture and suspensions are purged for good.`;
 }
@@ -512,6 +513,7 @@ async function loadPicture() {
   const slot = $('#user-picture');
   if (!p || !slot) return;
   if (!p.startsWith('/v1/')) {
+    if (!/^https?:\/\//.test(p)) return;
     clear(slot, h('a', { href: p, rel: 'noopener noreferrer', target: '_blank', title: 'The picture is on another site' }, '↗'));
     return;
   }
