@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,25 @@ type node struct {
 	url, token string
 	tenant     string
 	svc        *directory.Service
+	logs       *syncBuffer
+}
+
+// syncBuffer collects the node's log lines from concurrent requests.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startNode(t *testing.T) node {
@@ -47,9 +67,10 @@ func startNode(t *testing.T) node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logs := &syncBuffer{}
 	n, err := server.New(ctx, server.Config{
 		Store:  store,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
 		// The test's webhook receiver is on loopback.
 		AllowPrivateWebhooks: true,
 		Dispatcher:           webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
@@ -73,7 +94,7 @@ func startNode(t *testing.T) node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return node{url: srv.URL, token: out.Token, tenant: out.Tenant.ID, svc: n.Service}
+	return node{url: srv.URL, token: out.Token, tenant: out.Tenant.ID, svc: n.Service, logs: logs}
 }
 
 // api makes one API call as a client other than the console would.
@@ -483,6 +504,19 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin-key")))
 	if got := b.eval(`String(sessionStorage.length) + location.href`); strings.Contains(got, n.token) || !strings.HasPrefix(got, "0") {
 		t.Errorf("after sign-out: %q", got)
+	}
+	if got := b.eval(`document.cookie`); got != "" {
+		t.Errorf("cookies %q, want none", got)
+	}
+
+	// Every call the console made was an API call with the key, whose
+	// token no log line holds.
+	logs := n.logs.String()
+	if strings.Contains(logs, n.token) || strings.Contains(logs, n.token[4:]) {
+		t.Error("a log line holds the token")
+	}
+	if !strings.Contains(logs, `"route":"PATCH /v1/users/{id}","status":412`) {
+		t.Errorf("the node logged no 412 of the console's PATCH:\n%s", logs)
 	}
 }
 

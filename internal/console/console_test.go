@@ -156,3 +156,39 @@ func TestPagesHaveNoInlineCode(t *testing.T) {
 		}
 	}
 }
+
+// TestServedByTheNode: the API's handler serves the console without a key,
+// with the console's headers, and answers a path that names no file with
+// the API's own not-found problem.
+func TestServedByTheNode(t *testing.T) {
+	n := startNode(t)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, method := range []string{"GET", "HEAD"} {
+		req, _ := http.NewRequest(method, n.url+"/console/", nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Security-Policy") != console.ContentSecurityPolicy || res.Header.Get("Cache-Control") != "no-cache" {
+			t.Errorf("%s /console/: %d, CSP %q, Cache-Control %q", method, res.StatusCode, res.Header.Get("Content-Security-Policy"), res.Header.Get("Cache-Control"))
+		}
+	}
+	res, err := c.Get(n.url + "/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/console/" {
+		t.Errorf("/console: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, err = c.Get(n.url + "/console/missing.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound || res.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"code":"not_found"`) {
+		t.Errorf("/console/missing.js: %d %q %s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+}
