@@ -46,7 +46,7 @@ export async function render(root, ctx, id) {
     clear(root, h('h1', { id: 'user-title' }, 'User'), h('p', { class: 'problem', role: 'alert' }, problemText(err)), h('a', { href: '#/users' }, 'Back to the list'));
     return;
   }
-  st = { ctx, root, id, user: res.data, etag: res.etag, catalog: roles.data.roles, picture: undefined, history: [], historyCursor: null };
+  st = { ctx, root, id, user: res.data, etag: res.etag, catalog: roles.data.roles, picture: undefined, historyCursor: null };
   draw();
   loadHistory(false);
   loadPicture();
@@ -72,7 +72,7 @@ function draw() {
         h('h1', { id: 'user-title' }, title),
         h('p', { class: 'muted' }, u.id, ' · version ', h('span', { id: 'user-version' }, String(u.version))),
         h('p', {}, badges(u)))),
-    h('div', { id: 'conflict', class: 'conflict', role: 'alert', hidden: true }),
+    h('div', { id: 'conflict', class: 'conflict', role: 'alert', tabindex: '-1', hidden: true }),
     h('div', { class: 'columns' },
       h('section', { class: 'panel', 'aria-labelledby': 'fields-title' }, h('h2', { id: 'fields-title' }, 'Fields'), facts(u)),
       h('section', { class: 'panel', 'aria-labelledby': 'edit-title' }, h('h2', { id: 'edit-title' }, 'Edit'), form())),
@@ -521,7 +521,8 @@ async function loadPicture() {
     const res = await api.call('GET', p, { raw: true });
     const blob = await res.blob();
     const uri = await new Promise(resolve => { const r = new FileReader(); r.onload = () => resolve(r.result); r.readAsDataURL(blob); });
-    clear(slot, h('img', { src: uri, alt: '' }));
+    slot.removeAttribute('aria-hidden');
+    clear(slot, h('img', { src: uri, alt: `Picture of ${$('#user-title').textContent}` }));
   } catch {
     // the initial stays
   }
