@@ -29,6 +29,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/postgres"
+	"github.com/roster-dev/roster/internal/postgres/pgtest"
 	"github.com/roster-dev/roster/internal/server"
 	"github.com/roster-dev/roster/internal/sqlite"
 	"github.com/roster-dev/roster/internal/webhook"
@@ -60,10 +62,29 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func startNode(t *testing.T) node {
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Close()
+	os.Exit(code)
+}
+
+// backends are the stores the main scenario runs on, as in httpapi's tests.
+func backends() []string {
+	return strings.Split(cmp.Or(os.Getenv("ROSTER_TEST_BACKENDS"), "sqlite,postgres"), ",")
+}
+
+func startNode(t *testing.T) node { return startNodeOn(t, "sqlite") }
+
+func startNodeOn(t *testing.T, backend string) node {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	var store directory.Store
+	var err error
+	if backend == "postgres" {
+		store, err = postgres.Open(ctx, pgtest.URL(t))
+	} else {
+		store, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +199,14 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	shots := os.Getenv("ROSTER_CONSOLE_SHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
+	// One folder per test (and backend), so that no test overwrites
+	// another's screens.
+	shots := t.TempDir()
+	if dir := os.Getenv("ROSTER_CONSOLE_SHOTS"); dir != "" {
+		shots = filepath.Join(dir, filepath.FromSlash(t.Name()))
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Logf("screenshots in %s", shots)
 	b := &browser{t: t, ctx: ctx, shots: shots}
@@ -307,8 +331,14 @@ func setMedia(dark bool) chromedp.Action[chromedp.Void] {
 // race with another writer without losing the edit, suspend and lift, read
 // the settings, and sign out.
 func TestConsoleInABrowser(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) { scenario(t, backend) })
+	}
+}
+
+func scenario(t *testing.T, backend string) {
+	n := startNodeOn(t, backend)
 	b := newBrowser(t)
-	n := startNode(t)
 	alice := n.api(t, "POST", "/v1/users", map[string]any{"email": "alice@example.com", "username": "alice", "name": "Alice Smith"}, 201)
 	n.api(t, "POST", "/v1/users", map[string]any{"email": "bob@example.com", "username": "bob", "name": "Bob Jones"}, 201)
 	n.api(t, "POST", "/v1/users", map[string]any{"email": "carol@example.com", "username": "carol", "name": "Carol White"}, 201)
