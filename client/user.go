@@ -225,6 +225,9 @@ type ListOptions struct {
 	Email    string // only the user with this email, compared as the server normalizes emails
 	Username string // only the user with this username, normalized likewise
 	Status   Status // only users with this status
+	// Search keeps the users whose email, username, name, given or family
+	// name starts with it, case-insensitively (the q parameter).
+	Search string
 	// PageSize is how many users each request asks for, 1 to 100; 0 takes
 	// the server's default (20). It does not bound the walk.
 	PageSize int
@@ -243,6 +246,9 @@ func (c *Client) List(ctx context.Context, o ListOptions) iter.Seq2[*User, error
 	}
 	if o.Status != "" {
 		q.Set("status", string(o.Status))
+	}
+	if o.Search != "" {
+		q.Set("q", o.Search)
 	}
 	return pages[User](c, ctx, "list users", "/v1/users", q, o.PageSize)
 }

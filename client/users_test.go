@@ -194,6 +194,14 @@ func TestListPages(t *testing.T) {
 		t.Errorf("by username = %v", byName)
 	}
 
+	searched := collect(t, c.List(ctx, client.ListOptions{Search: "USER", Status: client.StatusActive, PageSize: 4}))
+	if len(searched) != 6 || searched[0].ID != want[0] {
+		t.Errorf("search USER among active users: %d users, first %v", len(searched), searched)
+	}
+	if got := collect(t, c.List(ctx, client.ListOptions{Search: "usere"})); len(got) != 1 || got[0].Username != "usere" {
+		t.Errorf("search usere = %v", got)
+	}
+
 	// Stopping the loop stops the walk.
 	n := 0
 	for range c.List(ctx, client.ListOptions{PageSize: 2}) {

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.PlatformToken, "platform-token", envOr(getenv, "ROSTER_BENCH_PLATFORM_TOKEN", ""), "with --url: a platform key, to raise the tenant's plan so limits do not interfere")
 	fs.IntVar(&cfg.Users, "users", 10000, "users to seed")
 	fs.StringVar(&conc, "concurrency", "1,8,64", "comma-separated concurrencies")
-	fs.StringVar(&ops, "ops", "raw,PATCH,GET", `comma-separated operations to measure: raw, floor (a PATCH to a bare HTTP server around the raw transaction: see docs/performance.md), PATCH, GET`)
+	fs.StringVar(&ops, "ops", "raw,PATCH,GET", `comma-separated operations to measure: raw, floor (a PATCH to a bare HTTP server around the raw transaction: see docs/performance.md), PATCH, GET, SEARCH (GET /v1/users?q= with a prefix about a hundred users share, a page of 20)`)
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement lasts")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded load before each measurement")
 	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations")

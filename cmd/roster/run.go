@@ -42,6 +42,17 @@ var commands = []command{
 	{"keys create", "--tenant ID --scopes S | --platform", "create an API key", runKeysCreate},
 	{"keys revoke", "[--force] KEY_ID", "revoke a key at once", runKeysRevoke},
 	{"keys rotate", "[--grace 24h] KEY_ID", "replace a key by a new one; the old token works for the grace period", runKeysRotate},
+	{"users list", "[--email E] [--username U] [--status S] [--limit N]", "list the tenant's users, newest first, as JSON Lines", runUsersList},
+	{"users get", "USER_ID", "print a user", runUsersGet},
+	{"users create", "--set FIELD=VALUE... | -f FILE", "create a user", runUsersCreate},
+	{"users update", "USER_ID --set FIELD=VALUE... | -f FILE [--merge | --json-patch]", "update a user: --set and -f set each field given, null clears one", runUsersUpdate},
+	{"users delete", "USER_ID", "start a user's deletion, which restore cancels until the grace period ends", runUsersDelete},
+	{"users restore", "USER_ID", "cancel a user's pending deletion", runUsersRestore},
+	{"users deactivate", "USER_ID", "deactivate a user", runUsersDeactivate},
+	{"users reactivate", "USER_ID", "make a deactivated user active again", runUsersReactivate},
+	{"users suspend", "USER_ID --reason R [--ends-at T]", "suspend a user", runUsersSuspend},
+	{"users unsuspend", "USER_ID SUSPENSION_ID", "lift one of a user's suspensions", runUsersUnsuspend},
+	{"users history", "USER_ID [--limit N]", "print a user's audit trail, newest first, as JSON Lines", runUsersHistory},
 	{"version", "", "print the version", runVersion},
 }
 
@@ -49,6 +60,9 @@ const usageFooter = `
 Commands that use a database take --db (default ./roster.db, env ROSTER_DB).
 Only serve creates a missing SQLite file by itself; migrate, tenants create
 and keys create do with --create, and the other commands refuse.
+The users commands talk to a running server instead: --url (default
+http://127.0.0.1:8080, env ROSTER_URL), with the API key in the environment
+variable ROSTER_TOKEN or in a file given with --token-file.
 Run 'roster <command> -h' for a command's flags.
 Exit status: 0 on success, 1 if the command failed, 2 for a wrong command line.
 `
@@ -98,7 +112,12 @@ func exitCode(err error) int {
 // run is the whole program; main only calls it. A request for help prints
 // it on stdout and is a success.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := dispatch(ctx, args[1:], getenv, stdout, stderr)
+	return runInput(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runInput is run with stdin as the standard input (of users create -f -).
+func runInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args[1:], getenv, stdin, stdout, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -107,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
-func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage(""))
 		return usagef("no command given")
@@ -115,7 +134,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	name, rest := args[0], args[1:]
 	switch {
 	case name == "help" && len(rest) > 0:
-		return dispatch(ctx, append(rest, "-h"), getenv, stdout, stderr)
+		return dispatch(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
 	case name == "help" || isHelp(name):
 		fmt.Fprint(stdout, usage(""))
 		return nil
@@ -133,7 +152,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	for i := range commands {
 		if c := &commands[i]; c.name == name {
-			inv := &invocation{cmd: c, flags: flag.NewFlagSet(name, flag.ContinueOnError), args: rest, getenv: getenv, stdout: stdout, stderr: stderr}
+			inv := &invocation{cmd: c, flags: flag.NewFlagSet(name, flag.ContinueOnError), args: rest, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 			inv.flags.SetOutput(io.Discard) // parse reports errors and help
 			return c.run(ctx, inv)
 		}
@@ -157,6 +176,7 @@ type invocation struct {
 	flags          *flag.FlagSet
 	args           []string
 	getenv         func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 

@@ -252,6 +252,16 @@ func TestCommandsOfferOnlyTheirFlags(t *testing.T) {
 		"keys rotate":    {"db", "grace"},
 		"version":        nil,
 	}
+	server, write := []string{"table", "tenant", "token-file", "url"}, []string{"dry-run", "if-version"}
+	for _, name := range []string{"delete", "restore", "deactivate", "reactivate", "unsuspend"} {
+		want["users "+name] = sorted(server, write)
+	}
+	want["users get"] = server
+	want["users list"] = sorted(server, []string{"email", "limit", "search", "status", "username"})
+	want["users history"] = sorted(server, []string{"limit"})
+	want["users create"] = sorted(server, write, []string{"f", "set"})
+	want["users update"] = sorted(server, write, []string{"f", "json-patch", "merge", "set"})
+	want["users suspend"] = sorted(server, write, []string{"ends-at", "reason"})
 	flagLine := regexp.MustCompile(`(?m)^  -([a-z-]+)`)
 	for _, c := range commands {
 		stdout, _, _ := runErr(append(strings.Fields(c.name), "-h")...)
@@ -267,6 +277,12 @@ func TestCommandsOfferOnlyTheirFlags(t *testing.T) {
 			t.Errorf("roster %s offers %v, want %v", c.name, got, w)
 		}
 	}
+}
+
+func sorted(lists ...[]string) []string {
+	s := slices.Concat(lists...)
+	slices.Sort(s)
+	return s
 }
 
 // TestCommandLineErrors: a command line roster cannot run is a usage error

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/storetest"
 	"github.com/roster-dev/roster/internal/wire"
 )
 
@@ -81,7 +82,7 @@ func TestServeFloor(t *testing.T) {
 	if err != nil || len(audit) != 2 {
 		t.Errorf("audit entries: %d, %v; want 2", len(audit), err)
 	}
-	events, err := store.ListEvents(ctx, tenantID, "", 10)
+	events, err := store.(storetest.Inspector).ListEvents(ctx, tenantID, "", 10)
 	if err != nil || len(events) != 2 {
 		t.Errorf("events: %d, %v; want 2", len(events), err)
 	}

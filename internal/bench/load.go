@@ -60,21 +60,27 @@ func NewClient(maxConc int) *http.Client {
 	}
 }
 
-// LoadHTTP drives op ("PATCH" or "GET") against random users of ids from
+// searchPrefix is the search query of a SEARCH: the first nine characters
+// of the email of the seeded user i (user%07d@…), which about a hundred
+// seeded users share, so that a query fills its page of 20 at 10,000 users
+// as at 1,000,000.
+func searchPrefix(i int) string { return fmt.Sprintf("user%07d", i)[:9] }
+
+// LoadHTTP drives op ("PATCH", "GET" or "SEARCH") against random users of ids from
 // conc workers, each with its request in flight at all times (a closed
 // loop), for d, and returns every successful request's duration beside the
 // result. A PATCH is application/json and changes one or two fields to
 // values no user had, so every one is an effective write (a no-op PATCH
 // would commit nothing).
 func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, d time.Duration) (Result, Latencies, error) {
-	if op != "PATCH" && op != "GET" {
+	if op != "PATCH" && op != "GET" && op != "SEARCH" {
 		return Result{}, nil, fmt.Errorf("unknown op %q", op)
 	}
 	r, all := closedLoop(ctx, op, conc, d, func(w int) (func() error, func(), error) {
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(w)))
 		var body bytes.Buffer
-		send := func(method, id string, payload []byte) (int, string, error) {
-			return t.do(ctx, method, id, payload)
+		send := func(method, path string, payload []byte) (int, string, error) {
+			return t.do(ctx, method, path, payload)
 		}
 		stop := func() {}
 		if t.Wire {
@@ -82,22 +88,24 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 			if err != nil {
 				return nil, nil, err
 			}
-			send = func(method, id string, payload []byte) (int, string, error) {
-				return wc.do(method, "/v1/users/"+id, payload)
-			}
+			send = wc.do
 			stop = wc.close
 		}
 		next := func() error {
-			id := ids[rng.IntN(len(ids))]
+			i := rng.IntN(len(ids))
+			method, path := op, "/v1/users/"+ids[i]
 			var payload []byte // nil for a GET
-			if op == "PATCH" {
+			switch op {
+			case "PATCH":
 				body.Reset()
 				patchBody(&body, patchSeq.Add(1))
 				payload = body.Bytes()
+			case "SEARCH":
+				method, path = "GET", "/v1/users?limit=20&q="+searchPrefix(i)
 			}
-			status, msg, err := send(op, id, payload)
+			status, msg, err := send(method, path, payload)
 			if err == nil && status != http.StatusOK {
-				err = fmt.Errorf("%s %s: status %d: %s", op, id, status, msg)
+				err = fmt.Errorf("%s %s: status %d: %s", op, path, status, msg)
 			}
 			return err
 		}
@@ -201,12 +209,12 @@ func patchBody(b *bytes.Buffer, n int64) {
 
 // do sends one request and reads the whole answer; msg is the start of the
 // body of an answer other than 200.
-func (t Target) do(ctx context.Context, op, id string, body []byte) (status int, msg string, err error) {
+func (t Target) do(ctx context.Context, op, path string, body []byte) (status int, msg string, err error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, op, t.URL+"/v1/users/"+id, rd)
+	req, err := http.NewRequestWithContext(ctx, op, t.URL+path, rd)
 	if err != nil {
 		return 0, "", err
 	}

@@ -115,8 +115,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, errors.New("need at least one concurrency")
 	}
 	for _, op := range cfg.Ops {
-		if op != "raw" && op != "floor" && op != "PATCH" && op != "GET" {
-			return nil, fmt.Errorf("unknown operation %q: want raw, floor, PATCH or GET", op)
+		if op != "raw" && op != "floor" && op != "PATCH" && op != "GET" && op != "SEARCH" {
+			return nil, fmt.Errorf("unknown operation %q: want raw, floor, PATCH, GET or SEARCH", op)
 		}
 		if op == "floor" && cfg.Self == "" {
 			return nil, errors.New("the operation floor needs a roster-bench command to run as the floor server")
@@ -306,7 +306,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cells := map[string]*acc{}
 		var order []string
 		for round := range rounds {
-			for _, op := range []string{"raw", "floor", "PATCH", "GET"} {
+			for _, op := range []string{"raw", "floor", "PATCH", "GET", "SEARCH"} {
 				if !has(cfg.Ops, op) || (op == "raw" && store == nil) || (op == "floor" && floor == nil) {
 					continue
 				}

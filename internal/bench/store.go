@@ -38,6 +38,9 @@ func SeedUsers(ctx context.Context, store directory.Store, tenantID string, n, b
 				if err := tx.CreateUser(ctx, u); err != nil {
 					return err
 				}
+				if err := tx.SetSearchTerms(ctx, tenantID, u.ID, nil, directory.SearchTerms(u)); err != nil {
+					return err
+				}
 			}
 			// The tenant's count of active users, which the Service moves,
 			// is moved here too.

@@ -74,6 +74,7 @@ func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Ten
 				return fmt.Errorf("roles in use: %w", err)
 			}
 			if len(held) > 0 {
+				held = slices.DeleteFunc(slices.Clone(removed), func(r string) bool { return !slices.Contains(held, r) })
 				return Errorf(ECodeRoleInUse, "Users still hold the roles %s: take the roles away from them first.", strings.Join(held, ", "))
 			}
 		}

@@ -24,7 +24,7 @@ const maxCached = 10000
 // Staleness is bounded, and never decides a write:
 //   - This node forgets a tenant as soon as it changes its configuration.
 //   - Every write transaction reads the tenant's ConfigVersion in the
-//     statement that counts the write (Tx.CountWriteAtCommit); when it
+//     statement that counts the write (Store.InCountedTx); when it
 //     differs from the version the write was decided on, the transaction
 //     rolls back and the write is made again on the configuration as
 //     stored (errConfigChanged).

@@ -86,8 +86,8 @@ var ErrNotFound = &Error{Code: ECodeNotFound, Message: "The resource was not fou
 // no longer the one the update was computed from.
 var ErrVersionConflict = errors.New("version conflict")
 
-// ErrConfigChanged and ErrWriteQuota are returned by InTx for a write
-// counted by Tx.CountWriteAtCommit, when the tenant's config version was
+// ErrConfigChanged and ErrWriteQuota are returned by Store.InCountedTx
+// for the write it counts, when the tenant's config version was
 // not the one the write was decided on, or when the write passed the
 // writes quota: nothing of the transaction is committed.
 var (

@@ -9,13 +9,42 @@ import (
 // rules live in Service. Every user query is scoped by tenant ID; a row in
 // another tenant is ErrNotFound. Every implementation must pass storetest.
 //
+// The Store's own methods read (and a few bookkeeping writes of the
+// webhook dispatcher and of key use); every other write goes through a Tx,
+// in InTx or, for a user write counted against the writes quota,
+// InCountedTx. After the transactions, the methods are grouped by concern
+// in the order Tx's are: tenants, keys, users, usage, pictures, purge,
+// webhooks.
+//
 // Values stored as JSON (metadata, secure metadata, audit changes) come back
 // as JSON decodes them: numbers as json.Number, arrays as []any, objects as
 // map[string]any. A list limit <= 0 means no limit.
 type Store interface {
 	// Ping reports whether the database is reachable.
 	Ping(ctx context.Context) error
+	// Close releases the database; the Store is unusable after it.
 	Close() error
+
+	// Transactions.
+
+	// InTx runs fn in one write transaction: everything fn writes commits
+	// together, or nothing does when fn (or the commit) fails. fn must return
+	// every store error other than ErrNotFound and ErrVersionConflict (after
+	// a failed statement PostgreSQL refuses the rest of the transaction), and
+	// may be run again when the database asks for a retry.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	// InCountedTx runs fn as InTx does, then counts the write fn returns
+	// (none if nil) as AddWrite does and checks it at the commit: if the
+	// tenant's ConfigVersion is not the count's Limits.ConfigVersion, or
+	// the period's count with this write passes Limits.MaxWrites, nothing
+	// of fn's writes commits and InCountedTx returns an error wrapping
+	// ErrConfigChanged or ErrWriteQuota (ErrNotFound for a missing tenant).
+	// Otherwise it returns the counters AddWrite would have returned (zero
+	// when fn counted no write). On PostgreSQL the count and the check go
+	// with the COMMIT, in no round trip of their own.
+	InCountedTx(ctx context.Context, fn func(Tx) (*WriteCount, error)) (Counters, error)
+
+	// Tenants.
 
 	// GetTenant returns ErrNotFound if the tenant does not exist.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
@@ -23,6 +52,8 @@ type Store interface {
 	ListTenants(ctx context.Context, before string, limit int) ([]*Tenant, error)
 	// CountTenants counts all tenants.
 	CountTenants(ctx context.Context) (int, error)
+
+	// API keys and the admin audit trail.
 
 	// KeyByHash returns the key whose token hashes to hash, or ErrNotFound.
 	KeyByHash(ctx context.Context, hash []byte) (*Key, error)
@@ -42,22 +73,19 @@ type Store interface {
 	// those of platform keys), newest first, IDs below before.
 	ListAdminAudit(ctx context.Context, tenantID, before string, limit int) ([]*AdminAuditEntry, error)
 
+	// Users and their audit trail.
+
 	// GetUser returns ErrNotFound if the user is not in the tenant.
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// ListUsers lists a tenant's users newest first.
 	ListUsers(ctx context.Context, tenantID string, f UserFilter) ([]*User, error)
 	// ListAudit lists a user's audit entries newest first.
 	ListAudit(ctx context.Context, tenantID, userID, before string, limit int) ([]*AuditEntry, error)
-	// ListEvents lists the outbox events of a tenant, oldest first, after the
-	// given event ID ("" = from the start).
-	ListEvents(ctx context.Context, tenantID, after string, limit int) ([]*Event, error)
-
 	// UsersHoldingRoles returns which of roles at least one user of the
-	// tenant holds.
+	// tenant holds, without repeats, in no particular order.
 	UsersHoldingRoles(ctx context.Context, tenantID string, roles []string) ([]string, error)
 
-	// GetPicture returns a user's stored picture, or ErrNotFound.
-	GetPicture(ctx context.Context, tenantID, userID string) (*Picture, error)
+	// Usage.
 
 	// Usage returns the tenant's writes counted for the period starting at
 	// periodStart and its active users: the counter the Service maintains
@@ -65,6 +93,13 @@ type Store interface {
 	// one moment; a missing tenant has none of either. PeriodEnd is left
 	// zero.
 	Usage(ctx context.Context, tenantID string, periodStart time.Time) (*Usage, error)
+
+	// Pictures.
+
+	// GetPicture returns a user's stored picture, or ErrNotFound.
+	GetPicture(ctx context.Context, tenantID, userID string) (*Picture, error)
+
+	// Purge.
 
 	// DuePurges lists users whose status is deleting and whose PurgeAfter is
 	// not after now, oldest first, across all tenants.
@@ -76,6 +111,8 @@ type Store interface {
 	// ordinary writes never pay for it. It returns an error wrapping
 	// ErrUnavailable if the database stayed too busy to do it now.
 	ErasePurged(ctx context.Context) error
+
+	// Webhooks: endpoints, and the deliveries of the outbox's events.
 
 	// GetEndpoint returns ErrNotFound unless the endpoint is the tenant's.
 	GetEndpoint(ctx context.Context, tenantID, id string) (*Endpoint, error)
@@ -102,22 +139,14 @@ type Store interface {
 	// recorded with PurgedErrorText instead of its error: no error text
 	// recorded for a purged user's delivery outlives the purge.
 	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
-
-	// InTx runs fn in one write transaction: everything fn writes commits
-	// together, or nothing does when fn (or the commit) fails. fn must return
-	// every store error other than ErrNotFound and ErrVersionConflict (after
-	// a failed statement PostgreSQL refuses the rest of the transaction), and
-	// may be run again when the database asks for a retry.
-	InTx(ctx context.Context, fn func(Tx) error) error
 }
 
-// Tx is a write transaction.
+// Tx is a write transaction, of Store.InTx or Store.InCountedTx. Its
+// methods are grouped by concern as Store's are, with suspensions besides.
 type Tx interface {
-	// GetUser returns the user as stored, its row locked against other
-	// transactions' writes until this one ends (SELECT … FOR NO KEY UPDATE
-	// on PostgreSQL; SQLite's single writer already serializes), or
-	// ErrNotFound.
-	GetUser(ctx context.Context, tenantID, id string) (*User, error)
+	// Tenants.
+
+	// CreateTenant stores a new tenant.
 	CreateTenant(ctx context.Context, t *Tenant) error
 	// UpdateTenant stores everything of t but its creation time and its
 	// ConfigVersion, which it increments atomically and sets in t to the
@@ -127,6 +156,17 @@ type Tx interface {
 	// of its configuration stored elsewhere (its webhook endpoints).
 	// ErrNotFound if the tenant does not exist.
 	BumpConfigVersion(ctx context.Context, tenantID string) error
+	// LockTenant serializes the transactions that check a count of the
+	// tenant's against its cap — its active-user counter against the
+	// quota, its webhook endpoints (SELECT … FOR NO KEY UPDATE on
+	// PostgreSQL, which leaves other writes of the tenant free; SQLite's
+	// single writer already serializes). ErrNotFound if the tenant does not
+	// exist.
+	LockTenant(ctx context.Context, tenantID string) error
+
+	// API keys and the admin audit trail.
+
+	// CreateKey stores a new key.
 	CreateKey(ctx context.Context, k *Key) error
 	// GetKey returns a key of the tenant (tenantID "": a platform key), its
 	// row locked until the transaction ends, or ErrNotFound.
@@ -141,24 +181,30 @@ type Tx interface {
 	CountManagingKeys(ctx context.Context, tenantID string, now time.Time) (int, error)
 	// InsertAdminAudit adds an entry to the admin audit trail.
 	InsertAdminAudit(ctx context.Context, e *AdminAuditEntry) error
+
+	// Users, their audit trail and their events.
+
+	// GetUser returns the user as stored, its row locked against other
+	// transactions' writes until this one ends (SELECT … FOR NO KEY UPDATE
+	// on PostgreSQL; SQLite's single writer already serializes), or
+	// ErrNotFound.
+	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// CreateUser returns *UniqueViolation if the email or username is taken.
 	CreateUser(ctx context.Context, u *User) error
 	// UpdateUser stores u if the stored version is still prevVersion; it
 	// returns ErrVersionConflict otherwise (or ErrNotFound if the user is
 	// gone), and *UniqueViolation if the email or username is taken.
 	UpdateUser(ctx context.Context, u *User, prevVersion int64) error
+	// InsertAudit adds an entry to a user's audit trail.
 	InsertAudit(ctx context.Context, a *AuditEntry) error
 	// InsertEvent writes an event to the outbox with one delivery per given
 	// delivery (which may be none).
 	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
 
-	// LockTenant serializes the transactions that check a count of the
-	// tenant's against its cap — its active-user counter against the
-	// quota, its webhook endpoints (SELECT … FOR NO KEY UPDATE on
-	// PostgreSQL, which leaves other writes of the tenant free; SQLite's
-	// single writer already serializes). ErrNotFound if the tenant does not
-	// exist.
-	LockTenant(ctx context.Context, tenantID string) error
+	// Usage: the active-user counter and the writes of a billing period.
+	// A user write counts itself through Store.InCountedTx; AddWrite is the
+	// count without the check, for a dry run.
+
 	// CountActiveUsers returns the tenant's active-user counter, as this
 	// transaction's own AddActiveUsers left it. The store does not count user
 	// rows: the figure is what the Service maintains, in the transaction of
@@ -176,26 +222,28 @@ type Tx interface {
 	// the tenant's active-user counter and its ConfigVersion. ErrNotFound if
 	// the tenant does not exist.
 	AddWrite(ctx context.Context, tenantID string, periodStart time.Time) (Counters, error)
-	// CountWriteAtCommit counts one write as AddWrite does, no later than
-	// the COMMIT, and checks it there: if the tenant's ConfigVersion is not
-	// lim.ConfigVersion, or the period's count with this write passes
-	// lim.MaxWrites, InTx commits nothing of fn's writes and returns an
-	// error wrapping ErrConfigChanged or ErrWriteQuota (ErrNotFound for a
-	// missing tenant); otherwise, once InTx returns nil, *c holds the
-	// counters AddWrite would have returned. On PostgreSQL the count and
-	// the check go with the COMMIT, in no round trip of their own.
-	CountWriteAtCommit(tenantID string, periodStart time.Time, lim WriteLimits, c *Counters)
+
+	// Pictures.
+
+	// SetSearchTerms removes the user's search terms gone and adds added
+	// (terms are SearchKey-folded; see search.go). PurgeUser removes them
+	// all.
+	SetSearchTerms(ctx context.Context, tenantID, userID string, gone, added []string) error
 
 	// PutPicture stores (or replaces) a user's picture.
 	PutPicture(ctx context.Context, tenantID, userID string, p *Picture) error
 	// DeletePicture removes a user's picture; no error if there is none.
 	DeletePicture(ctx context.Context, tenantID, userID string) error
 
+	// Suspensions.
+
 	// InsertSuspension adds a suspension to a user.
 	InsertSuspension(ctx context.Context, tenantID, userID string, s *Suspension) error
 	// LiftSuspension ends a suspension at once; ErrNotFound unless it is an
 	// unlifted suspension of that user.
 	LiftSuspension(ctx context.Context, tenantID, userID, id string, at time.Time) error
+
+	// Purge.
 
 	// PurgeUser erases a user: its row, picture and suspensions are deleted;
 	// in its audit entries every from/to value becomes null (action, actor,
@@ -206,6 +254,8 @@ type Tx interface {
 	// PurgedErrorText where it is not empty (statuses, times and counts
 	// stay). ErrNotFound if the user does not exist.
 	PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *Event) []byte) error
+
+	// Webhooks.
 
 	// CreateEndpoint stores a webhook endpoint.
 	CreateEndpoint(ctx context.Context, e *Endpoint) error
@@ -229,6 +279,17 @@ type Tx interface {
 // delivery attempts.
 const PurgedErrorText = "[purged]"
 
+// WriteCount is the one write a transaction of InCountedTx counts at its
+// commit: a write of the tenant in the billing period starting at
+// PeriodStart, which must keep to Limits. fn returns it rather than
+// InCountedTx taking it, as the write is decided inside the transaction:
+// on the user as the transaction finds it, it may be none.
+type WriteCount struct {
+	TenantID    string
+	PeriodStart time.Time
+	Limits      WriteLimits
+}
+
 // WriteLimits are what a counted write must keep to: the tenant's
 // configuration as the write was decided on it, and the plan's writes per
 // billing period.
@@ -241,7 +302,10 @@ type WriteLimits struct {
 type UserFilter struct {
 	EmailKey string // EmailKey of the email
 	Username string // normalized
-	Status   string
-	Before   string // list users whose ID sorts below this one
-	Limit    int
+	// SearchFrom and SearchTo, when set, keep the users with a search term
+	// in [SearchFrom, SearchTo) (PrefixRange), compared bytewise.
+	SearchFrom, SearchTo string
+	Status               string
+	Before               string // list users whose ID sorts below this one
+	Limit                int
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roster-dev/roster/internal/fields"
 )
@@ -50,8 +52,11 @@ func (s *Service) present(u *User) {
 // UserQuery filters a list of users; values are as the client sent them.
 type UserQuery struct {
 	Email, Username, Status string
-	Before                  string
-	Limit                   int
+	// Search is a prefix of the email, username, name, given or family
+	// name of the users to list, compared case-insensitively.
+	Search string
+	Before string
+	Limit  int
 }
 
 // ListUsers lists a tenant's users newest first. Filters are normalized the
@@ -60,6 +65,10 @@ func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) (
 	if q.Status != "" && !slices.Contains([]string{StatusActive, StatusDeactivated, StatusDeleting}, q.Status) {
 		return nil, &Error{Code: ECodeValidationFailed, Message: "1 field is invalid.", Fields: []FieldError{
 			{Field: "status", Code: codeOutOfRange, Message: "must be active, deactivated or deleting"}}}
+	}
+	if utf8.RuneCountInString(q.Search) > MaxSearchLength {
+		return nil, &Error{Code: ECodeInvalidRequest, Message: "The query parameter q is too long.", Fields: []FieldError{
+			{Field: "q", Code: fields.CodeTooLong, Message: fmt.Sprintf("must be at most %d characters", MaxSearchLength)}}}
 	}
 	f := UserFilter{Status: q.Status, Before: q.Before, Limit: q.Limit}
 	// A filter value that no stored user could have matches nobody: the
@@ -77,6 +86,9 @@ func (s *Service) ListUsers(ctx context.Context, tenantID string, q UserQuery) (
 			return []*User{}, nil
 		}
 		f.Username = u
+	}
+	if q.Search != "" {
+		f.SearchFrom, f.SearchTo = PrefixRange(q.Search)
 	}
 	users, err := s.store.ListUsers(ctx, tenantID, f)
 	for _, u := range users {

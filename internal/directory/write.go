@@ -288,17 +288,16 @@ func isActive(u *User) int64 {
 func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) }
 
 // commit writes w with its audit entry and event in one transaction, and
-// returns its outcome. Should w have lost a
-// race with another write of the same user, commit decides it again in a
-// second transaction that locks the user's row first, unless the request
+// returns its outcome. Should w have lost a race with another write of the
+// same user, commit decides it again in a second transaction that locks the
+// user's row first, unless the request
 // has If-Match (412) or w was approved by validation webhooks
 // (errDecideAgain: they must be asked again). A dry run's transactions are
 // rolled back once every check has passed.
 func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*Written, error) {
-	var c Counters
 	rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
 	made := w
-	err := p.s.store.InTx(ctx, func(tx Tx) error { return p.store(ctx, tx, w, rec, &c) })
+	c, err := p.s.store.InCountedTx(ctx, func(tx Tx) (*WriteCount, error) { return p.store(ctx, tx, w, rec) })
 	if errors.Is(err, ErrVersionConflict) {
 		switch {
 		case p.opts.IfMatch != nil:
@@ -307,7 +306,7 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 			return nil, errDecideAgain
 		}
 		var cur *User
-		if made, cur, err = p.commitLocked(ctx, w, endpoints, &c); err == nil && made == nil {
+		if made, cur, c, err = p.commitLocked(ctx, w, endpoints); err == nil && made == nil {
 			return &Written{User: cur, Tenant: w.t}, nil // decided again, no change was left to make
 		}
 	}
@@ -331,62 +330,63 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 
 // commitLocked decides first again on the user as a transaction finds it,
 // with its row locked until the commit, and writes the result in that
-// transaction. It returns the write made, or no write and the user as
-// found when none was left to make.
-func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*Endpoint, c *Counters) (made *write, cur *User, err error) {
-	err = p.s.store.InTx(ctx, func(tx Tx) error {
-		made, cur = nil, nil // InTx may run this again
+// transaction. It returns the write made and the counters its commit read,
+// or no write and the user as found when none was left to make.
+func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*Endpoint) (made *write, cur *User, c Counters, err error) {
+	c, err = p.s.store.InCountedTx(ctx, func(tx Tx) (*WriteCount, error) {
+		made, cur = nil, nil // InCountedTx may run this again
 		// Locks are taken in the order store takes them, the tenant's row
 		// before the user's, when the write may move the active-user
 		// counter.
 		if activeDelta(first.cur, first.next) != 0 {
 			if err := tx.LockTenant(ctx, first.t.ID); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		var err error
 		if cur, err = tx.GetUser(ctx, first.t.ID, first.cur.ID); err != nil {
-			return err
+			return nil, err
 		}
 		p.s.present(cur)
 		w, err := p.decideOn(first.t, cur)
 		if err != nil || w == nil {
-			return err
+			return nil, err
 		}
 		if err := p.authorize(ctx, w); err != nil {
-			return err
+			return nil, err
 		}
 		made = w
 		rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
-		return p.store(ctx, tx, w, rec, c)
+		return p.store(ctx, tx, w, rec)
 	})
 	if errors.Is(err, ErrVersionConflict) {
 		// Tx.GetUser locked the row: a store that does so cannot get here.
-		return nil, nil, Errorf(ECodeUnavailable, "The user is being changed by another request; retry.")
+		return nil, nil, c, Errorf(ECodeUnavailable, "The user is being changed by another request; retry.")
 	}
-	return made, cur, err
+	return made, cur, c, err
 }
 
-// store writes w and rec in tx, counting the write against the tenant's
-// quotas and moving the tenant's active-user counter with it. For a dry
+// store writes w and rec in tx, checking the active-user quota and moving
+// the tenant's active-user counter with it, and returns the write for
+// InCountedTx to count against the writes quota at the commit. For a dry
 // run it counts the write as the commit would and checks the quota, then
-// returns errDryRun, which rolls the transaction back. It returns
-// errConfigChanged when the tenant's configuration is no longer the one w
-// was decided on (w.t may come from the cache): writeUser decides the write
-// again on the tenant as stored.
-func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *Counters) error {
+// returns errDryRun, which rolls the transaction back. The transaction
+// fails with errConfigChanged when the tenant's configuration is no longer
+// the one w was decided on (w.t may come from the cache): writeUser decides
+// the write again on the tenant as stored.
+func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record) (*WriteCount, error) {
 	start, _ := billingPeriod(w.next.UpdatedAt)
 	delta := activeDelta(w.cur, w.next)
 	if delta > 0 { // the write makes a user active: the quota applies
 		if err := tx.LockTenant(ctx, w.t.ID); err != nil {
-			return err
+			return nil, err
 		}
 		n, err := tx.CountActiveUsers(ctx, w.t.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n >= w.t.Plan.MaxActiveUsers {
-			return &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
+			return nil, &Error{Code: ECodeQuotaExceeded, RetryAfter: time.Hour,
 				Message: fmt.Sprintf("The plan allows %d active users; deactivate or delete one first.", w.t.Plan.MaxActiveUsers)}
 		}
 	}
@@ -399,7 +399,7 @@ func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *C
 	// in a cycle.
 	if delta != 0 {
 		if err := tx.AddActiveUsers(ctx, w.t.ID, delta); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var err error
@@ -409,36 +409,38 @@ func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record, c *C
 		err = tx.UpdateUser(ctx, w.next, w.cur.Version)
 	}
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if err := updateSearch(ctx, tx, w); err != nil {
+		return nil, err
 	}
 	if w.extra != nil {
 		if err := w.extra(ctx, tx); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := rec.write(ctx, tx); err != nil {
-		return err
+		return nil, err
 	}
 	lim := WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}
 	if p.opts.DryRun {
 		got, err := tx.AddWrite(ctx, w.t.ID, start)
 		switch {
 		case err != nil:
-			return err
+			return nil, err
 		case got.ConfigVersion != lim.ConfigVersion:
-			return errConfigChanged
+			return nil, errConfigChanged
 		case got.Writes > lim.MaxWrites:
-			return ErrWriteQuota
+			return nil, ErrWriteQuota
 		}
-		return errDryRun
+		return nil, errDryRun
 	}
 	// Counted last: on PostgreSQL the tenant's counter row stays locked
 	// until the commit, so every write of the tenant waits on it only for
 	// the commit itself. Over the quota, the whole write rolls back, its
 	// move of the active-user counter included; decided on an older
 	// configuration (errConfigChanged), it rolls back too.
-	tx.CountWriteAtCommit(w.t.ID, start, lim, c)
-	return nil
+	return &WriteCount{TenantID: w.t.ID, PeriodStart: start, Limits: lim}, nil
 }
 
 // subscribed reports whether an events endpoint takes events of type typ.

@@ -58,6 +58,7 @@ func pageParams(prefix string, more ...param) params {
 var userListParams = pageParams(directory.PrefixUser,
 	param{name: "email", kind: paramString},
 	param{name: "username", kind: paramString},
+	param{name: "q", kind: paramString},
 	param{name: "status", kind: paramEnum, values: []string{directory.StatusActive, directory.StatusDeactivated, directory.StatusDeleting}},
 )
 

@@ -165,7 +165,7 @@ func handleUserList(svc *directory.Service) http.Handler {
 		q := queryOf(r)
 		limit := q.int("limit")
 		users, err := svc.ListUsers(r.Context(), tenantFrom(r.Context()).ID, directory.UserQuery{
-			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"),
+			Email: q.string("email"), Username: q.string("username"), Status: q.string("status"), Search: q.string("q"),
 			Before: q.string("cursor"), Limit: limit + 1,
 		})
 		if err != nil {

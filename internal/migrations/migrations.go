@@ -47,3 +47,20 @@ func Load(fsys fs.FS, dir string) ([]Migration, error) {
 	}
 	return ms, nil
 }
+
+// Apply calls apply with each migration of ms, in order, until one fails,
+// and returns the versions of those it applied: apply reports whether it
+// applied a migration or found it applied already.
+func Apply(ms []Migration, apply func(Migration) (bool, error)) ([]int, error) {
+	var applied []int
+	for _, m := range ms {
+		done, err := apply(m)
+		if err != nil {
+			return applied, err
+		}
+		if done {
+			applied = append(applied, m.Version)
+		}
+	}
+	return applied, nil
+}

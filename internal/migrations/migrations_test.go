@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"errors"
+	"slices"
 	"testing"
 	"testing/fstest"
 )
@@ -25,5 +27,27 @@ func TestLoad(t *testing.T) {
 		if _, err := Load(files, "m"); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+func TestApply(t *testing.T) {
+	ms := []Migration{{Version: 1}, {Version: 2}, {Version: 3}, {Version: 4}}
+	var called []int
+	failAt := errors.New("migration 4 failed")
+	got, err := Apply(ms, func(m Migration) (bool, error) {
+		called = append(called, m.Version)
+		switch m.Version {
+		case 2:
+			return false, nil // applied already
+		case 4:
+			return false, failAt
+		}
+		return true, nil
+	})
+	if !errors.Is(err, failAt) {
+		t.Errorf("error %v, want %v", err, failAt)
+	}
+	if !slices.Equal(got, []int{1, 3}) || !slices.Equal(called, []int{1, 2, 3, 4}) {
+		t.Errorf("applied %v after calls %v, want [1 3] after [1 2 3 4]", got, called)
 	}
 }

@@ -115,7 +115,7 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 
 // ListEvents lists a tenant's outbox events oldest first, those whose ID
 // sorts above after ("" = from the oldest), at most limit of them (all when
-// limit <= 0).
+// limit <= 0). Only tests read the outbox so (see storetest.Inspector).
 func (s *Store) ListEvents(ctx context.Context, tenantID, after string, n int) ([]*directory.Event, error) {
 	rows, err := s.pool.Query(ctx,
 		`SELECT `+eventColumns+` FROM outbox WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`,

@@ -13,8 +13,8 @@ import (
 // goes with the first statement. The statements whose outcome the caller
 // does not wait for (later) go with the next statement that is waited for,
 // or with the COMMIT. So the transaction of an update (UPDATE the user,
-// INSERT the audit entry and the event, count the write with
-// CountWriteAtCommit, COMMIT) makes two round trips instead of six, and
+// INSERT the audit entry and the event, count the write of InCountedTx,
+// COMMIT) makes two round trips instead of six, and
 // each one costs both processes a write and a read on the socket, and the
 // database a wakeup.
 //

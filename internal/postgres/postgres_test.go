@@ -31,6 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var _ storetest.Inspector = (*postgres.Store)(nil)
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) directory.Store { return pgtest.Open(t) })
 }
@@ -63,6 +65,10 @@ func (s *twoNodes) next() *postgres.Store {
 
 func (s *twoNodes) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 	return s.next().InTx(ctx, fn)
+}
+
+func (s *twoNodes) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
+	return s.next().InCountedTx(ctx, fn)
 }
 
 func (s *twoNodes) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*directory.ClaimedDelivery, error) {
@@ -786,13 +792,14 @@ func TestTransactionRoundTrips(t *testing.T) {
 		return tx.InsertEvent(ctx, storetest.NewEvent(u, directory.EventUserUpdated), nil)
 	}
 	for _, c := range []struct {
-		name string
-		fn   func(directory.Tx) error
-		want int64
+		name  string
+		fn    func(directory.Tx) error
+		count bool // run by InCountedTx, which counts a write at the commit
+		want  int64
 	}{
-		{"nothing", func(directory.Tx) error { return nil }, 0},
+		{"nothing", func(directory.Tx) error { return nil }, false, 0},
 		// BEGIN + UPDATE; INSERT audit + INSERT event + COMMIT.
-		{"update", update, 2},
+		{"update", update, false, 2},
 		// BEGIN + UPDATE; the INSERTs + the count; COMMIT.
 		{"update and count", func(tx directory.Tx) error {
 			if err := update(tx); err != nil {
@@ -800,22 +807,30 @@ func TestTransactionRoundTrips(t *testing.T) {
 			}
 			_, err := tx.AddWrite(ctx, tn.ID, period)
 			return err
-		}, 3},
+		}, false, 3},
 		// BEGIN + UPDATE; the INSERTs + the count + COMMIT.
-		{"update and count at commit", func(tx directory.Tx) error {
-			if err := update(tx); err != nil {
-				return err
-			}
-			var c directory.Counters
-			tx.CountWriteAtCommit(tn.ID, period, directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 100}, &c)
-			return nil
-		}, 2},
+		{"update and count at commit", update, true, 2},
 	} {
 		// The first run prepares the statements the connection has not
 		// seen yet, in round trips of their own.
 		for run := 1; run <= 2; run++ {
 			writes.Store(0)
-			if err := s.InTx(ctx, c.fn); err != nil {
+			var err error
+			if c.count {
+				var got directory.Counters
+				got, err = s.InCountedTx(ctx, func(tx directory.Tx) (*directory.WriteCount, error) {
+					return &directory.WriteCount{TenantID: tn.ID, PeriodStart: period,
+						Limits: directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 100}}, c.fn(tx)
+				})
+				// After the two runs of "update and count".
+				want := directory.Counters{Writes: 2 + int64(run), ConfigVersion: tn.ConfigVersion}
+				if err == nil && got != want {
+					t.Errorf("%s, run %d: counters %+v, want %+v", c.name, run, got, want)
+				}
+			} else {
+				err = s.InTx(ctx, c.fn)
+			}
+			if err != nil {
 				t.Fatalf("%s: %v", c.name, err)
 			}
 		}

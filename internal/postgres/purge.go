@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/roster-dev/roster/internal/directory"
 )
 
@@ -50,15 +52,6 @@ func (t *tx) scrubDeliveryErrors(ctx context.Context, tenantID, userID string) e
 		tenantID, userID, directory.PurgedErrorText)
 	return wrapErr("purge user: deliveries", err)
 }
-
-// ErasePurged does nothing: PostgreSQL offers no online way to erase the
-// bytes of deleted rows. PurgeUser leaves no trace in any row SQL can
-// read; the old row versions stay in the table files until VACUUM (run by
-// autovacuum) frees their space and later writes reuse it, and in WAL
-// segments until they are recycled, and in archives and backups as long as
-// the operator keeps those (docs/api.md). VACUUM FULL would rewrite the
-// tables, but holds an exclusive lock on each while it does.
-func (s *Store) ErasePurged(ctx context.Context) error { return nil }
 
 // scrubAudit nulls every from and to value in the user's audit entries.
 // The JSON is rewritten in Go rather than with jsonb functions, which refuse
@@ -130,4 +123,24 @@ func (t *tx) scrubEvents(ctx context.Context, tenantID, userID string, scrubbed 
 		FROM unnest($2::text[], $3::bytea[]) AS v (id, payload)
 		WHERE o.tenant_id = $1 AND o.id = v.id`, tenantID, ids, payloads)
 	return wrapErr("purge user: events", err)
+}
+
+// DuePurges lists the users whose status is deleting and whose PurgeAfter
+// is not after now, across tenants, soonest PurgeAfter first, at most limit
+// of them (all when limit <= 0). It is a plain read: several nodes may list
+// the same user, and purging it twice is harmless, since PurgeUser of a
+// purged user returns ErrNotFound and changes nothing.
+func (s *Store) DuePurges(ctx context.Context, now time.Time, n int) ([]directory.UserRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id FROM users
+		WHERE status = 'deleting' AND purge_after <= $1
+		ORDER BY purge_after, tenant_id, id LIMIT $2`, ts(now), limit(n))
+	if err != nil {
+		return nil, wrapErr("due purges", err)
+	}
+	refs, err := collect(rows, func(row pgx.Row) (directory.UserRef, error) {
+		var r directory.UserRef
+		err := row.Scan(&r.TenantID, &r.ID)
+		return r, err
+	})
+	return refs, wrapErr("due purges", err)
 }

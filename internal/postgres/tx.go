@@ -48,9 +48,9 @@ const (
 // The transaction is pipelined (see pipeline): BEGIN goes with the first
 // statement, and InsertAudit and InsertEvent go with the next statement
 // fn waits for, or with the COMMIT, whose call then reports their errors;
-// so does CountWriteAtCommit. An update (UpdateUser, InsertAudit,
-// InsertEvent, CountWriteAtCommit) makes two round trips to the database,
-// not six.
+// so does the count of InCountedTx. A counted update (UpdateUser,
+// InsertAudit, InsertEvent, the count, COMMIT) makes two round trips to the
+// database, not six.
 //
 // When a statement fails, PostgreSQL aborts the transaction and refuses
 // every further statement in it, so after a Tx method returns an error from
@@ -65,11 +65,32 @@ const (
 // fn must not call InTx: the inner transaction would be another, on another
 // connection, and would wait forever for any lock the outer one holds.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
-	return retry(ctx, func() error { return s.runTx(ctx, fn) })
+	return retry(ctx, func() error { return s.runTx(ctx, func(t *tx) error { return fn(t) }) })
+}
+
+// InCountedTx runs fn as InTx does, then queues the count of the write fn
+// returns to go with the COMMIT (see countAtCommit): a failed check fails
+// the COMMIT, which rolls back everything fn wrote.
+func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
+	var c directory.Counters
+	err := retry(ctx, func() error {
+		return s.runTx(ctx, func(t *tx) error {
+			c = directory.Counters{} // of an earlier run, rolled back
+			wc, err := fn(t)
+			if err == nil && wc != nil {
+				t.countAtCommit(*wc, &c)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return directory.Counters{}, err
+	}
+	return c, nil
 }
 
 // runTx runs fn in one transaction.
-func (s *Store) runTx(ctx context.Context, fn func(directory.Tx) error) (err error) {
+func (s *Store) runTx(ctx context.Context, fn func(*tx) error) (err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrapErr("begin", err)

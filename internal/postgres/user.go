@@ -196,6 +196,12 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			q.WriteString(c.cond + strconv.Itoa(len(args)))
 		}
 	}
+	if f.SearchFrom != "" {
+		var err error
+		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+			return nil, err
+		}
+	}
 	args = append(args, limit(f.Limit))
 	q.WriteString(` ORDER BY u.id DESC LIMIT $` + strconv.Itoa(len(args)))
 
@@ -208,8 +214,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 }
 
 // UsersHoldingRoles returns which of roles at least one user of the tenant
-// holds, whatever its status, in the order of roles and without repeats;
-// nil when none is held. Role names are compared exactly: no character is
+// holds, whatever its status, without repeats; nil when none is held. Role names are compared exactly: no character is
 // special. It reads the tenant's users that hold any of roles once, however
 // many roles there are; it serves a change of the role catalog, which is
 // rare, so no index on roles slows every user write for it.
@@ -226,13 +231,7 @@ func (s *Store) UsersHoldingRoles(ctx context.Context, tenantID string, roles []
 	if err != nil {
 		return nil, wrapErr("users holding roles", err)
 	}
-	var out []string
-	for _, r := range roles {
-		if slices.Contains(held, r) && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return held, nil
 }
 
 // CreateUser inserts u. It returns an error wrapping *directory.UniqueViolation
@@ -278,13 +277,4 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		return fmt.Errorf("postgres: update user: %w", directory.ErrNotFound)
 	}
 	return directory.ErrVersionConflict
-}
-
-// CountActiveUsers returns the tenant's active-user counter, which only
-// AddActiveUsers moves. It returns an error wrapping directory.ErrNotFound if
-// the tenant does not exist.
-func (t *tx) CountActiveUsers(ctx context.Context, tenantID string) (int64, error) {
-	var n int64
-	err := t.tx.QueryRow(ctx, `SELECT active_users FROM tenants WHERE id = $1`, tenantID).Scan(&n)
-	return n, wrapErr("count active users", err)
 }

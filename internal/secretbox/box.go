@@ -126,6 +126,3 @@ func (b *Box) Open(stored, aad string) (plain string, current bool, err error) {
 	}
 	return "", false, fmt.Errorf("%w (key %s)", ErrUnknownKey, id)
 }
-
-// Sealed reports whether stored is a sealed value (of any key).
-func Sealed(stored string) bool { return strings.HasPrefix(stored, sealedPrefix) }

@@ -107,6 +107,11 @@ func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 	return s.Store.InTx(ctx, func(tx directory.Tx) error { return fn(&sealingTx{Tx: tx, s: s}) })
 }
 
+// InCountedTx runs fn in a transaction of the wrapped store as InTx does.
+func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
+	return s.Store.InCountedTx(ctx, func(tx directory.Tx) (*directory.WriteCount, error) { return fn(&sealingTx{Tx: tx, s: s}) })
+}
+
 // sealingTx is a transaction of a Store.
 type sealingTx struct {
 	directory.Tx

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,6 +74,110 @@ func TestListByEmailUsesIndex(t *testing.T) {
 	for _, step := range plan {
 		if strings.HasPrefix(step, "SCAN users") || step == "USE TEMP B-TREE FOR ORDER BY" {
 			t.Errorf("the plan scans or sorts the users: %q", step)
+		}
+	}
+}
+
+// TestSearchUsesIndex checks that a search (GET /v1/users?q=…) reads the
+// users through a range of user_search's primary key, with no scan of the
+// tenant's users: the plan of ListUsers' query, as it builds it for a
+// search, on a tenant of a few thousand users with fresh statistics.
+func TestSearchUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := directory.Now()
+	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	err = s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tenant); err != nil {
+			return err
+		}
+		for i := range 3000 {
+			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
+				Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i), Status: directory.StatusActive,
+				AuthProvider: "local", Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.SetSearchTerms(ctx, tenant.ID, u.ID, nil, directory.SearchTerms(u)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	// ListUsers with UserFilter{SearchFrom: …, SearchTo: …, Limit: 21}: a
+	// sparse search, then a dense one.
+	explain := func(cond string, args ...any) []string {
+		t.Helper()
+		q := `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ?` + cond + ` ORDER BY id DESC LIMIT ?`
+		rows, err := s.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, append(append([]any{tenant.ID}, args...), 21)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN ") || step == "USE TEMP B-TREE FOR ORDER BY" {
+				t.Errorf("the plan scans a table or sorts: %q", step)
+			}
+		}
+		return plan
+	}
+	has := func(plan []string, step string) {
+		t.Helper()
+		if !slices.ContainsFunc(plan, func(s string) bool { return strings.Contains(s, step) }) {
+			t.Errorf("the plan has no step %q:\n%s", step, strings.Join(plan, "\n"))
+		}
+	}
+	for _, c := range []struct {
+		prefix string
+		cond   string
+		args   func(lo, hi string) []any
+		steps  []string
+	}{
+		{"user12@", sparseSearch, func(lo, hi string) []any { return []any{tenant.ID, lo, hi} },
+			[]string{"SEARCH user_search USING PRIMARY KEY (tenant_id=? AND term>? AND term<?)", "LIST SUBQUERY"}},
+		{"user", denseSearch, func(lo, hi string) []any { return []any{lo, hi} },
+			[]string{"SEARCH users USING INDEX sqlite_autoindex_users_1 (tenant_id=?)",
+				"USING COVERING INDEX user_search_user (tenant_id=? AND user_id=? AND term>? AND term<?)"}},
+	} {
+		lo, hi := directory.PrefixRange(c.prefix)
+		var cond strings.Builder
+		args, err := s.searchCond(ctx, &cond, nil, tenant.ID, lo, hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cond.String(); got != c.cond {
+			t.Errorf("q=%s: condition %s, want %s", c.prefix, got, c.cond)
+		}
+		if !slices.Equal(args, c.args(lo, hi)) {
+			t.Errorf("q=%s: arguments %v", c.prefix, args)
+		}
+		plan := explain(c.cond, c.args(lo, hi)...)
+		for _, step := range c.steps {
+			has(plan, step)
 		}
 	}
 }

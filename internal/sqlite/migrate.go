@@ -40,17 +40,7 @@ func (s *Store) applyMigrations(ctx context.Context, ms []migrations.Migration) 
 	if _, err := s.write.ExecContext(ctx, create); err != nil {
 		return nil, wrapErr("migrate", err)
 	}
-	var applied []int
-	for _, m := range ms {
-		done, err := s.applyMigration(ctx, m)
-		if err != nil {
-			return applied, err
-		}
-		if done {
-			applied = append(applied, m.Version)
-		}
-	}
-	return applied, nil
+	return migrations.Apply(ms, func(m migrations.Migration) (bool, error) { return s.applyMigration(ctx, m) })
 }
 
 // applyMigration applies m unless it is recorded already, and reports

@@ -26,6 +26,8 @@ type statements struct {
 
 	insertDelivery *sql.Stmt
 
+	deleteSearchTerm, insertSearchTerm *sql.Stmt
+
 	readGetTenant     *sql.Stmt
 	readListEndpoints *sql.Stmt
 	readUsage         *sql.Stmt
@@ -58,6 +60,8 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 		{&st.insertAudit, write, insertAuditSQL},
 		{&st.insertEvent, write, insertEventSQL},
 		{&st.insertDelivery, write, insertDeliverySQL},
+		{&st.deleteSearchTerm, write, deleteSearchTermSQL},
+		{&st.insertSearchTerm, write, insertSearchTermSQL},
 		{&st.readGetTenant, read, getTenantSQL},
 		{&st.readListEndpoints, read, listEndpointsSQL},
 		{&st.readUsage, read, usageSQL},

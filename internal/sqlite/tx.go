@@ -41,11 +41,28 @@ import (
 // writes on disk; a COMMIT that fails fails every caller of its batch, so no
 // caller is told success for writes that were not committed.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
+	return s.run(ctx, &txRequest{fn: fn})
+}
+
+// InCountedTx runs fn as InTx does, then counts the write fn returns with
+// AddWrite, which costs SQLite no statement of its own (see batch), and
+// checks it at once: a failed check fails fn, as its own error would.
+func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
+	r := &txRequest{counted: fn}
+	if err := s.run(ctx, r); err != nil {
+		return directory.Counters{}, err
+	}
+	return r.counters, nil
+}
+
+// run queues r, with its fn or counted set, for the committer and waits for
+// what becomes of it.
+func (s *Store) run(ctx context.Context, r *txRequest) error {
 	deadline := time.Now().Add(busyTimeout * time.Millisecond)
 	if err := ctx.Err(); err != nil {
 		return wrapErr("begin", err)
 	}
-	r := &txRequest{ctx: ctx, fn: fn, deadline: deadline, done: make(chan txResult, 1)}
+	r.ctx, r.deadline, r.done = ctx, deadline, make(chan txResult, 1)
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	if err := s.group.enqueue(s, r, timer.C); err != nil {
@@ -90,11 +107,14 @@ const (
 	reqAbandoned
 )
 
-// txRequest is a caller's transaction waiting for the committer.
+// txRequest is a caller's transaction waiting for the committer: fn, or
+// counted and the write it returns.
 type txRequest struct {
 	ctx      context.Context
 	fn       func(directory.Tx) error
-	deadline time.Time // of the wait for the transaction to start
+	counted  func(directory.Tx) (*directory.WriteCount, error)
+	counters directory.Counters // of counted's write, set before done is sent
+	deadline time.Time          // of the wait for the transaction to start
 	state    atomic.Int32
 	done     chan txResult // buffered: the committer never waits for the caller
 }
@@ -317,27 +337,29 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 	return nil
 }
 
-// runFn runs r's fn on t, catching a panic to raise it again in r's caller.
-// A check of CountWriteAtCommit that failed fails fn.
+// runFn runs r's fn on t, or its counted and then the count of the write
+// it returns, catching a panic to raise it again in r's caller.
 func runFn(r *txRequest, t *tx) (res txResult) {
 	defer func() {
 		if v := recover(); v != nil {
 			res = txResult{panicked: true, panicVal: v}
 		}
 	}()
-	err := r.fn(t)
-	if err == nil {
-		err = t.failed
+	if r.counted == nil {
+		return txResult{err: r.fn(t)}
+	}
+	wc, err := r.counted(t)
+	if err == nil && wc != nil {
+		r.counters, err = t.countWrite(*wc)
 	}
 	return txResult{err: err}
 }
 
 // tx is a directory.Tx.
 type tx struct {
-	s      *Store
-	tx     txConn
-	b      *batch
-	failed error // of CountWriteAtCommit
+	s  *Store
+	tx txConn
+	b  *batch
 }
 
 var _ directory.Tx = (*tx)(nil)

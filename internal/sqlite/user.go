@@ -233,6 +233,12 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			args = append(args, c.val)
 		}
 	}
+	if f.SearchFrom != "" {
+		var err error
+		if args, err = s.searchCond(ctx, &q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
+			return nil, err
+		}
+	}
 	q.WriteString(` ORDER BY id DESC LIMIT ?`)
 	args = append(args, limit(f.Limit))
 
@@ -326,4 +332,34 @@ func (t *tx) UpdateUser(ctx context.Context, u *directory.User, prevVersion int6
 		return fmt.Errorf("sqlite: update user: %w", directory.ErrNotFound)
 	}
 	return directory.ErrVersionConflict
+}
+
+// UsersHoldingRoles returns the roles among roles that at least one user of
+// the tenant holds, whatever its status, without repeats. Role names are compared exactly, as JSON values, so no character
+// of a name is special.
+//
+// Roles live in the profile JSON, so this reads every profile of the
+// tenant once; it serves a change of the role catalog, which is rare.
+func (s *Store) UsersHoldingRoles(ctx context.Context, tenantID string, roles []string) ([]string, error) {
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	want, err := encodeJSON(roles)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users holding roles: %w", err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT r.value
+		FROM users u, json_each(u.profile, '$.roles') r
+		WHERE u.tenant_id = ? AND r.type = 'text' AND r.value IN (SELECT value FROM json_each(?))`, tenantID, want)
+	if err != nil {
+		return nil, wrapErr("users holding roles", err)
+	}
+	held, err := collect(rows, func(sc scanner) (string, error) {
+		var r string
+		return r, sc.Scan(&r)
+	})
+	if err != nil {
+		return nil, wrapErr("users holding roles", err)
+	}
+	return held, nil
 }

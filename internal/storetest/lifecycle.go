@@ -32,7 +32,7 @@ var usageTests = []test{
 	{"AddWrite", testAddWrite},
 	{"AddWriteRollback", testAddWriteRollback},
 	{"AddWriteCounters", testAddWriteCounters},
-	{"CountWriteAtCommit", testCountWriteAtCommit},
+	{"InCountedTx", testInCountedTx},
 	{"ActiveUsers", testUsageActiveUsers},
 	{"ActiveUsersRollback", testActiveUsersRollback},
 	{"ActiveUsersNotFound", testActiveUsersNotFound},
@@ -400,7 +400,7 @@ func testPurgeUser(t *testing.T, s directory.Store) {
 	if err != nil {
 		t.Fatalf("ListAudit: %v", err)
 	}
-	allBefore, err := s.ListEvents(t.Context(), tn.ID, "", 0)
+	allBefore, err := listEvents(t, s, tn.ID, "", 0)
 	if err != nil {
 		t.Fatalf("ListEvents: %v", err)
 	}
@@ -451,7 +451,7 @@ func testPurgeUser(t *testing.T, s directory.Store) {
 	checkAudit(t, s, bystander, bystanderAudit)
 
 	// Events keep everything but their payload.
-	all, err := s.ListEvents(t.Context(), tn.ID, "", 0)
+	all, err := listEvents(t, s, tn.ID, "", 0)
 	if err != nil {
 		t.Fatalf("ListEvents: %v", err)
 	}
@@ -641,7 +641,7 @@ func testPurgeUserRollback(t *testing.T, s directory.Store) {
 	}
 	checkEqual(t, "GetUser after a rolled back PurgeUser", getUser(t, s, tn.ID, u.ID), stored(u))
 	checkAudit(t, s, u, []*directory.AuditEntry{a})
-	es, err := s.ListEvents(t.Context(), tn.ID, "", 0)
+	es, err := listEvents(t, s, tn.ID, "", 0)
 	if err != nil || len(es) != 1 {
 		t.Fatalf("ListEvents: got %d events, error %v; want 1, nil", len(es), err)
 	}
@@ -766,29 +766,32 @@ func testAddWriteCounters(t *testing.T, s directory.Store) {
 	}
 }
 
-// testCountWriteAtCommit checks that writes counted with their COMMIT
-// count as AddWrite's do, and that a write
-// decided on another config version, past the quota or of a missing tenant
-// commits nothing of its transaction.
-func testCountWriteAtCommit(t *testing.T, s directory.Store) {
+// testInCountedTx checks that writes counted with their COMMIT count as
+// AddWrite's do and return AddWrite's counters, that a write decided on
+// another config version, past the quota or of a missing tenant commits
+// nothing of its transaction, and that a function that counts no write, or
+// fails, counts nothing.
+func testInCountedTx(t *testing.T, s directory.Store) {
 	tn := createTenant(t, s, "Acme")
 	u := NewUser(tn.ID, "alice@example.com", "alice")
 	createUser(t, s, u)
 	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	// count runs a transaction that renames the user and counts the write.
-	count := func(tenantID string, lim directory.WriteLimits, name string) (directory.Counters, error) {
-		var c directory.Counters
-		err := s.InTx(t.Context(), func(tx directory.Tx) error {
+	// count runs a transaction that renames the user and returns the write
+	// to count: of tenantID under lim, or none if lim is nil.
+	count := func(tenantID string, lim *directory.WriteLimits, name string) (directory.Counters, error) {
+		c, err := s.InCountedTx(t.Context(), func(tx directory.Tx) (*directory.WriteCount, error) {
 			next := *u
 			next.Name, next.Version = name, u.Version+1
 			if err := tx.UpdateUser(t.Context(), &next, u.Version); err != nil {
-				return err
+				return nil, err
 			}
 			if err := tx.AddActiveUsers(t.Context(), tn.ID, 2); err != nil {
-				return err
+				return nil, err
 			}
-			tx.CountWriteAtCommit(tenantID, period, lim, &c)
-			return nil
+			if lim == nil {
+				return nil, nil
+			}
+			return &directory.WriteCount{TenantID: tenantID, PeriodStart: period, Limits: *lim}, nil
 		})
 		if err == nil {
 			u.Name, u.Version = name, u.Version+1
@@ -797,7 +800,7 @@ func testCountWriteAtCommit(t *testing.T, s directory.Store) {
 	}
 	lim := directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 2}
 	for i := int64(1); i <= 2; i++ {
-		c, err := count(tn.ID, lim, fmt.Sprintf("Alice %d", i))
+		c, err := count(tn.ID, &lim, fmt.Sprintf("Alice %d", i))
 		if err != nil {
 			t.Fatalf("count %d: %v", i, err)
 		}
@@ -813,9 +816,11 @@ func testCountWriteAtCommit(t *testing.T, s directory.Store) {
 		{"past the quota", tn.ID, lim, directory.ErrWriteQuota},
 		{"missing tenant", directory.NewID(directory.PrefixTenant, now()), lim, directory.ErrNotFound},
 	} {
-		if _, err := count(c.tenant, c.lim, "Mallory"); !errors.Is(err, c.want) {
+		got, err := count(c.tenant, &c.lim, "Mallory")
+		if !errors.Is(err, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
 		}
+		checkEqual(t, c.name+": counters", got, directory.Counters{})
 	}
 	got, err := s.GetUser(t.Context(), tn.ID, u.ID)
 	if err != nil {
@@ -825,6 +830,31 @@ func testCountWriteAtCommit(t *testing.T, s directory.Store) {
 		t.Errorf("user after the refused writes: name %q, want %q", got.Name, "Alice 2")
 	}
 	checkEqual(t, "usage after the refused writes", usage(t, s, tn.ID, period), &directory.Usage{PeriodStart: period, Writes: 2, ActiveUsers: 4})
+
+	// No write to count: fn's writes commit, and nothing is counted.
+	c, err := count(tn.ID, nil, "Alice 3")
+	if err != nil {
+		t.Fatalf("InCountedTx counting no write: %v", err)
+	}
+	checkEqual(t, "counters of no write", c, directory.Counters{})
+	if got := getUser(t, s, tn.ID, u.ID); got.Name != "Alice 3" {
+		t.Errorf("user after a transaction counting no write: name %q, want %q", got.Name, "Alice 3")
+	}
+	checkEqual(t, "usage after a transaction counting no write", usage(t, s, tn.ID, period), &directory.Usage{PeriodStart: period, Writes: 2, ActiveUsers: 6})
+
+	// fn's error is InCountedTx's, and nothing of it commits.
+	errAbort := errors.New("abort")
+	c, err = s.InCountedTx(t.Context(), func(tx directory.Tx) (*directory.WriteCount, error) {
+		if err := tx.AddActiveUsers(t.Context(), tn.ID, 1); err != nil {
+			return nil, err
+		}
+		return &directory.WriteCount{TenantID: tn.ID, PeriodStart: period, Limits: directory.WriteLimits{ConfigVersion: tn.ConfigVersion, MaxWrites: 10}}, errAbort
+	})
+	if !errors.Is(err, errAbort) {
+		t.Errorf("InCountedTx of a failing function: got %v, want its error", err)
+	}
+	checkEqual(t, "counters of a failing function", c, directory.Counters{})
+	checkEqual(t, "usage after a failing function", usage(t, s, tn.ID, period), &directory.Usage{PeriodStart: period, Writes: 2, ActiveUsers: 6})
 }
 
 func testAddWriteRollback(t *testing.T, s directory.Store) {

@@ -24,6 +24,7 @@
 package storetest
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -37,15 +38,36 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
+// Inspector is what tests read of a store beyond directory.Store, which
+// holds only what Roster itself calls: the service never lists the outbox,
+// the dispatcher reads it through ClaimDeliveries. Every backend implements
+// it, for this suite and its own tests.
+type Inspector interface {
+	// ListEvents lists the outbox events of a tenant, oldest first, after
+	// the given event ID ("" = from the start).
+	ListEvents(ctx context.Context, tenantID, after string, limit int) ([]*directory.Event, error)
+}
+
+// listEvents lists the tenant's events with s's Inspector, failing the test
+// if s has none.
+func listEvents(t *testing.T, s directory.Store, tenantID, after string, limit int) ([]*directory.Event, error) {
+	t.Helper()
+	in, ok := s.(Inspector)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.Inspector", s)
+	}
+	return in.ListEvents(t.Context(), tenantID, after, limit)
+}
+
 // test is one conformance test, given a fresh store.
 type test struct {
 	name string
 	fn   func(t *testing.T, s directory.Store)
 }
 
-// Run runs the suite. open must return a fresh, empty, migrated store and
-// register its cleanup with t; it is called once per test, from that test's
-// goroutine, concurrently with other tests.
+// Run runs the suite. open must return a fresh, empty, migrated store, which
+// also implements Inspector, and register its cleanup with t; it is called
+// once per test, from that test's goroutine, concurrently with other tests.
 func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 	groups := []struct {
 		name  string
@@ -57,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Users", userTests},
 		{"InTx", txTests},
 		{"Lists", listTests},
+		{"Search", searchTests},
 		{"Lifecycle", lifecycleTests},
 		{"Usage", usageTests},
 		{"Webhooks", webhookTests},

@@ -1,0 +1,6 @@
+package secretbox
+
+import "strings"
+
+// Sealed reports whether stored is a sealed value (of any key).
+func Sealed(stored string) bool { return strings.HasPrefix(stored, sealedPrefix) }
