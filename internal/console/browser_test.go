@@ -357,9 +357,13 @@ func scenario(t *testing.T, backend string) {
 	}
 	b.shot("02-users")
 
-	// The search is sent as one types; "alice" is a prefix and a username.
-	b.do("search", chromedp.SendKeys(chromedp.ID("search-q"), "alice"))
+	// The search is sent as one types: a prefix, in any case.
+	b.do("search", chromedp.SendKeys(chromedp.ID("search-q"), "ALI"))
 	b.until("the search's answer", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('alice@example.com')`)
+	b.do("search for nobody", chromedp.SendKeys(chromedp.ID("search-q"), "zz"))
+	b.until("no answer", `document.querySelectorAll('#users-rows tr').length === 0 && !document.querySelector('#users-empty').hidden`)
+	b.do("back to alice", chromedp.SendKeys(chromedp.ID("search-q"), kb.Backspace+kb.Backspace))
+	b.until("alice again", `document.querySelectorAll('#users-rows tr').length === 1`)
 
 	b.do("open alice", chromedp.Click(chromedp.CSS("#users-rows a")))
 	b.until("alice's page", `document.querySelector('#user-title')?.textContent === 'Alice Smith' && document.querySelector('#history .entry') !== null`)

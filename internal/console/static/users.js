@@ -1,12 +1,8 @@
-// Find: the user list, searched as one types, filtered by status, paged
-// with the API's cursor.
+// Find: the user list, searched as one types (q: a prefix of the email,
+// username or names), filtered by status, paged with the API's cursor.
 import * as api from './api.js';
 import { $, h, clear, debounce, status, problemText } from './dom.js';
 
-// qSupported turns false when the server refuses the q parameter (a server
-// older than prefix search): the search then falls back to the exact email
-// or username filters.
-let qSupported = true;
 let cursor = null;
 let generation = 0; // answers to an older search are dropped
 
@@ -43,10 +39,7 @@ function query(more) {
   const q = $('#search-q').value.trim();
   const out = { limit: 20, status: $('#search-status').value };
   if (more && cursor) out.cursor = cursor;
-  if (!q) return out;
-  if (qSupported) out.q = q;
-  else if (q.includes('@')) out.email = q;
-  else out.username = q;
+  if (q) out.q = q;
   return out;
 }
 
@@ -58,11 +51,6 @@ async function load(more) {
     res = await api.call('GET', '/v1/users', { query: query(more) });
   } catch (err) {
     if (mine !== generation) return;
-    if (qSupported && err.status === 400 && err.errors.some(e => e.field === 'q')) {
-      qSupported = false;
-      $('#search-note').textContent = 'This server has no prefix search: the search matches an exact email or username.';
-      return load(more);
-    }
     $('#search-note').textContent = problemText(err);
     return;
   }
@@ -73,7 +61,7 @@ async function load(more) {
   cursor = res.data.next_cursor;
   $('#users-more').hidden = !res.data.has_more;
   $('#users-empty').hidden = rows.children.length > 0;
-  if (qSupported) $('#search-note').textContent = `${rows.children.length}${res.data.has_more ? '+' : ''} shown`;
+  $('#search-note').textContent = `${rows.children.length}${res.data.has_more ? '+' : ''} shown`;
   status('');
 }
 
