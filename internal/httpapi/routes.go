@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/roster-dev/roster/internal/console"
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/scim"
@@ -167,6 +168,9 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /readyz", handleReady(svc))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("GET /openapi.yaml", open(noParams, handleOpenAPI()))
+	// The admin console's static files (GET /console/…), which call this API
+	// with the operator's key: they take no key and are not in its contract.
+	console.Mount(mux)
 
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {

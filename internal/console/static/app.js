@@ -1,0 +1,123 @@
+// The console's entry point: sign-in, the key's scopes, and the routes of
+// the page (#/users, #/users/{id}, #/settings), kept in the URL's fragment,
+// which holds no secret.
+import * as api from './api.js';
+import { $, clear, status, problemText } from './dom.js';
+import * as users from './users.js';
+import * as user from './user.js';
+import * as settings from './settings.js';
+
+const ctx = { scopes: null };
+
+function showView(name) {
+  for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${name}`;
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === name || (name === 'user' && a.dataset.nav === 'users')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  $('#nav').hidden = name === 'signin';
+}
+
+function showScopes() {
+  const s = ctx.scopes;
+  const names = [['read', 'users:read'], ['write', 'users:write'], ['admin', 'admin']];
+  clear($('#scopes'), 'Key: ', names.filter(([k]) => s[k].ok).map(([, n]) => n).join(', ') || 'no scope');
+}
+
+async function route() {
+  if (!api.signedIn()) {
+    showView('signin');
+    $('#signin-key').focus();
+    return;
+  }
+  if (!ctx.scopes) {
+    try {
+      ctx.scopes = await api.probeScopes();
+    } catch (err) {
+      if (err.status !== 401) api.signOut();
+      signinError(err);
+      return;
+    }
+    showScopes();
+  }
+  status('');
+  const hash = location.hash || '#/users';
+  let m;
+  if ((m = hash.match(/^#\/users\/(usr_[0-9A-Za-z]+)$/))) {
+    showView('user');
+    await user.render($('#view-user'), ctx, m[1]);
+    focusTitle('#view-user h1');
+  } else if (hash === '#/settings') {
+    showView('settings');
+    await settings.render($('#view-settings'), ctx);
+    focusTitle('#view-settings h1');
+  } else {
+    showView('users');
+    users.render(ctx);
+    if (!$('#search-q').disabled) $('#search-q').focus();
+  }
+}
+
+// focusTitle moves the focus to a new screen's title, so that keyboard and
+// screen reader users start there rather than on a control that is gone.
+function focusTitle(sel) {
+  const el = $(sel);
+  if (!el) return;
+  el.tabIndex = -1;
+  el.focus();
+}
+
+function signinError(err) {
+  showView('signin');
+  const field = err.errors.some(e => e.field === 'X-Tenant-ID') || /X-Tenant-ID/.test(err.message) ? 'tenant' : 'key';
+  $(`#signin-${field}-err`).textContent = problemText(err);
+  $(`#signin-${field}`).setAttribute('aria-invalid', 'true');
+  $(`#signin-${field}`).focus();
+}
+
+function onSignIn(ev) {
+  ev.preventDefault();
+  for (const f of ['key', 'tenant']) {
+    $(`#signin-${f}-err`).textContent = '';
+    $(`#signin-${f}`).removeAttribute('aria-invalid');
+  }
+  const k = $('#signin-key').value.trim();
+  if (!k) {
+    $('#signin-key-err').textContent = 'Paste an API key.';
+    $('#signin-key').setAttribute('aria-invalid', 'true');
+    $('#signin-key').focus();
+    return;
+  }
+  api.signIn(k, $('#signin-tenant').value.trim());
+  $('#signin-key').value = '';
+  ctx.scopes = null;
+  status('');
+  route();
+}
+
+function onSignOut() {
+  api.signOut();
+  ctx.scopes = null;
+  users.reset();
+  clear($('#view-user'));
+  clear($('#view-settings'));
+  status('Signed out: this tab forgot the key.');
+  location.hash = '#/users';
+  route();
+}
+
+addEventListener('roster:signedout', ev => {
+  ctx.scopes = null;
+  showView('signin');
+  $('#signin-key-err').textContent = `The API refused the key: ${ev.detail}`;
+});
+addEventListener('hashchange', () => route());
+addEventListener('unhandledrejection', ev => {
+  const err = ev.reason;
+  status(err instanceof api.ApiError ? problemText(err) : String(err), 'error');
+});
+
+$('#signin-form').addEventListener('submit', onSignIn);
+$('#signout').addEventListener('click', onSignOut);
+users.init();
+route();
