@@ -26,6 +26,14 @@ func tenantFrom(ctx context.Context) *directory.Tenant {
 // must not be throttled into marking a node down.
 var unmetered = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
+// isUnmetered reports whether r goes unmetered: a probe, a scrape, or a
+// file of the console, which is served from memory and which one page load
+// asks for a dozen of (the API calls the console makes are metered as any).
+func isUnmetered(r *http.Request) bool {
+	return unmetered[r.URL.Path] ||
+		(r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/"))
+}
+
 // gate authenticates every request that carries a key and meters every
 // request (§8): per tenant for a tenant key, per key for a platform key, per
 // client IP (clientip.go) for the rest, failed authentications included. It
@@ -33,7 +41,7 @@ var unmetered = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": t
 // a header sent on more than one field line (headers.go).
 func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon directory.Plan, proxies []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unmetered[r.URL.Path] {
+		if isUnmetered(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

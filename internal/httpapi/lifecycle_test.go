@@ -326,9 +326,24 @@ func TestRateLimits(t *testing.T) {
 	if bad == 0 {
 		t.Errorf("failed authentications were never limited")
 	}
-	// Probes are not metered.
+	// Probes are not metered, nor are the console's files.
 	for range 5 {
 		e.must(t, 200, req{method: "GET", path: "/healthz", token: "-"})
+	}
+	for i := range 5 {
+		resp, err := e.srv.Client().Get(e.srv.URL + "/console/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /console/ #%d: %d, want 200", i+1, resp.StatusCode)
+		}
+	}
+	// A write to the console's paths is metered.
+	r = e.do(t, req{method: "POST", path: "/console/", token: "-"})
+	if r.status != 429 {
+		t.Errorf("POST /console/ past the per-IP limit: %d, want 429", r.status)
 	}
 }
 
