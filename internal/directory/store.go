@@ -315,8 +315,13 @@ type UserFilter struct {
 	Where                *UserCond // a condition the store evaluates in its query
 	Before               string    // list users whose ID sorts below this one
 	Oldest               bool      // oldest first (by ID) instead of newest first
-	Offset               int       // skip this many users of the ordered list
-	Limit                int
+	// SortBy, when set, orders the users by this field first (users
+	// without a value last), ascending unless SortDescending, then by ID
+	// as Oldest says. FieldRole does not sort.
+	SortBy         UserField
+	SortDescending bool
+	Offset         int // skip this many users of the ordered list
+	Limit          int
 }
 
 // UserCond is a condition on a tenant's users that a store evaluates in

@@ -203,9 +203,9 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			return nil, err
 		}
 	}
-	order := ` ORDER BY u.id DESC`
-	if f.Oldest {
-		order = ` ORDER BY u.id`
+	order, err := userOrder(f)
+	if err != nil {
+		return nil, err
 	}
 	args = append(args, limit(f.Limit), max(f.Offset, 0))
 	q += order + fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)-1, len(args))

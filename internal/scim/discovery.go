@@ -6,7 +6,7 @@ import (
 )
 
 // The discovery documents (RFC 7644 §4) say exactly what this package
-// does: PATCH, filters (maxResults), ETags; no bulk, sort or password
+// does: PATCH, filters (maxResults), sorting, ETags; no bulk or password
 // changes.
 
 func serviceProviderConfig(base string) map[string]any {
@@ -17,7 +17,7 @@ func serviceProviderConfig(base string) map[string]any {
 		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
 		"filter":           map[string]any{"supported": true, "maxResults": maxResults},
 		"changePassword":   map[string]any{"supported": false},
-		"sort":             map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": true},
 		"etag":             map[string]any{"supported": true},
 		"authenticationSchemes": []any{map[string]any{
 			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,

@@ -207,3 +207,36 @@ func compare(a attr, e *filter.Compare) (*directory.UserCond, error) {
 	}
 	return &directory.UserCond{Kind: directory.CondCompare, Field: a.field, Op: directory.CondOp(e.Op), Value: s, Fold: a.fold}, nil
 }
+
+// sortOf reads sortBy and sortOrder (RFC 7644 §3.4.2.3) through str: the
+// field to order by, any filterable attribute but the emails' type and
+// primary flag, and whether descending. Users without a value come last;
+// users with equal values keep their creation order. Without sortBy,
+// sortOrder is ignored and users come in creation order.
+func sortOf(str func(string) (string, error)) (directory.UserField, bool, error) {
+	by, err := str("sortBy")
+	if err != nil || strings.TrimSpace(by) == "" {
+		return "", false, err
+	}
+	order, err := str("sortOrder")
+	if err != nil {
+		return "", false, err
+	}
+	var desc bool
+	switch strings.ToLower(strings.TrimSpace(order)) {
+	case "", "ascending":
+	case "descending":
+		desc = true
+	default:
+		return "", false, errorf(http.StatusBadRequest, typeInvalidValue, "sortOrder must be ascending or descending.")
+	}
+	path, err := filter.ParsePath(strings.TrimSpace(by))
+	if err != nil || path.Filter != nil {
+		return "", false, errorf(http.StatusBadRequest, typeInvalidValue, "sortBy must name an attribute, such as userName or meta.created.")
+	}
+	a, err := attrOf(path.AttrPath, nil)
+	if err != nil || a.kind == kindWorkType || a.kind == kindPrimary {
+		return "", false, errorf(http.StatusBadRequest, typeInvalidValue, "The users cannot be sorted by "+by+"; see docs/scim.md.")
+	}
+	return a.field, desc, nil
+}

@@ -258,6 +258,10 @@ type search struct {
 	startIndex int
 	count      int
 	projection projection
+	// sortBy orders the users by a field ("" for creation order),
+	// descending when sortDesc.
+	sortBy   directory.UserField
+	sortDesc bool
 }
 
 // UserList is GET /Users.
@@ -349,8 +353,8 @@ func searchOf(get func(string) (any, bool)) (search, error) {
 	}
 	s.startIndex = max(s.startIndex, 1)
 	s.count = min(max(s.count, 0), maxResults)
-	if by, _ := str("sortBy"); by != "" {
-		return s, errorf(http.StatusBadRequest, typeInvalidValue, "Sorting is not supported (ServiceProviderConfig sort.supported is false); results come in creation order.")
+	if s.sortBy, s.sortDesc, err = sortOf(str); err != nil {
+		return s, err
 	}
 	attrs, err := str("attributes")
 	if err != nil {
@@ -376,7 +380,7 @@ func toString(v any) string {
 
 // list answers a ListResponse of the users s selects, oldest first.
 func (a *API) list(w http.ResponseWriter, r *http.Request, s search) {
-	f := directory.UserFilter{Oldest: true, Offset: s.startIndex - 1, Limit: s.count}
+	f := directory.UserFilter{Oldest: true, Offset: s.startIndex - 1, Limit: s.count, SortBy: s.sortBy, SortDescending: s.sortDesc}
 	if s.count == 0 {
 		f.Limit = -1 // count them, list none
 	}

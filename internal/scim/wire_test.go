@@ -3,6 +3,7 @@ package scim_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestDiscovery(t *testing.T) {
 	spc := e.do(t, rq{method: "GET", path: "/scim/v2/ServiceProviderConfig"}).want(t, http.StatusOK).json(t)
 	for path, want := range map[string]any{
 		"patch.supported": true, "bulk.supported": false, "filter.supported": true, "changePassword.supported": false,
-		"sort.supported": false, "etag.supported": true,
+		"sort.supported": true, "etag.supported": true,
 	} {
 		if got := at(spc, path); got != want {
 			t.Errorf("ServiceProviderConfig %s: got %v, want %v", path, got, want)
@@ -116,7 +117,9 @@ func TestErrors(t *testing.T) {
 		e.do(t, rq{method: "GET", path: "/scim/v2/Users?filter=" + url.QueryEscape(f)}).wantError(t, http.StatusBadRequest, "invalidFilter")
 	}
 	e.do(t, rq{method: "GET", path: "/scim/v2/Users?count=abc"}).wantError(t, http.StatusBadRequest, "invalidValue")
-	e.do(t, rq{method: "GET", path: "/scim/v2/Users?sortBy=userName"}).wantError(t, http.StatusBadRequest, "invalidValue")
+	for _, q := range []string{"sortBy=title", "sortBy=emails.type", "sortBy=userName&sortOrder=sideways", "sortBy=emails[type%20eq%20%22work%22]"} {
+		e.do(t, rq{method: "GET", path: "/scim/v2/Users?" + q}).wantError(t, http.StatusBadRequest, "invalidValue")
+	}
 
 	// Uniqueness: userName (any case), externalId, email.
 	for _, body := range []map[string]any{
@@ -232,5 +235,53 @@ func TestOtherTenants(t *testing.T) {
 	after := e.do(t, rq{method: "GET", path: "/scim/v2/Users/" + id}).want(t, http.StatusOK).json(t)
 	if at(after, "meta.version") != `"1"` {
 		t.Errorf("refused requests changed the user: %v", after)
+	}
+}
+
+// TestSort checks sortBy and sortOrder (RFC 7644 §3.4.2.3): by a string
+// attribute case-insensitively where SCIM compares so, users without a value
+// last, ties in creation order, and sortOrder in any case; GET and .search
+// alike.
+func TestSort(t *testing.T) {
+	e := newEnv(t)
+	create := func(body map[string]any) string {
+		t.Helper()
+		return e.do(t, rq{method: "POST", path: "/scim/v2/Users", body: body}).want(t, http.StatusCreated).json(t)["id"].(string)
+	}
+	carol := create(map[string]any{"userName": "Carol", "name": map[string]any{"familyName": "Able"}})
+	alice := create(map[string]any{"userName": "alice", "name": map[string]any{"familyName": "Zeta"}})
+	bob := create(map[string]any{"userName": "BOB"})
+	ids := func(page map[string]any) []string {
+		var out []string
+		for _, r := range page["Resources"].([]any) {
+			out = append(out, r.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	list := func(q string) []string {
+		t.Helper()
+		return ids(e.do(t, rq{method: "GET", path: "/scim/v2/Users?filter=" + url.QueryEscape(`userName sw "a" or userName sw "b" or userName sw "c"`) + "&" + q}).want(t, http.StatusOK).json(t))
+	}
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"sortBy=userName", []string{alice, bob, carol}},
+		{"sortBy=USERNAME&sortOrder=Descending", []string{carol, bob, alice}},
+		{"sortBy=name.familyName", []string{carol, alice, bob}}, // bob has none: last
+		{"sortBy=name.familyName&sortOrder=descending", []string{alice, carol, bob}},
+		{"sortBy=meta.created&sortOrder=descending", []string{bob, alice, carol}},
+		{"sortOrder=descending", []string{carol, alice, bob}}, // no sortBy: creation order
+		{"sortBy=userName&startIndex=2&count=1", []string{bob}},
+	} {
+		if got := list(c.q); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.q, got, c.want)
+		}
+	}
+	page := e.do(t, rq{method: "POST", path: "/scim/v2/Users/.search", body: map[string]any{
+		"schemas": []any{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+		"filter":  `userName sw "a" or userName sw "b" or userName sw "c"`, "sortBy": "userName", "sortOrder": "descending"}}).want(t, http.StatusOK).json(t)
+	if got := ids(page); !slices.Equal(got, []string{carol, bob, alice}) {
+		t.Errorf(".search sorted: %v", got)
 	}
 }

@@ -210,3 +210,23 @@ func scimNameTaken(u *directory.User, err error) error {
 	}
 	return err
 }
+
+// userOrder is the ORDER BY clause of a list of users f selects.
+func userOrder(f directory.UserFilter) (string, error) {
+	byID := ` id DESC`
+	if f.Oldest {
+		byID = ` id`
+	}
+	if f.SortBy == "" {
+		return ` ORDER BY` + byID, nil
+	}
+	col, ok := condColumns[f.SortBy]
+	if !ok || f.SortBy == directory.FieldRole {
+		return "", fmt.Errorf("list users: no sort by %q", f.SortBy)
+	}
+	dir := ` ASC`
+	if f.SortDescending {
+		dir = ` DESC`
+	}
+	return ` ORDER BY ` + col + dir + ` NULLS LAST,` + byID, nil
+}

@@ -239,9 +239,9 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 			return nil, err
 		}
 	}
-	order := ` ORDER BY id DESC`
-	if f.Oldest {
-		order = ` ORDER BY id`
+	order, err := userOrder(f)
+	if err != nil {
+		return nil, err
 	}
 	q += order + ` LIMIT ? OFFSET ?`
 	args = append(args, limit(f.Limit), max(f.Offset, 0))
