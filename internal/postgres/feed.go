@@ -12,18 +12,30 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
+// feedHorizon is the transaction ID below which every transaction that
+// may write this database's outbox has ended, as of the statement's
+// snapshot: the xmin of the snapshot, but for the transactions it still
+// sees running that pg_stat_activity shows in another database (xids are
+// the cluster's, a backend's database never changes). A transaction it
+// cannot place (one that ended since the snapshot, a prepared one, one of
+// a role whose backend_xid the database role may not read) holds the
+// horizon, which only delays the feed; without the pg_read_all_stats role,
+// another role's transactions in other databases hold it too.
+const feedHorizon = `SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapshot()))
+	FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+	WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid AND a.datname <> current_database())`
+
 // ListFeed lists the tenant's events after the cursor in (txid, id) order,
-// only those of transactions below the xmin of the statement's snapshot
-// (see migration 0010): a transaction still open, even one that began
-// before those listed, holds the feed back until it ends, so that no event
-// commits later behind a cursor. xid8 goes through text, which pgx reads
-// without a type of its own for it. It returns an error wrapping
-// directory.ErrCursorExpired if ExpireEvents removed an event after the
-// cursor.
+// only those of transactions below feedHorizon (see migration 0010): a
+// transaction still open, even one that began before those listed, holds
+// the feed back until it ends, so that no event commits later behind a
+// cursor. xid8 goes through text, which pgx reads without a type of its
+// own for it. It returns an error wrapping directory.ErrCursorExpired if
+// ExpireEvents removed an event after the cursor.
 func (s *Store) ListFeed(ctx context.Context, tenantID string, after directory.FeedCursor, n int) ([]directory.FeedEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT txid::text, `+eventColumns+` FROM outbox
 		WHERE tenant_id = $1 AND (txid, id) > ($2::text::xid8, $3)
-		AND txid < pg_snapshot_xmin(pg_current_snapshot())
+		AND txid < (`+feedHorizon+`)
 		ORDER BY txid, id LIMIT $4`,
 		tenantID, strconv.FormatUint(after.Pos, 10), after.ID, limit(n))
 	if err != nil {

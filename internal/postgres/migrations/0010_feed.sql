@@ -2,8 +2,10 @@
 -- transaction, so they are not in commit order, nor is any value a
 -- transaction writes: two transactions commit in either order. txid is the
 -- writing transaction's ID; ListFeed returns only events whose txid is
--- below the xmin of its snapshot, where every transaction has finished, in
--- (txid, id) order: no event can commit later behind them.
+-- below a horizon of its snapshot under which every transaction that may
+-- write the outbox has ended (the snapshot's xmin, but for transactions of
+-- other databases), in (txid, id) order: no event can commit later behind
+-- them.
 --
 -- Events from before this migration take this migration's transaction ID,
 -- below every later one.
