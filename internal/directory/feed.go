@@ -205,3 +205,23 @@ func (f *feedSignal) notify() {
 		f.ch = nil
 	}
 }
+
+// EventExpiryInterval is how often RunEventExpiry runs by default: the
+// retention is counted in hours, so a few minutes late is no matter.
+const EventExpiryInterval = 10 * time.Minute
+
+// RunEventExpiry runs ExpireEvents every interval until ctx ends.
+func (s *Service) RunEventExpiry(ctx context.Context, interval time.Duration, onError func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		if _, err := s.ExpireEvents(ctx); err != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
