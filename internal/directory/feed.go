@@ -14,10 +14,6 @@ import (
 // order. IDs are made before their transaction, so ID order is not commit
 // order; each store gives its events a position that is (see FeedCursor).
 
-// ECodeCursorExpired is the problem code of a feed cursor from before
-// events the retention has since removed: the client must resync.
-const ECodeCursorExpired = "cursor_expired"
-
 // ErrCursorExpired is returned by Store.ListFeed when events after the
 // cursor were removed by the retention.
 var ErrCursorExpired = &Error{Code: ECodeCursorExpired,
