@@ -169,12 +169,10 @@ func testFeedExpire(t *testing.T, s directory.Store) {
 	old := now().Add(-48 * time.Hour)
 	e1, e2, kept := feedEvent(u, old), feedEvent(u, old.Add(time.Second)), feedEvent(u, old.Add(2*time.Second))
 	insertEvent(t, s, e1)
-	start, _ := followFeed(t, s, tn.ID, directory.FeedCursor{}, 10)
 	_, afterE1 := followFeed(t, s, tn.ID, directory.FeedCursor{}, 10)
 	insertEvent(t, s, e2)
 	insertEvent(t, s, kept, newDelivery(kept, ep))
 	_, afterE2 := followFeed(t, s, tn.ID, afterE1, 10)
-	_ = start
 	recent := feedEvent(u, now())
 	insertEvent(t, s, recent)
 	afterKept := afterE2
