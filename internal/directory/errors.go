@@ -38,6 +38,7 @@ const (
 	ECodeLastAdminKey         = "last_admin_key"
 	ECodeKeyInactive          = "key_inactive"
 	ECodeLimitExceeded        = "limit_exceeded"
+	ECodeCursorExpired        = "cursor_expired" // a feed cursor from before expired events
 	ECodeInternal             = "internal"
 )
 

@@ -217,6 +217,9 @@ func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 				return err
 			}
 			n++
+			if err := tx.InsertEvent(ctx, purgedEvent(ref, now), nil); err != nil {
+				return err
+			}
 			return tx.InsertAudit(ctx, &AuditEntry{
 				ID: NewID(PrefixAudit, now), TenantID: ref.TenantID, UserID: ref.ID, Action: EventUserPurged,
 				At: now, Changes: map[string]Change{},
@@ -225,6 +228,9 @@ func (s *Service) PurgeDue(ctx context.Context) (int, error) {
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return n, fmt.Errorf("purge %s: %w", ref.ID, err)
 		}
+	}
+	if n > 0 {
+		s.feed.notify()
 	}
 	// Once per batch, not per user: on SQLite it is a checkpoint, which
 	// holds up writes while it copies the WAL. A failure is retried at the

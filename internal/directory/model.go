@@ -257,6 +257,10 @@ type Settings struct {
 	DeletionGraceSeconds int64 `json:"deletion_grace_seconds"`
 	MetadataMaxKeys      int   `json:"metadata_max_keys"`
 	RequireIfMatch       bool  `json:"require_if_match"`
+	// EventRetentionHours is how long the feed keeps events (see
+	// EventRetention); 0, in tenants from before the setting, is the
+	// default.
+	EventRetentionHours int `json:"event_retention_hours"`
 }
 
 // DefaultPlan is the generous plan a tenant gets unless told otherwise.
@@ -266,7 +270,7 @@ func DefaultPlan() Plan {
 
 // DefaultSettings are a new tenant's settings.
 func DefaultSettings() Settings {
-	return Settings{DeletionGraceSeconds: 0, MetadataMaxKeys: 16, RequireIfMatch: false}
+	return Settings{DeletionGraceSeconds: 0, MetadataMaxKeys: 16, RequireIfMatch: false, EventRetentionHours: DefaultEventRetentionHours}
 }
 
 // DefaultRoles is a new tenant's role catalog.

@@ -22,6 +22,7 @@ type Service struct {
 	wire     Wire
 	now      func() time.Time
 	onCommit func()
+	feed     feedSignal
 	cache    *configCache
 	// touching holds the IDs of keys whose use is being noted, background
 	// the goroutines that note it.
@@ -211,6 +212,7 @@ func validateTenant(t *Tenant) error {
 	check(p.MaxActiveUsers >= 0, "plan.max_active_users", "must not be negative")
 	check(st.DeletionGraceSeconds >= 0 && st.DeletionGraceSeconds <= 366*86400, "settings.deletion_grace_seconds", "must be from 0 to 31622400")
 	check(st.MetadataMaxKeys >= 1 && st.MetadataMaxKeys <= 256, "settings.metadata_max_keys", "must be from 1 to 256")
+	check(st.EventRetentionHours >= 0 && st.EventRetentionHours <= MaxEventRetentionHours, "settings.event_retention_hours", fmt.Sprintf("must be from 1 to %d, or 0 for the default", MaxEventRetentionHours))
 	return fe.err()
 }
 

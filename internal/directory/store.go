@@ -117,6 +117,22 @@ type Store interface {
 	// ErrUnavailable if the database stayed too busy to do it now.
 	ErasePurged(ctx context.Context) error
 
+	// The change feed.
+
+	// ListFeed lists up to limit of the tenant's outbox events after the
+	// cursor (the zero cursor: from the oldest kept), in the order their
+	// transactions committed, each with its cursor. It lists no event
+	// while an event that would sort before it may still commit: an event
+	// committed after a read never sorts before the events that read
+	// returned. It returns an error wrapping ErrCursorExpired if
+	// ExpireEvents removed an event after the cursor.
+	ListFeed(ctx context.Context, tenantID string, after FeedCursor, limit int) ([]FeedEntry, error)
+	// ExpireEvents removes up to limit of the tenant's events created
+	// before cutoff that have no pending delivery, with their deliveries,
+	// and remembers the last position removed for ListFeed. It returns how
+	// many it removed.
+	ExpireEvents(ctx context.Context, tenantID string, cutoff time.Time, limit int) (int, error)
+
 	// Webhooks: endpoints, and the deliveries of the outbox's events.
 
 	// GetEndpoint returns ErrNotFound unless the endpoint is the tenant's.
@@ -203,7 +219,8 @@ type Tx interface {
 	// InsertAudit adds an entry to a user's audit trail.
 	InsertAudit(ctx context.Context, a *AuditEntry) error
 	// InsertEvent writes an event to the outbox with one delivery per given
-	// delivery (which may be none).
+	// delivery (which may be none). The event takes its feed position (see
+	// ListFeed) as the transaction commits.
 	InsertEvent(ctx context.Context, e *Event, deliveries []*Delivery) error
 
 	// Usage: the active-user counter and the writes of a billing period.

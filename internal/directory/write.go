@@ -320,6 +320,7 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 	case err != nil:
 		return nil, err
 	}
+	p.s.feed.notify()
 	if subscribed(endpoints, made.event) {
 		p.s.onCommit() // a delivery was queued: let the dispatcher send it now
 	}

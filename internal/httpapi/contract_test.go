@@ -297,6 +297,7 @@ var documentedRoutes = []string{
 	"GET /v1/policies",
 	"PUT /v1/policies",
 	"GET /v1/usage",
+	"GET /v1/events",
 	"POST /v1/webhook-endpoints",
 	"GET /v1/webhook-endpoints",
 	"GET /v1/webhook-endpoints/{id}",

@@ -42,6 +42,7 @@ var statusOf = map[string]struct {
 	directory.ECodeTenantMismatch:       {http.StatusForbidden, "Tenant mismatch"},
 	directory.ECodeForbidden:            {http.StatusForbidden, "Forbidden"},
 	directory.ECodeNotFound:             {http.StatusNotFound, "Not found"},
+	directory.ECodeCursorExpired:        {http.StatusGone, "Cursor expired"},
 	codeMethodNotAllowed:                {http.StatusMethodNotAllowed, "Method not allowed"},
 	directory.ECodeNotAcceptable:        {http.StatusNotAcceptable, "Not acceptable"},
 	directory.ECodeEmailTaken:           {http.StatusConflict, "Email taken"},

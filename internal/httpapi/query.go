@@ -25,11 +25,12 @@ type param struct {
 type paramKind int
 
 const (
-	paramBool   paramKind = iota // true or false
-	paramInt                     // a whole number in [min, max], canonical decimal
-	paramEnum                    // one of values
-	paramString                  // any value
-	paramCursor                  // the unpadded base64url of an ID with prefix
+	paramBool    paramKind = iota // true or false
+	paramInt                      // a whole number in [min, max], canonical decimal
+	paramEnum                     // one of values
+	paramString                   // any value
+	paramCursor                   // the unpadded base64url of an ID with prefix
+	paramSeconds                  // whole seconds in [min, max], "5" or "5s"
 )
 
 // params is every query parameter a route accepts: each route of routes.go
@@ -53,6 +54,13 @@ func pageParams(prefix string, more ...param) params {
 		{name: "limit", kind: paramInt, min: 1, max: 100, def: 20},
 		{name: "cursor", kind: paramCursor, prefix: prefix},
 	}, more...)
+}
+
+// feedParams are the parameters of GET /v1/events.
+var feedParams = params{
+	{name: "after", kind: paramString},
+	{name: "limit", kind: paramInt, min: 1, max: 100, def: 20},
+	{name: "wait", kind: paramSeconds, min: 0, max: 30, def: 0},
 }
 
 var userListParams = pageParams(directory.PrefixUser,
@@ -110,7 +118,7 @@ func (ps params) parse(raw string) (queryValues, error) {
 		switch p.kind {
 		case paramBool:
 			q[p.name] = false
-		case paramInt:
+		case paramInt, paramSeconds:
 			q[p.name] = p.def
 		default:
 			q[p.name] = ""
@@ -185,6 +193,12 @@ func (p param) read(s string) (v any, code, msg string) {
 		n, err := strconv.Atoi(s)
 		if err != nil || strconv.Itoa(n) != s || n < p.min || n > p.max {
 			return nil, "out_of_range", fmt.Sprintf("must be a whole number from %d to %d", p.min, p.max)
+		}
+		return n, "", ""
+	case paramSeconds:
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "s"))
+		if err != nil || strconv.Itoa(n) != strings.TrimSuffix(s, "s") || n < p.min || n > p.max {
+			return nil, "out_of_range", fmt.Sprintf("must be whole seconds from %d to %d, as 5 or 5s", p.min, p.max)
 		}
 		return n, "", ""
 	case paramEnum:

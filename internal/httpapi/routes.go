@@ -100,6 +100,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/policies", admin(noParams, handlePoliciesGet(svc)))
 	mux.Handle("PUT /v1/policies", admin(noParams, handlePoliciesPut(svc)))
 	mux.Handle("GET /v1/usage", read(noParams, handleUsage(svc)))
+	mux.Handle("GET /v1/events", read(feedParams, handleEvents(svc)))
 
 	mux.Handle("POST /v1/webhook-endpoints", admin(noParams, handleEndpointCreate(svc)))
 	mux.Handle("GET /v1/webhook-endpoints", admin(noParams, handleEndpointList(svc)))

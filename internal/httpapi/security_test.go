@@ -317,6 +317,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	events.waitFor(t, len(history))
 	validation.waitFor(t, 1)
 	waitDelivered(t, e, eventsEndpoint, len(history))
+	must(200, req{method: "GET", path: "/v1/events?limit=100"})
 	must(200, req{method: "GET", path: "/v1/webhook-endpoints/" + eventsEndpoint + "/deliveries?limit=100"})
 	must(204, req{method: "DELETE", path: "/v1/webhook-endpoints/" + eventsEndpoint})
 	for _, h := range history {
@@ -652,6 +653,7 @@ func TestCrossTenantAccessIsNotFound(t *testing.T) {
 		"/v1/users?email=victim@a.test", "/v1/users?username=victim", "/v1/users?status=active",
 		"/v1/users?cursor=" + cursor, "/v1/users?limit=100", "/v1/webhook-endpoints",
 		"/v1/users/" + bUser + "/history?cursor=" + auditCursor, "/v1/usage", "/v1/roles", "/v1/policies",
+		"/v1/events?limit=100",
 	} {
 		noneOfA(t, path, e.must(t, 200, req{method: "GET", path: path, token: other}))
 	}

@@ -49,6 +49,9 @@ type Config struct {
 	Dispatcher webhook.DispatcherOptions
 	// PurgeInterval is how often due deletions are purged; default 1 s.
 	PurgeInterval time.Duration
+	// ExpiryInterval is how often events past their tenant's retention
+	// are removed; default directory.EventExpiryInterval.
+	ExpiryInterval time.Duration
 	// ConfigTTL is how long API keys and tenants' configurations are kept
 	// in memory; 0 is directory.DefaultConfigTTL.
 	ConfigTTL time.Duration
@@ -185,7 +188,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// RunWorkers runs the event dispatcher and the purge worker until ctx ends.
+// RunWorkers runs the event dispatcher, the purge worker and the expiry of
+// old events until ctx ends.
 // The function it returns waits until they have stopped: attempts under way
 // finish and are recorded first.
 func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
@@ -203,6 +207,15 @@ func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
 	wg.Go(func() {
 		n.Service.RunPurger(ctx, interval, func(err error) {
 			log.Error("purge failed", slog.String("error", err.Error()))
+		})
+	})
+	expiry := n.cfg.ExpiryInterval
+	if expiry <= 0 {
+		expiry = directory.EventExpiryInterval
+	}
+	wg.Go(func() {
+		n.Service.RunEventExpiry(ctx, expiry, func(err error) {
+			log.Error("event expiry failed", slog.String("error", err.Error()))
 		})
 	})
 	return wg.Wait

@@ -13,7 +13,7 @@ const (
 	insertAuditSQL = `INSERT INTO audit (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 	eventColumns   = `id, tenant_id, user_id, type, payload, created_at`
-	insertEventSQL = `INSERT INTO outbox (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
+	insertEventSQL = `INSERT INTO outbox (` + eventColumns + `, seq) VALUES (?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM outbox))`
 )
 
 // InsertAudit inserts a. Its request ID is a.RequestID, or a.Actor.RequestID

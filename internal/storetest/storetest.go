@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Lifecycle", lifecycleTests},
 		{"Usage", usageTests},
 		{"Webhooks", webhookTests},
+		{"Feed", feedTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
