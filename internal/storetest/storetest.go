@@ -84,6 +84,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Usage", usageTests},
 		{"Webhooks", webhookTests},
 		{"Concurrency", concurrencyTests},
+		{"Idempotency", idempotencyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
