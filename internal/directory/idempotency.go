@@ -59,26 +59,28 @@ func (s *Service) ReleaseIdempotency(ctx context.Context, tenantID, key, claim s
 	return s.store.ReleaseIdempotency(ctx, tenantID, key, claim)
 }
 
-// DeleteExpiredIdempotency deletes up to limit entries expired at the
-// Service's now and returns how many it deleted.
-func (s *Service) DeleteExpiredIdempotency(ctx context.Context, limit int) (int, error) {
-	return s.store.DeleteExpiredIdempotency(ctx, s.now(), limit)
+// CleanIdempotency deletes every entry expired at the Service's now, in
+// batches that each hold the write lock briefly, and returns how many it
+// deleted.
+func (s *Service) CleanIdempotency(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.DeleteExpiredIdempotency(ctx, s.now(), idempotencyCleanBatch)
+		total += n
+		if err != nil || n < idempotencyCleanBatch {
+			return total, err
+		}
+	}
 }
 
-// RunIdempotencyCleaner deletes expired idempotency entries every interval
-// until ctx ends, calling report with each failure.
+// RunIdempotencyCleaner runs CleanIdempotency now and every interval until
+// ctx ends, calling report with each failure.
 func (s *Service) RunIdempotencyCleaner(ctx context.Context, interval time.Duration, report func(error)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		for {
-			n, err := s.DeleteExpiredIdempotency(ctx, idempotencyCleanBatch)
-			if err != nil && ctx.Err() == nil {
-				report(err)
-			}
-			if err != nil || n < idempotencyCleanBatch {
-				break
-			}
+		if _, err := s.CleanIdempotency(ctx); err != nil && ctx.Err() == nil {
+			report(err)
 		}
 		select {
 		case <-ctx.Done():
@@ -88,6 +90,5 @@ func (s *Service) RunIdempotencyCleaner(ctx context.Context, interval time.Durat
 	}
 }
 
-// idempotencyCleanBatch bounds one cleaning statement, so that it never
-// holds the write lock long.
+// idempotencyCleanBatch bounds one cleaning statement.
 const idempotencyCleanBatch = 500

@@ -95,10 +95,12 @@ func idempotent(svc *directory.Service, sealer Sealer, stale time.Duration, next
 		}
 
 		rec := &recorder{ResponseWriter: w}
-		stored := false
+		final := false
 		defer func() {
 			// A panic, or an answer not to keep: free the key for a retry.
-			if !stored {
+			// A final answer that could not be stored keeps the claim, as
+			// its write may have committed: the claim goes stale instead.
+			if !final {
 				ctx, cancel := afterRequest(r)
 				defer cancel()
 				if err := svc.ReleaseIdempotency(ctx, tenantID, key, e.Claim); err != nil {
@@ -110,19 +112,15 @@ func idempotent(svc *directory.Service, sealer Sealer, stale time.Duration, next
 		if rec.status >= 500 || rec.overflow {
 			return
 		}
-		hdr, err := json.Marshal(rec.header)
-		if err != nil {
-			return
-		}
+		final = true
+		hdr, _ := json.Marshal(rec.header) // a map of strings always encodes
 		e.Status, e.Header = rec.statusOrOK(), hdr
 		e.Body = []byte(sealer.Seal(rec.body.String(), idempotencyAAD(tenantID, key)))
 		ctx, cancel := afterRequest(r)
 		defer cancel()
 		if err := svc.CompleteIdempotency(ctx, e); err != nil {
 			requestInfoFrom(r.Context()).logger.Warn("idempotency key answer not stored", slog.String("error", err.Error()))
-			return
 		}
-		stored = true
 	})
 }
 
