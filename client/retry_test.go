@@ -199,3 +199,62 @@ func TestUserAgentAndHTTPClient(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRetryAfterALostAnswerCreatesOnce: a proxy passes the first create to
+// the server and loses its answer, answering 503 instead; the client's retry
+// carries the same Idempotency-Key, so the server answers the user it
+// created rather than creating another.
+func TestRetryAfterALostAnswerCreatesOnce(t *testing.T) {
+	e := newEnv(t)
+	u, err := url.Parse(e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	var keys []string
+	replayed := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		first := len(keys) == 1
+		mu.Unlock()
+		if !first {
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			mu.Lock()
+			replayed = rec.Header().Get("Idempotent-Replayed")
+			mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		proxy.ServeHTTP(httptest.NewRecorder(), r) // the answer is lost
+		w.Header().Set("Retry-After", "0")
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.Header().Set("X-Request-Id", "01JD8X2Q5T3N6W9Y0Z1A2B3C4D")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"type":"https://roster.dev/problems/unavailable","title":"Unavailable","status":503,"detail":"upstream timed out","code":"unavailable","request_id":"01JD8X2Q5T3N6W9Y0Z1A2B3C4D"}`)
+	}))
+	t.Cleanup(srv.Close)
+
+	created, err := client.New(srv.URL, e.token).Create(context.Background(), client.UserInput{Email: "lost@example.com"})
+	if err != nil {
+		t.Fatalf("create through a lost answer: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 2 || keys[0] == "" || keys[1] != keys[0] {
+		t.Fatalf("idempotency keys %q, want two attempts with one key", keys)
+	}
+	if replayed != "true" {
+		t.Errorf("the retry's answer: Idempotent-Replayed %q, want true", replayed)
+	}
+	got := collect(t, e.client().List(context.Background(), client.ListOptions{Email: "lost@example.com"}))
+	if len(got) != 1 || got[0].ID != created.ID {
+		t.Errorf("stored %v, want exactly the one user the client got (%s)", got, created.ID)
+	}
+}

@@ -15,7 +15,7 @@ import (
 // in InTx or, for a user write counted against the writes quota,
 // InCountedTx. After the transactions, the methods are grouped by concern
 // in the order Tx's are: tenants, keys, users, usage, pictures, purge,
-// webhooks.
+// webhooks, then idempotency keys.
 //
 // Values stored as JSON (metadata, secure metadata, audit changes) come back
 // as JSON decodes them: numbers as json.Number, arrays as []any, objects as
@@ -160,6 +160,26 @@ type Store interface {
 	// recorded with PurgedErrorText instead of its error: no error text
 	// recorded for a purged user's delivery outlives the purge.
 	FinishAttempt(ctx context.Context, d *Delivery, a *Attempt, next time.Time) error
+
+	// Idempotency keys (idempotency.go), written outside any transaction
+	// of the request they guard: the claim must be seen by other nodes
+	// while the request runs.
+
+	// ClaimIdempotency inserts e unless an entry of e.TenantID and e.Key
+	// exists that has not expired at now and is done or was created at or
+	// after staleBefore; in that case it leaves the entry and returns it,
+	// otherwise it replaces it and returns e. Atomic across nodes.
+	ClaimIdempotency(ctx context.Context, e *IdempotencyEntry, staleBefore, now time.Time) (*IdempotencyEntry, error)
+	// CompleteIdempotency marks the entry of e.TenantID and e.Key done with
+	// e's Status, Header and Body, if e.Claim still holds it; ErrNotFound
+	// otherwise.
+	CompleteIdempotency(ctx context.Context, e *IdempotencyEntry) error
+	// ReleaseIdempotency deletes the entry if claim holds it and it is not
+	// done; no error otherwise.
+	ReleaseIdempotency(ctx context.Context, tenantID, key, claim string) error
+	// DeleteExpiredIdempotency deletes up to limit entries whose ExpiresAt
+	// is not after now, and returns how many.
+	DeleteExpiredIdempotency(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Tx is a write transaction, of Store.InTx or Store.InCountedTx. Its

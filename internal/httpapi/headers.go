@@ -11,8 +11,8 @@ import (
 // a request may therefore carry on one field line only. Where a field came
 // twice, a proxy in front may have read the other line than Roster reads:
 // its tenant, key, acting user or precondition, or, for Content-Type, the
-// format the body is in.
-var singleFields = []string{"Authorization", "X-Tenant-ID", "X-Acting-User", "If-Match", "If-None-Match", "Content-Type"}
+// format the body is in, or, for Idempotency-Key, which request it is.
+var singleFields = []string{"Authorization", "X-Tenant-ID", "X-Acting-User", "If-Match", "If-None-Match", "Content-Type", "Idempotency-Key"}
 
 // singleHeaders refuses a request that sends one of singleFields on more
 // than one field line.

@@ -24,6 +24,10 @@ const (
 	codePayloadTooLarge      = "payload_too_large"
 	codeRequestTimeout       = "request_timeout"
 	codeRateLimited          = "rate_limited"
+	// The Idempotency-Key of the request names another request, or one
+	// still running (idempotency.go).
+	codeIdempotencyKeyReused = "idempotency_key_reused"
+	codeIdempotencyKeyInUse  = "idempotency_key_in_use"
 )
 
 // statusOf maps each error code to its HTTP status and title, in one place.
@@ -55,6 +59,8 @@ var statusOf = map[string]struct {
 	directory.ECodeKeyInactive:          {http.StatusConflict, "Key inactive"},
 	directory.ECodeLimitExceeded:        {http.StatusConflict, "Limit exceeded"},
 	directory.ECodePatchConflict:        {http.StatusConflict, "Patch conflict"},
+	codeIdempotencyKeyInUse:             {http.StatusConflict, "Idempotency key in use"},
+	codeIdempotencyKeyReused:            {http.StatusUnprocessableEntity, "Idempotency key reused"},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, "Precondition failed"},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, "Precondition required"},
 	codeUnsupportedMediaType:            {http.StatusUnsupportedMediaType, "Unsupported media type"},

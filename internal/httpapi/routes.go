@@ -36,6 +36,9 @@ type Config struct {
 	// X-Forwarded-For names the client of a request (clientIP); none by
 	// default, and X-Forwarded-For is ignored.
 	TrustedProxies []netip.Prefix
+	// Sealer seals the answers kept for Idempotency-Key retries
+	// (idempotency.go); nil ignores the header.
+	Sealer Sealer
 }
 
 // DefaultRequestTimeout is the deadline of a request, from the moment its
@@ -64,6 +67,14 @@ func New(cfg Config) http.Handler {
 		anon.RateLimitRPS, anon.RateLimitBurst = 10, 20
 	}
 
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	// A claimed Idempotency-Key whose request outlived its deadline by this
+	// much was left by a node that died.
+	idem := func(h http.Handler) http.Handler { return idempotent(svc, cfg.Sealer, timeout+30*time.Second, h) }
+
 	// Each route declares the query parameters it accepts (query.go), checked
 	// after its key's scope; the probes and the scrape take any, as load
 	// balancers and scrapers add their own and these routes read none.
@@ -71,12 +82,12 @@ func New(cfg Config) http.Handler {
 		return tenantAccess(svc, directory.ScopeUsersRead, withQuery(q, h))
 	}
 	write := func(q params, h writeFunc) http.Handler {
-		return tenantAccess(svc, directory.ScopeUsersWrite, serveWrite(svc, q, h))
+		return tenantAccess(svc, directory.ScopeUsersWrite, idem(serveWrite(svc, q, h)))
 	}
 	admin := func(q params, h http.Handler) http.Handler {
-		return tenantAccess(svc, directory.ScopeAdmin, withQuery(q, h))
+		return tenantAccess(svc, directory.ScopeAdmin, idem(withQuery(q, h)))
 	}
-	platform := func(q params, h http.Handler) http.Handler { return platformAccess(withQuery(q, h)) }
+	platform := func(q params, h http.Handler) http.Handler { return platformAccess(idem(withQuery(q, h))) }
 	open := withQuery
 
 	mux := http.NewServeMux()
@@ -173,9 +184,5 @@ func New(cfg Config) http.Handler {
 	// with the operator's key: they take no key and are not in its contract.
 	console.Mount(mux)
 
-	timeout := cfg.RequestTimeout
-	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
-	}
 	return observe(log, m, timeout, scim.Errors(gate(svc, limiter, ipLimiter, anon, cfg.TrustedProxies, problemsForMux(mux))))
 }

@@ -183,13 +183,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		limiter = ratelimit.FailOpen(ratelimit.NewRedis(n.redis, "roster:rl:"), log, failures)
 	}
 	n.Handler = httpapi.New(httpapi.Config{Service: n.Service, Logger: log, Limiter: limiter, Anonymous: cfg.Anonymous, Registry: reg, RequestTimeout: cfg.RequestTimeout,
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies: cfg.TrustedProxies, Sealer: box,
 	})
 	return n, nil
 }
 
-// RunWorkers runs the event dispatcher, the purge worker and the expiry of
-// old events until ctx ends.
+// idempotencyCleanInterval is how often expired Idempotency-Key entries are
+// deleted: an expired entry is already ignored, so this only bounds the
+// table.
+const idempotencyCleanInterval = 10 * time.Minute
+
+// RunWorkers runs the event dispatcher, the purge worker, the expiry of old
+// events and the cleaner of expired Idempotency-Key entries until ctx ends.
 // The function it returns waits until they have stopped: attempts under way
 // finish and are recorded first.
 func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
@@ -216,6 +221,11 @@ func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
 	wg.Go(func() {
 		n.Service.RunEventExpiry(ctx, expiry, func(err error) {
 			log.Error("event expiry failed", slog.String("error", err.Error()))
+		})
+	})
+	wg.Go(func() {
+		n.Service.RunIdempotencyCleaner(ctx, idempotencyCleanInterval, func(err error) {
+			log.Error("idempotency keys not cleaned", slog.String("error", err.Error()))
 		})
 	})
 	return wg.Wait

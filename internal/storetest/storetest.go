@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Webhooks", webhookTests},
 		{"Feed", feedTests},
 		{"Concurrency", concurrencyTests},
+		{"Idempotency", idempotencyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
