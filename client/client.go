@@ -223,7 +223,9 @@ func (c *Client) send(ctx context.Context, r request, target string, extra http.
 		req.Header.Set("Content-Type", r.contentType)
 	}
 	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
+		// A Structured Field string, as draft-ietf-httpapi-idempotency-key-header
+		// has it; rand.Text needs no escape.
+		req.Header.Set("Idempotency-Key", `"`+idempotencyKey+`"`)
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
