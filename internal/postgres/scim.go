@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/sqlcond"
 )
 
 // userQuery appends to base (which ends in its WHERE clause on
@@ -88,54 +89,24 @@ func (w *condWriter) arg(v any) string {
 	return "$" + strconv.Itoa(len(w.args))
 }
 
-func (w *condWriter) write(c *directory.UserCond) error {
-	switch c.Kind {
-	case directory.CondTrue:
-		w.b.WriteString("TRUE")
-	case directory.CondFalse:
-		w.b.WriteString("FALSE")
-	case directory.CondAnd, directory.CondOr:
-		op := " AND "
-		if c.Kind == directory.CondOr {
-			op = " OR "
-		}
-		w.b.WriteString("(")
-		for i, a := range c.Args {
-			if i > 0 {
-				w.b.WriteString(op)
-			}
-			if err := w.write(a); err != nil {
-				return err
-			}
-		}
-		w.b.WriteString(")")
-	case directory.CondNot:
-		if len(c.Args) != 1 {
-			return fmt.Errorf("not takes one condition")
-		}
-		w.b.WriteString("NOT ")
-		return w.write(c.Args[0])
-	case directory.CondPresent:
-		col, ok := condColumns[c.Field]
-		if !ok {
-			return fmt.Errorf("no field %q", c.Field)
-		}
-		fmt.Fprintf(&w.b, "(%s IS NOT NULL)", col)
-	case directory.CondCompare:
-		return w.compare(c)
-	default:
-		return fmt.Errorf("no condition kind %d", c.Kind)
+func (w *condWriter) write(c *directory.UserCond) error { return sqlcond.Write(&w.b, c, w) }
+
+// Bool, Column and Compare make a condWriter the sqlcond.Dialect of its
+// store.
+
+func (w *condWriter) Bool(v bool) string {
+	if v {
+		return "TRUE"
 	}
-	return nil
+	return "FALSE"
 }
 
-// sqlOps are the SQL of the comparisons that have one.
-var sqlOps = map[directory.CondOp]string{
-	directory.OpEq: "=", directory.OpNe: "<>",
-	directory.OpGt: ">", directory.OpGe: ">=", directory.OpLt: "<", directory.OpLe: "<=",
+func (w *condWriter) Column(f directory.UserField) (string, bool) {
+	col, ok := condColumns[f]
+	return col, ok
 }
 
-func (w *condWriter) compare(c *directory.UserCond) error {
+func (w *condWriter) Compare(c *directory.UserCond) error {
 	col, ok := condColumns[c.Field]
 	if !ok {
 		return fmt.Errorf("no field %q", c.Field)
@@ -150,7 +121,7 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 	var expr string
 	switch v := c.Value.(type) {
 	case time.Time:
-		op, ok := sqlOps[c.Op]
+		op, ok := sqlcond.Ops[c.Op]
 		if !ok {
 			return fmt.Errorf("operator %q on a time", c.Op)
 		}
@@ -169,7 +140,7 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 		case directory.OpEw:
 			expr = "right(" + x + ", length(" + p + ")) = " + p
 		default:
-			op, ok := sqlOps[c.Op]
+			op, ok := sqlcond.Ops[c.Op]
 			if !ok {
 				return fmt.Errorf("no operator %q", c.Op)
 			}

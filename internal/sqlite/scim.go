@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
+	"github.com/roster-dev/roster/internal/sqlcond"
 )
 
 // userQuery appends to base (which ends in its WHERE clause on tenant_id)
@@ -80,48 +81,24 @@ type condWriter struct {
 	args []any
 }
 
-func (w *condWriter) write(c *directory.UserCond) error {
-	switch c.Kind {
-	case directory.CondTrue:
-		w.b.WriteString("1")
-	case directory.CondFalse:
-		w.b.WriteString("0")
-	case directory.CondAnd, directory.CondOr:
-		op := " AND "
-		if c.Kind == directory.CondOr {
-			op = " OR "
-		}
-		w.b.WriteString("(")
-		for i, a := range c.Args {
-			if i > 0 {
-				w.b.WriteString(op)
-			}
-			if err := w.write(a); err != nil {
-				return err
-			}
-		}
-		w.b.WriteString(")")
-	case directory.CondNot:
-		if len(c.Args) != 1 {
-			return fmt.Errorf("not takes one condition")
-		}
-		w.b.WriteString("NOT ")
-		return w.write(c.Args[0])
-	case directory.CondPresent:
-		col, ok := condColumns[c.Field]
-		if !ok {
-			return fmt.Errorf("no field %q", c.Field)
-		}
-		fmt.Fprintf(&w.b, "(%s IS NOT NULL)", col)
-	case directory.CondCompare:
-		return w.compare(c)
-	default:
-		return fmt.Errorf("no condition kind %d", c.Kind)
+func (w *condWriter) write(c *directory.UserCond) error { return sqlcond.Write(&w.b, c, w) }
+
+// Bool, Column and Compare make a condWriter the sqlcond.Dialect of its
+// store.
+
+func (w *condWriter) Bool(v bool) string {
+	if v {
+		return "1"
 	}
-	return nil
+	return "0"
 }
 
-func (w *condWriter) compare(c *directory.UserCond) error {
+func (w *condWriter) Column(f directory.UserField) (string, bool) {
+	col, ok := condColumns[f]
+	return col, ok
+}
+
+func (w *condWriter) Compare(c *directory.UserCond) error {
 	col, ok := condColumns[c.Field]
 	if !ok {
 		return fmt.Errorf("no field %q", c.Field)
@@ -149,7 +126,7 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 	var n int
 	switch c.Op {
 	case directory.OpEq, directory.OpNe, directory.OpGt, directory.OpGe, directory.OpLt, directory.OpLe:
-		expr, n = x+" "+sqlOps[c.Op]+" ?", 1
+		expr, n = x+" "+sqlcond.Ops[c.Op]+" ?", 1
 	case directory.OpCo:
 		expr, n = "instr("+x+", ?) > 0", 1
 	case directory.OpSw:
@@ -164,12 +141,6 @@ func (w *condWriter) compare(c *directory.UserCond) error {
 		w.args = append(w.args, v)
 	}
 	return nil
-}
-
-// sqlOps are the SQL of the comparisons that have one.
-var sqlOps = map[directory.CondOp]string{
-	directory.OpEq: "=", directory.OpNe: "<>",
-	directory.OpGt: ">", directory.OpGe: ">=", directory.OpLt: "<", directory.OpLe: "<=",
 }
 
 // compareTime compares a millisecond column with an instant that may have
@@ -188,8 +159,8 @@ func (w *condWriter) compareTime(col string, op directory.CondOp, t time.Time) e
 		expr = col + " > ?"
 	case (op == directory.OpLt || op == directory.OpLe) && fine:
 		expr = col + " <= ?"
-	case sqlOps[op] != "" && op != directory.OpCo:
-		expr = col + " " + sqlOps[op] + " ?"
+	case sqlcond.Ops[op] != "" && op != directory.OpCo:
+		expr = col + " " + sqlcond.Ops[op] + " ?"
 	default:
 		return fmt.Errorf("operator %q on a time", op)
 	}
