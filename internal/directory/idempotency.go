@@ -26,9 +26,12 @@ type IdempotencyEntry struct {
 	Done bool
 	// Status, Header and Body are the answer, as the HTTP layer encoded
 	// them; the Store does not read them.
-	Status    int
-	Header    []byte
-	Body      []byte
+	Status int
+	Header []byte
+	Body   []byte
+	// UserID is the user the answer is about, if any: purging the user
+	// deletes the entry, as the answer may hold the user's data.
+	UserID    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

@@ -287,7 +287,8 @@ type Tx interface {
 
 	// Purge.
 
-	// PurgeUser erases a user: its row, picture and suspensions are deleted;
+	// PurgeUser erases a user: its row, picture, suspensions and the
+	// Idempotency-Key entries about it (IdempotencyEntry.UserID) are deleted;
 	// in its audit entries every from/to value becomes null (action, actor,
 	// time, request ID and field names stay); the payload of each of its
 	// outbox events is replaced by scrubbed, which holds no personal data;

@@ -116,6 +116,7 @@ func idempotent(svc *directory.Service, sealer Sealer, stale time.Duration, next
 		hdr, _ := json.Marshal(rec.header) // a map of strings always encodes
 		e.Status, e.Header = rec.statusOrOK(), hdr
 		e.Body = []byte(sealer.Seal(rec.body.String(), idempotencyAAD(tenantID, key)))
+		e.UserID = answerUser(r, rec.header)
 		ctx, cancel := afterRequest(r)
 		defer cancel()
 		if err := svc.CompleteIdempotency(ctx, e); err != nil {
@@ -286,3 +287,17 @@ func (rec *recorder) statusOrOK() int {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// answerUser is the user an answer is about, whose purge must delete it: the
+// user of a /v1/users/{id}… route, or the one a create made (its Location).
+func answerUser(r *http.Request, header map[string]string) string {
+	for _, p := range []string{r.URL.Path, header["Location"]} {
+		if rest, ok := strings.CutPrefix(p, "/v1/users/"); ok {
+			id, _, _ := strings.Cut(rest, "/")
+			if directory.ValidID(directory.PrefixUser, id) {
+				return id
+			}
+		}
+	}
+	return ""
+}

@@ -377,3 +377,28 @@ func TestIdempotencySecretsAreSealed(t *testing.T) {
 		t.Errorf("tenant creation replay: %s, want %s", t2.body, t1.body)
 	}
 }
+
+// TestIdempotencyAnswersGoWithAPurgedUser checks that the answers kept for
+// retries about a user — its creation, found by Location, and a write of its
+// route — go when the user is purged: a retry then runs again.
+func TestIdempotencyAnswersGoWithAPurgedUser(t *testing.T) {
+	e := newEnv(t)
+	create := withKey(req{method: "POST", path: "/v1/users", body: map[string]any{"username": "forgotten"}}, "create-forgotten")
+	id := e.must(t, 201, create).json(t)["id"].(string)
+	patch := withKey(req{method: "PATCH", path: "/v1/users/" + id, body: map[string]any{"name": "Forgotten Person"}}, "patch-forgotten")
+	e.must(t, 200, patch)
+	if r := e.must(t, 200, patch); r.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the retry of the PATCH was not replayed: %v", r.header)
+	}
+	e.must(t, 202, req{method: "DELETE", path: "/v1/users/" + id}) // the grace period is 0
+	if n, err := e.svc.PurgeDue(t.Context()); err != nil || n != 1 {
+		t.Fatalf("PurgeDue: %d, %v", n, err)
+	}
+	if r := e.do(t, patch); r.status != 404 || r.header.Get("Idempotent-Replayed") != "" {
+		t.Errorf("the PATCH's retry after the purge: %d %v, want a 404 run again", r.status, r.header)
+	}
+	r := e.must(t, 201, create)
+	if r.header.Get("Idempotent-Replayed") != "" || r.json(t)["id"] == id {
+		t.Errorf("the create's retry after the purge was replayed: %v", r.header)
+	}
+}

@@ -44,9 +44,9 @@ func (s *Store) ClaimIdempotency(ctx context.Context, e *directory.IdempotencyEn
 
 // CompleteIdempotency stores the answer of the request that holds the key.
 func (s *Store) CompleteIdempotency(ctx context.Context, e *directory.IdempotencyEntry) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE idempotency SET done = true, status = $1, headers = $2, body = $3
+	tag, err := s.pool.Exec(ctx, `UPDATE idempotency SET done = true, status = $1, headers = $2, body = $3, user_id = NULLIF($7, '')
 		WHERE tenant_id = $4 AND key = $5 AND claim = $6 AND NOT done`,
-		e.Status, e.Header, e.Body, e.TenantID, e.Key, e.Claim)
+		e.Status, e.Header, e.Body, e.TenantID, e.Key, e.Claim, e.UserID)
 	if err == nil && tag.RowsAffected() == 0 {
 		err = pgx.ErrNoRows
 	}

@@ -26,6 +26,10 @@ func (t *tx) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed fu
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("postgres: purge user: %w", directory.ErrNotFound)
 	}
+	// The answers kept for Idempotency-Key retries that are about the user.
+	if _, err := t.tx.Exec(ctx, `DELETE FROM idempotency WHERE tenant_id = $1 AND user_id = $2`, tenantID, userID); err != nil {
+		return wrapErr("purge user: idempotency keys", err)
+	}
 	if err := t.scrubAudit(ctx, tenantID, userID); err != nil {
 		return err
 	}

@@ -44,9 +44,9 @@ func (s *Store) ClaimIdempotency(ctx context.Context, e *directory.IdempotencyEn
 // CompleteIdempotency stores the answer of the request that holds the key.
 func (s *Store) CompleteIdempotency(ctx context.Context, e *directory.IdempotencyEntry) error {
 	return wrapErr("complete idempotency key", s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE idempotency SET done = 1, status = ?, headers = ?, body = ?
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency SET done = 1, status = ?, headers = ?, body = ?, user_id = NULLIF(?, '')
 			WHERE tenant_id = ? AND key = ? AND claim = ? AND done = 0`,
-			e.Status, e.Header, e.Body, e.TenantID, e.Key, e.Claim)
+			e.Status, e.Header, e.Body, e.UserID, e.TenantID, e.Key, e.Claim)
 		return oneRow(res, err)
 	}))
 }

@@ -49,6 +49,7 @@ func (t *tx) purgeUser(ctx context.Context, tenantID, userID string, scrubbed fu
 	for _, q := range []string{
 		`DELETE FROM pictures WHERE tenant_id = ? AND user_id = ?`,
 		`DELETE FROM suspensions WHERE tenant_id = ? AND user_id = ?`,
+		`DELETE FROM idempotency WHERE tenant_id = ? AND user_id = ?`,
 	} {
 		if _, err := t.tx.ExecContext(ctx, q, tenantID, userID); err != nil {
 			return err

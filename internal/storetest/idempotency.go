@@ -17,6 +17,7 @@ var idempotencyTests = []test{
 	{"TakeOverStale", testIdempotencyStale},
 	{"Expired", testIdempotencyExpired},
 	{"ConcurrentClaims", testIdempotencyConcurrent},
+	{"GoWithTheirUser", testIdempotencyPurged},
 }
 
 // newEntry returns a running entry of tenantID and key, created at at.
@@ -188,5 +189,28 @@ func testIdempotencyConcurrent(t *testing.T, s directory.Store) {
 	}
 	if winners != 1 {
 		t.Errorf("concurrent claims: %d won, want exactly 1", winners)
+	}
+}
+
+// testIdempotencyPurged checks that purging a user deletes the answers about
+// it, and only those.
+func testIdempotencyPurged(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "A")
+	gone, kept := NewUser(tn.ID, "gone@example.com", "gone"), NewUser(tn.ID, "kept@example.com", "kept")
+	createUser(t, s, gone)
+	createUser(t, s, kept)
+	at := now()
+	for key, user := range map[string]string{"about-gone": gone.ID, "about-kept": kept.ID, "about-none": ""} {
+		e := claimKey(t, s, newEntry(tn.ID, key, at), at)
+		e.Status, e.Body, e.UserID = 200, []byte(`{}`), user
+		if err := s.CompleteIdempotency(t.Context(), e); err != nil {
+			t.Fatalf("CompleteIdempotency(%s): %v", key, err)
+		}
+	}
+	inTx(t, s, func(tx directory.Tx) error { return tx.PurgeUser(t.Context(), tn.ID, gone.ID, noScrub) })
+	for key, wantDone := range map[string]bool{"about-gone": false, "about-kept": true, "about-none": true} {
+		if got := claimKey(t, s, newEntry(tn.ID, key, at), at); got.Done != wantDone {
+			t.Errorf("%s after the purge: done %v, want %v", key, got.Done, wantDone)
+		}
 	}
 }
