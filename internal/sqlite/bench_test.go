@@ -17,55 +17,10 @@ import (
 // ListUsers' query, as it builds it for an email filter, on a tenant of a
 // few thousand users with fresh statistics.
 func TestListByEmailUsesIndex(t *testing.T) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	now := directory.Now()
-	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
-		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
-	err = s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tenant); err != nil {
-			return err
-		}
-		for i := range 3000 {
-			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
-				Email: fmt.Sprintf("user%d@example.com", i), Status: directory.StatusActive, AuthProvider: "local",
-				Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	s, tenant := seededStore(t)
 	// ListUsers with UserFilter{EmailKey: …, Limit: 101}.
 	q := `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ? AND email_key = ? ORDER BY id DESC LIMIT ?`
-	rows, err := s.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, tenant.ID, "user42@example.com", 101)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	plan := queryPlan(t, s, q, tenant.ID, "user42@example.com", 101)
 	if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH users USING INDEX users_email_key (tenant_id=? AND email_key=?)") {
 		t.Errorf("the users are not found by a search of users_email_key; plan:\n%s", strings.Join(plan, "\n"))
 	}
@@ -84,60 +39,13 @@ func TestListByEmailUsesIndex(t *testing.T) {
 // search, on a tenant of a few thousand users with fresh statistics.
 func TestSearchUsesIndex(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	now := directory.Now()
-	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
-		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
-	err = s.InTx(ctx, func(tx directory.Tx) error {
-		if err := tx.CreateTenant(ctx, tenant); err != nil {
-			return err
-		}
-		for i := range 3000 {
-			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
-				Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i), Status: directory.StatusActive,
-				AuthProvider: "local", Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
-			if err := tx.CreateUser(ctx, u); err != nil {
-				return err
-			}
-			if err := tx.SetSearchTerms(ctx, tenant.ID, u.ID, nil, directory.SearchTerms(u)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	s, tenant := seededStore(t)
 	// ListUsers with UserFilter{SearchFrom: …, SearchTo: …, Limit: 21}: a
 	// sparse search, then a dense one.
 	explain := func(cond string, args ...any) []string {
 		t.Helper()
 		q := `SELECT ` + userColumns + ` FROM users WHERE tenant_id = ?` + cond + ` ORDER BY id DESC LIMIT ?`
-		rows, err := s.read.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, append(append([]any{tenant.ID}, args...), 21)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+		plan := queryPlan(t, s, q, append(append([]any{tenant.ID}, args...), 21)...)
 		for _, step := range plan {
 			if strings.HasPrefix(step, "SCAN ") || step == "USE TEMP B-TREE FOR ORDER BY" {
 				t.Errorf("the plan scans a table or sorts: %q", step)
@@ -179,4 +87,68 @@ func TestSearchUsesIndex(t *testing.T) {
 			has(plan, step)
 		}
 	}
+}
+
+// seededStore returns a store on a new file with one tenant of 3,000 users,
+// each with an email, a name and their search terms, and fresh statistics.
+func seededStore(t *testing.T) (*Store, *directory.Tenant) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "roster.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	now := directory.Now()
+	tenant := &directory.Tenant{ID: directory.NewID(directory.PrefixTenant, now), Name: "T",
+		Plan: directory.DefaultPlan(), Settings: directory.DefaultSettings(), Roles: directory.DefaultRoles(), CreatedAt: now, UpdatedAt: now}
+	err = s.InTx(ctx, func(tx directory.Tx) error {
+		if err := tx.CreateTenant(ctx, tenant); err != nil {
+			return err
+		}
+		for i := range 3000 {
+			u := &directory.User{ID: directory.NewID(directory.PrefixUser, now), TenantID: tenant.ID,
+				Email: fmt.Sprintf("user%d@example.com", i), Name: fmt.Sprintf("User %d", i), Status: directory.StatusActive,
+				AuthProvider: "local", Roles: []string{}, Metadata: map[string]any{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+			if err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := tx.SetSearchTerms(ctx, tenant.ID, u.ID, nil, directory.SearchTerms(u)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	return s, tenant
+}
+
+// queryPlan returns the steps of EXPLAIN QUERY PLAN for q with args, and
+// logs them.
+func queryPlan(t *testing.T, s *Store, q string, args ...any) []string {
+	t.Helper()
+	rows, err := s.read.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	return plan
 }
