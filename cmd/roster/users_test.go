@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -171,6 +172,16 @@ func TestUsersCommands(t *testing.T) {
 
 func testUsersCommands(t *testing.T, db string) {
 	s := startUsersServer(t, db)
+	// A grace period, so that the server's purge sweep cannot erase the
+	// user between "delete" and "restore" (the default grace is none).
+	var platform struct{ Token string }
+	if err := json.Unmarshal(runCmd(t, "keys", "create", "--db", s.db, "--platform"), &platform); err != nil || platform.Token == "" {
+		t.Fatalf("platform key: %v", err)
+	}
+	if code, body := call(t, "PATCH", s.url+"/v1/tenants/"+s.tenant, platform.Token,
+		`{"settings": {"deletion_grace_seconds": 604800}}`); code != http.StatusOK {
+		t.Fatalf("setting the grace period: %d %s", code, body)
+	}
 	var ada printedUser
 
 	t.Run("create with --set", func(t *testing.T) {
@@ -492,12 +503,8 @@ func testUsersCommands(t *testing.T, db string) {
 	})
 
 	t.Run("a token file and a platform key", func(t *testing.T) {
-		var k struct{ Token string }
-		if err := json.Unmarshal(runCmd(t, "keys", "create", "--db", s.db, "--platform"), &k); err != nil || k.Token == "" {
-			t.Fatalf("platform key: %v", err)
-		}
 		file := filepath.Join(t.TempDir(), "token")
-		if err := os.WriteFile(file, []byte(k.Token+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(file, []byte(platform.Token+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		// The file wins over ROSTER_TOKEN, whose admin key would do.
