@@ -14,12 +14,14 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/httpapi"
 	"github.com/roster-dev/roster/internal/server"
+	"github.com/roster-dev/roster/internal/usercache"
 	"github.com/roster-dev/roster/internal/webhook"
 	"github.com/roster-dev/roster/internal/wire"
 )
@@ -303,6 +305,15 @@ type serveConfig struct {
 	SecretKey            secretKeyFlags
 	CPUProfile           string
 	Trace                string
+	UserCacheMiB         int
+}
+
+// userCacheBytes is server.Config.UserCacheBytes for --user-cache-mib.
+func userCacheBytes(mib int) int64 {
+	if mib <= 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }
 
 func (inv *invocation) serveConfig() (*serveConfig, error) {
@@ -328,6 +339,12 @@ func (inv *invocation) serveConfig() (*serveConfig, error) {
 		"keys that sealed secrets before --secret-key, comma-separated, while it replaces them (env ROSTER_PREVIOUS_SECRET_KEYS)")
 	proxies := fs.String("trusted-proxies", inv.env("ROSTER_TRUSTED_PROXIES", ""),
 		"comma-separated CIDRs of the proxies in front whose X-Forwarded-For names the client (env ROSTER_TRUSTED_PROXIES; default: none)")
+	cacheMiB, err := strconv.Atoi(inv.env("ROSTER_USER_CACHE_MIB", strconv.Itoa(usercache.DefaultBytes>>20)))
+	if err != nil {
+		return nil, usagef("bad ROSTER_USER_CACHE_MIB: %v", err)
+	}
+	fs.IntVar(&cfg.UserCacheMiB, "user-cache-mib", cacheMiB,
+		"memory for users kept in memory, in MiB; 0 reads every user from the database (env ROSTER_USER_CACHE_MIB)")
 	fs.StringVar(&cfg.CPUProfile, "cpu-profile", inv.env("ROSTER_CPU_PROFILE", ""),
 		"diagnostics: write a CPU profile of the whole run to this file, for go tool pprof (env ROSTER_CPU_PROFILE)")
 	fs.StringVar(&cfg.Trace, "trace", inv.env("ROSTER_TRACE", ""),
@@ -378,6 +395,7 @@ func runServe(ctx context.Context, inv *invocation) error {
 	node, err := server.New(ctx, server.Config{
 		DB: cfg.DB, Redis: cfg.Redis, AllowPrivateWebhooks: cfg.AllowPrivateWebhooks, Logger: log,
 		Dispatcher: webhook.DispatcherOptions{Lease: cfg.DeliveryLease}, TrustedProxies: cfg.TrustedProxies, SecretKeys: keys,
+		UserCacheBytes: userCacheBytes(cfg.UserCacheMiB),
 	})
 	if err != nil {
 		return err

@@ -243,7 +243,7 @@ func TestHelp(t *testing.T) {
 // and no other.
 func TestCommandsOfferOnlyTheirFlags(t *testing.T) {
 	want := map[string][]string{
-		"serve":          {"addr", "allow-private-webhooks", "cpu-profile", "db", "delivery-lease", "log-level", "previous-secret-keys", "redis", "secret-key", "secret-key-file", "trace", "trusted-proxies"},
+		"serve":          {"addr", "allow-private-webhooks", "cpu-profile", "db", "delivery-lease", "log-level", "previous-secret-keys", "redis", "secret-key", "secret-key-file", "trace", "trusted-proxies", "user-cache-mib"},
 		"migrate":        {"create", "db"},
 		"tenants create": {"create", "db", "name", "owner-email"},
 		"keys list":      {"db", "platform", "tenant"},

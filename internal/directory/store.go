@@ -182,6 +182,29 @@ type Store interface {
 	DeleteExpiredIdempotency(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
+// UserWatcher is implemented by stores that can tell a node which users
+// other nodes and processes change, so that it may keep users in memory
+// (internal/usercache). The SQLite store follows the outbox (every change of
+// a user's row writes its event in the same transaction); the PostgreSQL
+// store listens for the notifications a trigger on the users table sends.
+type UserWatcher interface {
+	// WatchUsers reports, every interval until ctx ends, the users whose
+	// rows transactions committed since the watch began, by any node or
+	// process, this one's included: it calls changed with each batch, then
+	// synced(at), which says that every change committed before at has been
+	// reported. It returns ctx's error when ctx ends, or an error when it
+	// cannot go on, after which changes may have been missed.
+	WatchUsers(ctx context.Context, interval time.Duration, changed func([]UserRef), synced func(at time.Time)) error
+}
+
+// UserCache is a Store whose GetUser may answer from memory, up to a bound
+// behind other nodes' commits (internal/usercache); StoredUser reads the
+// user as stored. The Service reads a user as stored before refusing a
+// write decided on it.
+type UserCache interface {
+	StoredUser(ctx context.Context, tenantID, id string) (*User, error)
+}
+
 // Tx is a write transaction, of Store.InTx or Store.InCountedTx. Its
 // methods are grouped by concern as Store's are, with suspensions besides.
 type Tx interface {

@@ -27,6 +27,23 @@ func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, erro
 	return u, nil
 }
 
+// storedUser returns the user as stored, bypassing a store's memory of it
+// (UserCache).
+func (s *Service) storedUser(ctx context.Context, tenantID, id string) (*User, error) {
+	var u *User
+	var err error
+	if c, ok := s.store.(UserCache); ok {
+		u, err = c.StoredUser(ctx, tenantID, id)
+	} else {
+		u, err = s.store.GetUser(ctx, tenantID, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.present(u)
+	return u, nil
+}
+
 // after returns the time of a new write of cur: now, but never before cur's
 // last write. With several nodes whose clocks disagree, a user's writes
 // still get increasing times, so its updated_at never goes back and its

@@ -26,6 +26,7 @@ import (
 	"github.com/roster-dev/roster/internal/ratelimit"
 	"github.com/roster-dev/roster/internal/secretbox"
 	"github.com/roster-dev/roster/internal/sqlite"
+	"github.com/roster-dev/roster/internal/usercache"
 	"github.com/roster-dev/roster/internal/webhook"
 	"github.com/roster-dev/roster/internal/wire"
 )
@@ -55,6 +56,10 @@ type Config struct {
 	// ConfigTTL is how long API keys and tenants' configurations are kept
 	// in memory; 0 is directory.DefaultConfigTTL.
 	ConfigTTL time.Duration
+	// UserCacheBytes bounds the memory of the users kept in memory
+	// (internal/usercache); 0 is usercache.DefaultBytes, negative keeps
+	// none, as does a negative ConfigTTL.
+	UserCacheBytes int64
 	// RequestTimeout is the deadline of each API request, from its headers
 	// to its commit; 0 is httpapi.DefaultRequestTimeout.
 	RequestTimeout time.Duration
@@ -109,6 +114,7 @@ type Node struct {
 	Dispatcher *webhook.Dispatcher
 
 	cfg   Config
+	users *usercache.Store // nil: users are not kept in memory
 	redis *redis.Client
 	owns  bool // whether Close closes the store
 }
@@ -136,7 +142,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
-	sealed := secretbox.Wrap(n.Store, box)
+	raw := n.Store
+	sealed := secretbox.Wrap(raw, box)
 	n.Store = sealed
 	resealed, err := sealed.Reseal(ctx)
 	if err != nil {
@@ -148,6 +155,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if watcher, ok := raw.(directory.UserWatcher); ok && cfg.UserCacheBytes >= 0 && cfg.ConfigTTL >= 0 {
+		n.users = usercache.New(sealed, watcher, usercache.Options{Bytes: cfg.UserCacheBytes, Bound: cfg.ConfigTTL})
+		n.Store = n.users
+		registerCacheMetrics(reg, n.users)
+	}
 
 	client := webhook.NewClient(cfg.AllowPrivateWebhooks)
 	dopts := cfg.Dispatcher
@@ -188,6 +200,23 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// registerCacheMetrics exports the user cache's counters.
+func registerCacheMetrics(reg prometheus.Registerer, c *usercache.Store) {
+	reads := func(result string, f func(usercache.Stats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roster_user_cache_reads_total", Help: "Reads of a user by ID: served from memory (hit), read from the database and kept (miss), or read from the database while the watch of other nodes' changes was behind (bypass).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(f(c.Stats())) })
+	}
+	reg.MustRegister(
+		reads("hit", func(s usercache.Stats) int64 { return s.Hits }),
+		reads("miss", func(s usercache.Stats) int64 { return s.Misses }),
+		reads("bypass", func(s usercache.Stats) int64 { return s.Bypassed }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "roster_user_cache_bytes", Help: "Estimated memory of the users kept in memory."},
+			func() float64 { return float64(c.Stats().Bytes) }),
+	)
+}
+
 // idempotencyCleanInterval is how often expired Idempotency-Key entries are
 // deleted: an expired entry is already ignored, so this only bounds the
 // table.
@@ -223,6 +252,13 @@ func (n *Node) RunWorkers(ctx context.Context) (wait func()) {
 			log.Error("event expiry failed", slog.String("error", err.Error()))
 		})
 	})
+	if n.users != nil {
+		wg.Go(func() {
+			n.users.Run(ctx, func(err error) {
+				log.Warn("users are read from the database until the watch of their changes resumes", slog.String("error", err.Error()))
+			})
+		})
+	}
 	wg.Go(func() {
 		n.Service.RunIdempotencyCleaner(ctx, idempotencyCleanInterval, func(err error) {
 			log.Error("idempotency keys not cleaned", slog.String("error", err.Error()))
