@@ -20,9 +20,20 @@ import (
 // hard budget, still apply when set.
 const gcPercent = 400
 
+// baseMemory is the soft memory limit of a serving node, besides its user
+// cache, when GOMEMLIMIT is not set: the limit is baseMemory and twice the
+// cache's bound (its estimate of a user's size is below the heap's). The
+// users a node keeps are live heap, which gcPercent would let the heap grow
+// to five times over; with the limit the collector runs when the heap
+// reaches it instead.
+const baseMemory = 24 << 20
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		limitServeMemory = func(cacheBytes int64) { debug.SetMemoryLimit(baseMemory + 2*max(cacheBytes, 0)) }
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -308,6 +308,11 @@ type serveConfig struct {
 	UserCacheMiB         int
 }
 
+// limitServeMemory sets the soft memory limit of a serving node whose user
+// cache may take cacheBytes; main sets it, so that tests, which run many
+// nodes in one process, keep Go's default.
+var limitServeMemory = func(cacheBytes int64) {}
+
 // userCacheBytes is server.Config.UserCacheBytes for --user-cache-mib.
 func userCacheBytes(mib int) int64 {
 	if mib <= 0 {
@@ -369,6 +374,7 @@ func runServe(ctx context.Context, inv *invocation) error {
 	if err != nil {
 		return err
 	}
+	limitServeMemory(userCacheBytes(cfg.UserCacheMiB))
 	if cfg.CPUProfile != "" {
 		stop, err := startCPUProfile(cfg.CPUProfile)
 		if err != nil {

@@ -36,7 +36,7 @@ import (
 
 // DefaultBytes is the default bound of the cache: room for about 30,000
 // users of a few fields and some metadata.
-const DefaultBytes = 32 << 20
+const DefaultBytes = 16 << 20
 
 // shards splits the cache so that concurrent requests rarely wait on one
 // another's lock.
