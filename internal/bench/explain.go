@@ -68,6 +68,19 @@ func Explain(ctx context.Context, db, tenantID, emailKey string) (string, error)
 	return b.String(), rows.Err()
 }
 
+// Analyze runs ANALYZE on the PostgreSQL database db's tables of users.
+func Analyze(ctx context.Context, db string) error {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `ANALYZE users, user_search, tenants`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
 func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
