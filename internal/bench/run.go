@@ -92,12 +92,14 @@ type Report struct {
 	FloorRatios map[int]float64 `json:"patch_to_floor_ratio,omitempty"`
 	PeakRSS     int64           `json:"server_peak_rss_bytes,omitempty"`
 	Explain     string          `json:"explain,omitempty"`
-	TenantID    string          `json:"tenant_id"`
-	ServerURL   string          `json:"server_url"`
-	Durability  string          `json:"durability"`
-	Client      string          `json:"client"`
-	StartedAt   time.Time       `json:"started_at"`
-	ElapsedTime time.Duration   `json:"elapsed_ns"`
+	// SearchExplain holds the plans of the search queries (ExplainSearch).
+	SearchExplain string        `json:"search_explain,omitempty"`
+	TenantID      string        `json:"tenant_id"`
+	ServerURL     string        `json:"server_url"`
+	Durability    string        `json:"durability"`
+	Client        string        `json:"client"`
+	StartedAt     time.Time     `json:"started_at"`
+	ElapsedTime   time.Duration `json:"elapsed_ns"`
 }
 
 // generousPlan keeps rate limits and quotas out of the measurement.
@@ -244,6 +246,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		say("seeded in %s", rep.SeedTime.Round(time.Millisecond))
 		if cfg.Explain {
 			if rep.Explain, err = Explain(ctx, db, tenantID, directory.EmailKey("user0000042@bench.example")); err != nil {
+				return nil, err
+			}
+			// SEARCH's queries of the oldest and the newest users, and one
+			// that most users match.
+			if rep.SearchExplain, err = ExplainSearch(ctx, db, tenantID, searchPrefix(0), searchPrefix(cfg.Users-1), "Bench User 1"); err != nil {
 				return nil, err
 			}
 		}

@@ -61,6 +61,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if rep.Explain != "" {
 		fmt.Fprintf(w, "\nquery plan of the list-by-email query:\n%s\n", rep.Explain)
 	}
+	if rep.SearchExplain != "" {
+		fmt.Fprintf(w, "\nquery plans of searches (GET /v1/users?q=…&limit=20):\n%s\n", rep.SearchExplain)
+	}
 	return nil
 }
 
