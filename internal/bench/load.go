@@ -15,14 +15,17 @@ import (
 
 // Result is one measurement: one operation at one concurrency.
 type Result struct {
-	Op          string        `json:"op"` // "raw", "floor", "PATCH" or "GET"
-	Concurrency int           `json:"concurrency"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
-	Requests    int           `json:"requests"` // successful ones
-	Errors      int           `json:"errors"`
-	FirstError  string        `json:"first_error,omitempty"`
-	RPS         float64       `json:"requests_per_second"`
-	Latency     Summary       `json:"latency"`
+	Op          string `json:"op"` // "raw", "floor", "PATCH", "GET" or "SEARCH"
+	Concurrency int    `json:"concurrency"`
+	// Build is, with Config.Compare, the build of roster that served: "new"
+	// (the one under test) or "old"; "" otherwise.
+	Build      string        `json:"build,omitempty"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Requests   int           `json:"requests"` // successful ones
+	Errors     int           `json:"errors"`
+	FirstError string        `json:"first_error,omitempty"`
+	RPS        float64       `json:"requests_per_second"`
+	Latency    Summary       `json:"latency"`
 	// Measured on the server process, HTTP cells of a server this tool
 	// started only: its CPU time per successful request, and its peak
 	// resident set size during the cell (VmHWM, reset before the cell).
@@ -33,6 +36,8 @@ type Result struct {
 	// floor, PATCH and GET, the load generator's, which shares the machine's
 	// cores with the server.
 	ToolCPUPerRequest time.Duration `json:"tool_cpu_per_request_ns,omitempty"`
+	// Rounds are the measurement's turns, one a round, in order.
+	Rounds []Round `json:"rounds,omitempty"`
 }
 
 // Target is a Roster server and the tenant to load.
