@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -28,8 +30,8 @@ func SeedUsers(ctx context.Context, store directory.Store, tenantID string, n, b
 		batch = 5000
 	}
 	bulk, _ := store.(bulkLoader)
-	ids := make([]string, 0, n)
-	for start := 0; start < n; start += batch {
+	ids := make([]string, n)
+	seed := func(start int) error {
 		end := min(start+batch, n)
 		now := directory.Now()
 		users := make([]*directory.User, 0, end-start)
@@ -55,14 +57,45 @@ func SeedUsers(ctx context.Context, store directory.Store, tenantID string, n, b
 			})
 		}
 		if err != nil {
-			return nil, fmt.Errorf("seed users %d–%d: %w", start, end, err)
+			return fmt.Errorf("seed users %d–%d: %w", start, end, err)
 		}
-		for _, u := range users {
-			ids = append(ids, u.ID)
+		for i, u := range users {
+			ids[start+i] = u.ID
 		}
+		return nil
+	}
+	// A bulk load takes batches on several connections at once, so that
+	// the database's work on one batch (its rows and index entries)
+	// overlaps this process's making of the next; SQLite has one writer.
+	workers := 1
+	if bulk != nil {
+		workers = seedWorkers
+	}
+	next := make(chan int)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for start := range next {
+				if errs[w] == nil {
+					errs[w] = seed(start)
+				}
+			}
+		})
+	}
+	for start := 0; start < n; start += batch {
+		next <- start
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return ids, nil
 }
+
+// seedWorkers is how many batches a bulk load has in flight.
+var seedWorkers = 4
 
 // bulkLoader is a store that inserts created users and their search terms
 // in bulk: postgres.Store.
