@@ -255,9 +255,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		if isPostgres(db) {
-			// Fresh statistics, as autovacuum would have them some time
-			// after a bulk load: the plans measured are those of a
-			// database in use.
+			// As autovacuum would leave it some time after a bulk load:
+			// the plans and reads measured are those of a database in use.
 			if err := Analyze(ctx, db); err != nil {
 				return nil, err
 			}
