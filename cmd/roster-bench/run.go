@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded load before each measurement")
 	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations (with --compare: at least 3, the default)")
 	fs.StringVar(&cfg.Compare, "compare", "", "another built roster command (e.g. the parent commit's) to measure against the one under test on the same seeded database: each HTTP operation's turns alternate between the two, and a table of the ratios new/old and their spread over the rounds follows (see docs/performance.md)")
+	fs.StringVar(&cfg.SearchQuery, "search-q", "", `the q of every SEARCH (default: the first nine characters of a random seeded user's email, which 100 users share); e.g. "Bench User 1", which 11 % of the users match`)
 	fs.BoolVar(&explain, "explain", false, "print the query plan of the store's list-by-email query")
 	fs.StringVar(&cfg.Client, "client", "wire", `the load generator's HTTP client: "wire" (a lean HTTP/1.1 client, so the generator takes little of the CPU the server needs) or "net/http"`)
 	fs.StringVar(&cfg.ServerCPUProfile, "server-cpu-profile", "", "have the server it starts write a CPU profile of its run to this file (go tool pprof)")

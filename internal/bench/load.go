@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,9 @@ type Target struct {
 	// HTTP/1.1 client (wireConn) instead of Client; setup requests always
 	// go through Client.
 	Wire bool
+	// SearchQuery, if set, is the q of every SEARCH instead of a prefix of
+	// a random user's email (searchPrefix).
+	SearchQuery string
 }
 
 // NewClient returns a client that keeps a connection alive per concurrent
@@ -106,7 +110,11 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 				patchBody(&body, patchSeq.Add(1))
 				payload = body.Bytes()
 			case "SEARCH":
-				method, path = "GET", "/v1/users?limit=20&q="+searchPrefix(i)
+				q := searchPrefix(i)
+				if t.SearchQuery != "" {
+					q = t.SearchQuery
+				}
+				method, path = "GET", "/v1/users?limit=20&q="+url.QueryEscape(q)
 			}
 			status, msg, err := send(method, path, payload)
 			if err == nil && status != http.StatusOK {

@@ -57,9 +57,11 @@ type Config struct {
 	Warmup      time.Duration // unrecorded, before each measurement
 	// Rounds splits each measurement into turns taken with the other
 	// operations at the same concurrency; at least 1.
-	Rounds  int
-	Ops     []string // of "raw", "floor", "PATCH", "GET"
-	Explain bool
+	Rounds int
+	Ops    []string // of "raw", "floor", "PATCH", "GET", "SEARCH"
+	// SearchQuery, if set, is the q of every SEARCH (Target.SearchQuery).
+	SearchQuery string
+	Explain     bool
 	// Client is the load generator's HTTP client: "wire" (its own lean
 	// HTTP/1.1 client, the default) or "net/http".
 	Client string
@@ -195,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Durability = "SQLite WAL, synchronous=FULL (every commit fsyncs the WAL)"
 	}
 
-	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc), Wire: cfg.Client == "wire"}
+	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc), Wire: cfg.Client == "wire", SearchQuery: cfg.SearchQuery}
 	var (
 		bin      string
 		tenantID string
