@@ -17,6 +17,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/directory"
 	"github.com/roster-dev/roster/internal/postgres/pgtest"
+	"github.com/roster-dev/roster/internal/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -212,4 +213,59 @@ func sortedUnion(a, b map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
+}
+
+// TestCopyUsersAllOrNothing checks that a bulk load with a duplicate email
+// fails whole: no user, no search term, no count moved.
+func TestCopyUsersAllOrNothing(t *testing.T) {
+	if !slices.Contains(backends(), "postgres") {
+		t.Skip("PostgreSQL only")
+	}
+	ctx := context.Background()
+	db := pgtest.URL(t)
+	store, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	nt, err := directory.NewService(store, directory.Options{Wire: wire.Encoding{}}).CreateTenant(ctx, directory.TenantInput{Name: "Copy"}, false, directory.Actor{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenantID := nt.Tenant.ID
+	now := directory.Now()
+	a, b, c := seedUser(tenantID, 1, now), seedUser(tenantID, 2, now), seedUser(tenantID, 3, now)
+	c.Email = strings.ToUpper(a.Email) // the same email key
+	err = store.(bulkLoader).CopyUsers(ctx, []*directory.User{a, b, c})
+	if err == nil {
+		t.Fatal("a load with a duplicate email succeeded")
+	}
+	from, to := directory.PrefixRange("user")
+	users, err := store.ListUsers(ctx, tenantID, directory.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := store.ListUsers(ctx, tenantID, directory.UserFilter{SearchFrom: from, SearchTo: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var active int64
+	err = store.InTx(ctx, func(tx directory.Tx) error {
+		var err error
+		active, err = tx.CountActiveUsers(ctx, tenantID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 0 || len(found) != 0 || active != 0 {
+		t.Errorf("after a failed load: %d users, %d found by search, %d counted active; want none", len(users), len(found), active)
+	}
+	// The same load without the duplicate writes all.
+	if err := store.(bulkLoader).CopyUsers(ctx, []*directory.User{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if users, err = store.ListUsers(ctx, tenantID, directory.UserFilter{SearchFrom: from, SearchTo: to}); err != nil || len(users) != 2 {
+		t.Errorf("after the load: %d users found, %v; want 2", len(users), err)
+	}
 }
