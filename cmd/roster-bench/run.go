@@ -26,6 +26,12 @@ With --ops floor it also measures the floor of a PATCH on the machine: the
 raw transaction behind a bare net/http handler, in a process of its own,
 with none of Roster's work (see docs/performance.md).
 
+With --compare OTHER_BINARY it measures PATCH, GET and SEARCH on two
+builds, the one under test (--roster-bin, or this module's) and
+OTHER_BINARY, both serving the same seeded database, in alternate turns
+of each round, and prints per point both medians, the ratio new/old and
+its spread (the least and greatest ratio of one round).
+
 With --url and --token it loads a running server instead; users are then
 seeded over HTTP, and the raw rate is measured only if --db names the
 server's database.
@@ -63,7 +69,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&ops, "ops", "raw,PATCH,GET", `comma-separated operations to measure: raw, floor (a PATCH to a bare HTTP server around the raw transaction: see docs/performance.md), PATCH, GET, SEARCH (GET /v1/users?q= with a prefix about a hundred users share, a page of 20)`)
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long each measurement lasts")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unrecorded load before each measurement")
-	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations")
+	fs.IntVar(&cfg.Rounds, "rounds", 2, "split each measurement into this many turns, taken in turn with the other operations (with --compare: at least 3, the default)")
+	fs.StringVar(&cfg.Compare, "compare", "", "another built roster command (e.g. the parent commit's) to measure against the one under test on the same seeded database: each HTTP operation's turns alternate between the two, and a table of the ratios new/old and their spread over the rounds follows (see docs/performance.md)")
+	fs.StringVar(&cfg.SearchQuery, "search-q", "", `the q of every SEARCH (default: the first nine characters of a random seeded user's email, which 100 users share); e.g. "Bench User 1", which 11 % of the users match`)
 	fs.BoolVar(&explain, "explain", false, "print the query plan of the store's list-by-email query")
 	fs.StringVar(&cfg.Client, "client", "wire", `the load generator's HTTP client: "wire" (a lean HTTP/1.1 client, so the generator takes little of the CPU the server needs) or "net/http"`)
 	fs.StringVar(&cfg.ServerCPUProfile, "server-cpu-profile", "", "have the server it starts write a CPU profile of its run to this file (go tool pprof)")
@@ -77,6 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		}
 		return err
+	}
+	if cfg.Compare != "" {
+		rounds := false
+		fs.Visit(func(f *flag.Flag) { rounds = rounds || f.Name == "rounds" })
+		if !rounds {
+			cfg.Rounds = 3
+		}
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // the driver internal/sqlite uses
+
+	"github.com/roster-dev/roster/internal/directory"
 )
 
 // The stores' list-by-email queries (GET /v1/users?email=…, limit 100), as
@@ -68,6 +70,141 @@ func Explain(ctx context.Context, db, tenantID, emailKey string) (string, error)
 	return b.String(), rows.Err()
 }
 
+// Analyze runs VACUUM (ANALYZE) on the PostgreSQL database db's tables of
+// users, as autovacuum would some time after a bulk load: fresh
+// statistics, and the visibility map and hint bits set, so that index-only
+// scans skip the heap and the first reads do not rewrite the pages.
+func Analyze(ctx context.Context, db string) error {
+	conn, err := pgx.Connect(ctx, db)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) users, user_search, tenants`); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
 func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// The stores' search queries (GET /v1/users?q=…&limit=20), as ListUsers
+// builds them (internal/sqlite and internal/postgres, search.go): the count
+// of the terms in the prefix's range, capped at denseTerms, picks the
+// sparse form (collect the matching IDs from user_search's primary key) or
+// the dense one (read the tenant's users newest first, check each in
+// user_search_user). The user columns are all of the row's (the stores
+// also read a user's suspensions per row found, which does not change how
+// rows are found).
+const (
+	denseTerms = 2000
+
+	sqliteCountTerms   = `SELECT count(*) FROM (SELECT 1 FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ? LIMIT ?)`
+	sqliteSparseSearch = `SELECT * FROM users WHERE tenant_id = ? AND id IN (SELECT user_id FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
+	sqliteDenseSearch  = `SELECT * FROM users WHERE tenant_id = ? AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id AND s.term >= ? AND s.term < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
+
+	postgresCountTerms   = `SELECT count(*) FROM (SELECT 1 FROM user_search WHERE tenant_id = $1 AND term >= $2 AND term < $3 LIMIT $4) AS t`
+	postgresSparseSearch = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id IN (SELECT s.user_id FROM user_search s WHERE s.tenant_id = $2 AND s.term >= $3 AND s.term < $4) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
+	postgresDenseSearch  = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id AND s.term >= $2 AND s.term < $3) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
+)
+
+// ExplainSearch returns, for each search query q, the plans of the queries
+// a store makes for GET /v1/users?q=q&limit=20 on the database db: the
+// count of terms, then the sparse or dense form the count picks. On
+// PostgreSQL they are EXPLAIN (ANALYZE, BUFFERS), run on the data as it
+// is; on SQLite EXPLAIN QUERY PLAN.
+func ExplainSearch(ctx context.Context, db, tenantID string, queries ...string) (string, error) {
+	var b strings.Builder
+	if isPostgres(db) {
+		conn, err := pgx.Connect(ctx, db)
+		if err != nil {
+			return "", fmt.Errorf("explain search: %w", err)
+		}
+		defer conn.Close(ctx)
+		explain := func(q string, args ...any) error {
+			rows, err := conn.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS) `+q, args...)
+			if err != nil {
+				return err
+			}
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			b.WriteString("EXPLAIN (ANALYZE, BUFFERS) " + q + "\n" + strings.Join(lines, "\n") + "\n")
+			return nil
+		}
+		for _, q := range queries {
+			from, to := directory.PrefixRange(q)
+			var n int
+			if err := conn.QueryRow(ctx, postgresCountTerms, tenantID, from, to, denseTerms).Scan(&n); err != nil {
+				return "", fmt.Errorf("explain search: %w", err)
+			}
+			fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n))
+			if err := explain(postgresCountTerms, tenantID, from, to, denseTerms); err != nil {
+				return "", fmt.Errorf("explain search: %w", err)
+			}
+			var err error
+			if n >= denseTerms {
+				err = explain(postgresDenseSearch, tenantID, from, to)
+			} else {
+				err = explain(postgresSparseSearch, tenantID, tenantID, from, to)
+			}
+			if err != nil {
+				return "", fmt.Errorf("explain search: %w", err)
+			}
+		}
+		return strings.TrimSpace(b.String()), nil
+	}
+	conn, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(db, "sqlite:")+"?mode=ro")
+	if err != nil {
+		return "", fmt.Errorf("explain search: %w", err)
+	}
+	defer conn.Close()
+	explain := func(q string, args ...any) error {
+		rows, err := conn.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		b.WriteString("EXPLAIN QUERY PLAN " + q)
+		for rows.Next() {
+			var id, parent, notUsed int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notUsed, &detail); err != nil {
+				return err
+			}
+			b.WriteString("\n" + detail)
+		}
+		b.WriteString("\n")
+		return rows.Err()
+	}
+	for _, q := range queries {
+		from, to := directory.PrefixRange(q)
+		var n int
+		if err := conn.QueryRowContext(ctx, sqliteCountTerms, tenantID, from, to, denseTerms).Scan(&n); err != nil {
+			return "", fmt.Errorf("explain search: %w", err)
+		}
+		fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n))
+		if err := explain(sqliteCountTerms, tenantID, from, to, denseTerms); err != nil {
+			return "", fmt.Errorf("explain search: %w", err)
+		}
+		if n >= denseTerms {
+			err = explain(sqliteDenseSearch, tenantID, from, to)
+		} else {
+			err = explain(sqliteSparseSearch, tenantID, tenantID, from, to)
+		}
+		if err != nil {
+			return "", fmt.Errorf("explain search: %w", err)
+		}
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+func form(n int) string {
+	if n >= denseTerms {
+		return "dense"
+	}
+	return "sparse"
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,14 +16,17 @@ import (
 
 // Result is one measurement: one operation at one concurrency.
 type Result struct {
-	Op          string        `json:"op"` // "raw", "floor", "PATCH" or "GET"
-	Concurrency int           `json:"concurrency"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
-	Requests    int           `json:"requests"` // successful ones
-	Errors      int           `json:"errors"`
-	FirstError  string        `json:"first_error,omitempty"`
-	RPS         float64       `json:"requests_per_second"`
-	Latency     Summary       `json:"latency"`
+	Op          string `json:"op"` // "raw", "floor", "PATCH", "GET" or "SEARCH"
+	Concurrency int    `json:"concurrency"`
+	// Build is, with Config.Compare, the build of roster that served: "new"
+	// (the one under test) or "old"; "" otherwise.
+	Build      string        `json:"build,omitempty"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Requests   int           `json:"requests"` // successful ones
+	Errors     int           `json:"errors"`
+	FirstError string        `json:"first_error,omitempty"`
+	RPS        float64       `json:"requests_per_second"`
+	Latency    Summary       `json:"latency"`
 	// Measured on the server process, HTTP cells of a server this tool
 	// started only: its CPU time per successful request, and its peak
 	// resident set size during the cell (VmHWM, reset before the cell).
@@ -33,6 +37,8 @@ type Result struct {
 	// floor, PATCH and GET, the load generator's, which shares the machine's
 	// cores with the server.
 	ToolCPUPerRequest time.Duration `json:"tool_cpu_per_request_ns,omitempty"`
+	// Rounds are the measurement's turns, one a round, in order.
+	Rounds []Round `json:"rounds,omitempty"`
 }
 
 // Target is a Roster server and the tenant to load.
@@ -44,6 +50,9 @@ type Target struct {
 	// HTTP/1.1 client (wireConn) instead of Client; setup requests always
 	// go through Client.
 	Wire bool
+	// SearchQuery, if set, is the q of every SEARCH instead of a prefix of
+	// a random user's email (searchPrefix).
+	SearchQuery string
 }
 
 // NewClient returns a client that keeps a connection alive per concurrent
@@ -101,7 +110,11 @@ func LoadHTTP(ctx context.Context, t Target, op string, ids []string, conc int, 
 				patchBody(&body, patchSeq.Add(1))
 				payload = body.Bytes()
 			case "SEARCH":
-				method, path = "GET", "/v1/users?limit=20&q="+searchPrefix(i)
+				q := searchPrefix(i)
+				if t.SearchQuery != "" {
+					q = t.SearchQuery
+				}
+				method, path = "GET", "/v1/users?limit=20&q="+url.QueryEscape(q)
 			}
 			status, msg, err := send(method, path, payload)
 			if err == nil && status != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,9 +57,11 @@ type Config struct {
 	Warmup      time.Duration // unrecorded, before each measurement
 	// Rounds splits each measurement into turns taken with the other
 	// operations at the same concurrency; at least 1.
-	Rounds  int
-	Ops     []string // of "raw", "floor", "PATCH", "GET"
-	Explain bool
+	Rounds int
+	Ops    []string // of "raw", "floor", "PATCH", "GET", "SEARCH"
+	// SearchQuery, if set, is the q of every SEARCH (Target.SearchQuery).
+	SearchQuery string
+	Explain     bool
 	// Client is the load generator's HTTP client: "wire" (its own lean
 	// HTTP/1.1 client, the default) or "net/http".
 	Client string
@@ -70,6 +73,20 @@ type Config struct {
 	ServerTrace string
 	// RosterBin is a built roster command; "" builds one.
 	RosterBin string
+	// Compare, if set, is another build of the roster command to measure
+	// against the one under test (RosterBin): it serves the same seeded
+	// database, started once after the build under test (which creates and
+	// migrates the database) and kept running to the end, as the build under
+	// test is. Each HTTP operation's turn of a round is then one turn on
+	// each build, alternating which goes first, and the report's Compare
+	// holds, per operation and concurrency, both builds' medians over the
+	// rounds and the ratios of the build under test to the other, with
+	// their spread over the rounds. Keeping both servers up rather than
+	// starting one afresh each turn keeps a cold start (the connection pool,
+	// the statement caches, the heap's growth) out of every turn; each is
+	// idle while the other is loaded, and what each spends is read from its
+	// own process.
+	Compare string
 	// Self is a roster-bench command, run as the floor server (FloorEnv)
 	// for the operation "floor", which needs it.
 	Self string
@@ -92,12 +109,16 @@ type Report struct {
 	FloorRatios map[int]float64 `json:"patch_to_floor_ratio,omitempty"`
 	PeakRSS     int64           `json:"server_peak_rss_bytes,omitempty"`
 	Explain     string          `json:"explain,omitempty"`
-	TenantID    string          `json:"tenant_id"`
-	ServerURL   string          `json:"server_url"`
-	Durability  string          `json:"durability"`
-	Client      string          `json:"client"`
-	StartedAt   time.Time       `json:"started_at"`
-	ElapsedTime time.Duration   `json:"elapsed_ns"`
+	// Compare is the comparison of two builds (Config.Compare).
+	Compare *Comparison `json:"compare,omitempty"`
+	// SearchExplain holds the plans of the search queries (ExplainSearch).
+	SearchExplain string        `json:"search_explain,omitempty"`
+	TenantID      string        `json:"tenant_id"`
+	ServerURL     string        `json:"server_url"`
+	Durability    string        `json:"durability"`
+	Client        string        `json:"client"`
+	StartedAt     time.Time     `json:"started_at"`
+	ElapsedTime   time.Duration `json:"elapsed_ns"`
 }
 
 // generousPlan keeps rate limits and quotas out of the measurement.
@@ -107,6 +128,9 @@ const generousPlan = `{"plan": {"rate_limit_rps": 1000000, "rate_limit_burst": 1
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
+	}
+	if cfg.Compare != "" && (cfg.URL != "" || max(cfg.Rounds, 1) < 3) {
+		return nil, errors.New("--compare needs a server of its own (no --url) and at least 3 rounds")
 	}
 	if cfg.Users <= 0 {
 		return nil, errors.New("need at least one user")
@@ -173,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Durability = "SQLite WAL, synchronous=FULL (every commit fsyncs the WAL)"
 	}
 
-	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc), Wire: cfg.Client == "wire"}
+	target := Target{URL: cfg.URL, Token: cfg.Token, Client: NewClient(maxConc), Wire: cfg.Client == "wire", SearchQuery: cfg.SearchQuery}
 	var (
 		bin      string
 		tenantID string
@@ -232,10 +256,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if ids, err = SeedUsers(ctx, store, tenantID, cfg.Users, 5000); err != nil {
 			return nil, err
 		}
+		if isPostgres(db) {
+			// As autovacuum would leave it some time after a bulk load:
+			// the plans and reads measured are those of a database in use.
+			if err := Analyze(ctx, db); err != nil {
+				return nil, err
+			}
+		}
 		rep.SeedTime = time.Since(t0)
 		say("seeded in %s", rep.SeedTime.Round(time.Millisecond))
 		if cfg.Explain {
 			if rep.Explain, err = Explain(ctx, db, tenantID, directory.EmailKey("user0000042@bench.example")); err != nil {
+				return nil, err
+			}
+			// SEARCH's queries of the oldest and the newest users, and one
+			// that most users match.
+			if rep.SearchExplain, err = ExplainSearch(ctx, db, tenantID, searchPrefix(0), searchPrefix(cfg.Users-1), "Bench User 1"); err != nil {
 				return nil, err
 			}
 		}
@@ -289,11 +325,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.SeedTime = time.Since(t0)
 	}
 
+	// With --compare, the other build serves the same database beside the
+	// build under test, from now to the end: each idles while the other is
+	// measured (see Config.Compare).
+	builds := []build{{target: target, srv: srv}}
+	if cfg.Compare != "" {
+		say("starting the other build, %s", cfg.Compare)
+		old, err := StartServer(ctx, cfg.Compare, db)
+		if err != nil {
+			return nil, fmt.Errorf("--compare: %w", err)
+		}
+		defer old.Stop()
+		oldTarget := target
+		oldTarget.URL = old.URL
+		builds[0].name = "new"
+		builds = append(builds, build{name: "old", target: oldTarget, srv: old})
+		rep.Compare = &Comparison{New: bin, Old: cfg.Compare, NewPID: srv.Pid(), OldPID: old.Pid()}
+	}
+
 	// Measure. At each concurrency the operations take turns, in rounds,
 	// so that a drift of the machine (the disk's fsync time varies on a
 	// shared host) weighs on all of them alike and the PATCH/raw ratio
 	// compares like with like. The raw transactions run in this process on
-	// its own store while the server idles.
+	// its own store while the server idles. With --compare each HTTP
+	// operation's turn of a round is one for each build, the build under
+	// test first in even rounds and second in odd ones, so that a drift
+	// within a round favours neither.
 	rounds := max(cfg.Rounds, 1)
 	slice := cfg.Duration / time.Duration(rounds)
 	for _, c := range cfg.Concurrency {
@@ -310,65 +367,86 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if !has(cfg.Ops, op) || (op == "raw" && store == nil) || (op == "floor" && floor == nil) {
 					continue
 				}
-				a := cells[op]
-				if a == nil {
-					a = &acc{}
-					cells[op], order = a, append(order, op)
-				}
-				say("%s, concurrency %d, round %d of %d", op, c, round+1, rounds)
-				var (
-					r    Result
-					lat  Latencies
-					err  error
-					cpu0 time.Duration
-				)
-				tool0, _ := CPUTime(os.Getpid())
-				if op == "raw" {
-					if round == 0 && cfg.Warmup > 0 {
-						if _, _, err := RawUpdates(ctx, store, tenantID, ids, c, cfg.Warmup); err != nil {
-							return nil, err
-						}
-					}
-					tool0, _ = CPUTime(os.Getpid())
-					r, lat, err = RawUpdates(ctx, store, tenantID, ids, c, slice)
-				} else {
-					// The floor is a PATCH to the floor server.
-					t, s, method := target, srv, op
-					if op == "floor" {
-						t, s, method = floorTarget, floor, "PATCH"
-					}
-					if round == 0 && cfg.Warmup > 0 {
-						if _, _, err := LoadHTTP(ctx, t, method, ids, c, cfg.Warmup); err != nil {
-							return nil, err
-						}
-					}
-					if s != nil {
-						_ = ResetPeakRSS(s.Pid())
-						cpu0, _ = CPUTime(s.Pid())
-					}
-					tool0, _ = CPUTime(os.Getpid())
-					r, lat, err = LoadHTTP(ctx, t, method, ids, c, slice)
-					r.Op = op
-					if s != nil {
-						cpu1, _ := CPUTime(s.Pid())
-						a.cpu += cpu1 - cpu0
-						rss, _ := PeakRSS(s.Pid())
-						a.r.ServerPeakRSS = max(a.r.ServerPeakRSS, rss)
-						if s == srv {
-							rep.PeakRSS = max(rep.PeakRSS, rss)
-						}
+				turns := []build{{target: floorTarget, srv: floor}}
+				switch {
+				case op == "raw":
+					turns = []build{{}}
+				case op != "floor":
+					turns = slices.Clone(builds)
+					if round%2 == 1 {
+						slices.Reverse(turns)
 					}
 				}
-				if err != nil {
-					return nil, err
+				for _, b := range turns {
+					key := op + "/" + b.name
+					a := cells[key]
+					if a == nil {
+						a = &acc{}
+						cells[key], order = a, append(order, key)
+					}
+					if b.name != "" {
+						say("%s, concurrency %d, round %d of %d, %s build", op, c, round+1, rounds, b.name)
+					} else {
+						say("%s, concurrency %d, round %d of %d", op, c, round+1, rounds)
+					}
+					var (
+						r    Result
+						lat  Latencies
+						err  error
+						cpu  time.Duration
+						cpu0 time.Duration
+					)
+					tool0, _ := CPUTime(os.Getpid())
+					if op == "raw" {
+						if round == 0 && cfg.Warmup > 0 {
+							if _, _, err := RawUpdates(ctx, store, tenantID, ids, c, cfg.Warmup); err != nil {
+								return nil, err
+							}
+						}
+						tool0, _ = CPUTime(os.Getpid())
+						r, lat, err = RawUpdates(ctx, store, tenantID, ids, c, slice)
+					} else {
+						// The floor is a PATCH to the floor server.
+						method := op
+						if op == "floor" {
+							method = "PATCH"
+						}
+						if round == 0 && cfg.Warmup > 0 {
+							if _, _, err := LoadHTTP(ctx, b.target, method, ids, c, cfg.Warmup); err != nil {
+								return nil, err
+							}
+						}
+						if b.srv != nil {
+							_ = ResetPeakRSS(b.srv.Pid())
+							cpu0, _ = CPUTime(b.srv.Pid())
+						}
+						tool0, _ = CPUTime(os.Getpid())
+						r, lat, err = LoadHTTP(ctx, b.target, method, ids, c, slice)
+						r.Op = op
+						if b.srv != nil {
+							cpu1, _ := CPUTime(b.srv.Pid())
+							cpu = cpu1 - cpu0
+							a.cpu += cpu
+							rss, _ := PeakRSS(b.srv.Pid())
+							a.r.ServerPeakRSS = max(a.r.ServerPeakRSS, rss)
+							if b.srv == srv {
+								rep.PeakRSS = max(rep.PeakRSS, rss)
+							}
+						}
+					}
+					if err != nil {
+						return nil, err
+					}
+					tool1, _ := CPUTime(os.Getpid())
+					a.tool += tool1 - tool0
+					a.r.Build = b.name
+					a.r.Rounds = append(a.r.Rounds, newRound(r, cpu))
+					merge(&a.r, &a.lat, r, lat)
 				}
-				tool1, _ := CPUTime(os.Getpid())
-				a.tool += tool1 - tool0
-				merge(&a.r, &a.lat, r, lat)
 			}
 		}
-		for _, op := range order {
-			a := cells[op]
+		for _, key := range order {
+			a := cells[key]
 			if a.cpu > 0 && a.r.Requests > 0 {
 				a.r.ServerCPUPerRequest = a.cpu / time.Duration(a.r.Requests)
 			}
@@ -383,6 +461,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.PeakRSS = max(rep.PeakRSS, rss)
 		}
 	}
+	if rep.Compare != nil {
+		rep.Compare.Points = comparePoints(rep.Results)
+	}
 
 	rep.Ratios = ratios(rep.Results, "PATCH", "raw")
 	rep.FloorRatios = ratios(rep.Results, "PATCH", "floor")
@@ -395,7 +476,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 func ratios(results []Result, op, base string) map[int]float64 {
 	out := map[int]float64{}
 	for _, r := range results {
-		if r.Op != op {
+		if r.Op != op || r.Build == "old" {
 			continue
 		}
 		for _, b := range results {

@@ -69,11 +69,16 @@ var listening = regexp.MustCompile(`"msg":"listening".*"addr":"(http://127\.0\.0
 func StartServer(ctx context.Context, bin, db string, extra ...string) (*Server, error) {
 	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0"}, extra...)...)
 	// PostgreSQL needs the key that seals webhook secrets given; a bench's
-	// database lives for one run, so any key does. (An environment
+	// database lives for one run, so any key does, the same for every
+	// server of the run (both builds of --compare). (An environment
 	// variable, which binaries older than the key ignore, not a flag.)
-	cmd.Env = append(os.Environ(), "ROSTER_SECRET_KEY="+secretbox.NewKey())
+	cmd.Env = append(os.Environ(), "ROSTER_SECRET_KEY="+secretKey())
 	return start(ctx, "roster serve", cmd)
 }
+
+// secretKey is the key of the webhook secrets of every server this process
+// starts.
+var secretKey = sync.OnceValue(secretbox.NewKey)
 
 // StartFloor runs self, a roster-bench command, as the floor server of
 // tenantID's users on db (ServeFloor) and waits until it listens.

@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,5 +131,31 @@ func TestWireConnRejectsGarbage(t *testing.T) {
 				t.Errorf("answer %q: status %d and no error", answer, status)
 			}
 		})
+	}
+}
+
+// TestSearchQuery checks that a SEARCH asks for a page of 20 with the q
+// given, or by default a prefix of a seeded user's email.
+func TestSearchQuery(t *testing.T) {
+	for _, c := range []struct{ set, want string }{{"Bench User 1", "Bench User 1"}, {"", "user00000"}} {
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[r.URL.Query().Get("limit")+" "+r.URL.Query().Get("q")] = true
+			mu.Unlock()
+			w.Write([]byte(`{"data": []}`))
+		}))
+		for _, wire := range []bool{false, true} {
+			tg := Target{URL: srv.URL, Token: "t", Client: NewClient(1), Wire: wire, SearchQuery: c.set}
+			r, _, err := LoadHTTP(context.Background(), tg, "SEARCH", []string{"usr_a"}, 1, 50*time.Millisecond)
+			if err != nil || r.Errors != 0 || r.Requests == 0 {
+				t.Fatalf("wire %v: %+v, %v", wire, r, err)
+			}
+		}
+		srv.Close()
+		if len(seen) != 1 || !seen["20 "+c.want] {
+			t.Errorf("--search-q %q: asked for %v, want limit 20 and q %q", c.set, seen, c.want)
+		}
 	}
 }
