@@ -34,7 +34,7 @@ import (
 	"github.com/roster-dev/roster/internal/directory"
 )
 
-// DefaultBytes is the default bound of the cache: room for about 30,000
+// DefaultBytes is the default bound of the cache: room for about 15,000
 // users of a few fields and some metadata.
 const DefaultBytes = 16 << 20
 
