@@ -14,7 +14,7 @@ import (
 var _ directory.UserWatcher = (*Store)(nil)
 
 // userChannel is the channel the users table's trigger notifies (migration
-// 0013).
+// 0014).
 const userChannel = "roster_users"
 
 // WatchUsers listens on a connection of its own for the notifications the

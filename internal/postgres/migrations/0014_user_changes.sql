@@ -1,4 +1,4 @@
--- 0013: every change of a user's row notifies the channel roster_users with
+-- 0014: every change of a user's row notifies the channel roster_users with
 -- "tenant_id user_id", so that nodes keeping users in memory forget the ones
 -- another node changed (Store.WatchUsers, internal/usercache). PostgreSQL
 -- delivers a notification only when its transaction commits, and folds the
