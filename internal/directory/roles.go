@@ -277,7 +277,7 @@ func (s *Service) changeRole(ctx context.Context, t *Tenant, c RoleChange, opts 
 					return nil, err
 				}
 			}
-			wc, err := p.store(ctx, tx, w, recs[i])
+			wc, err := p.store(ctx, tx, w, []*record{recs[i]})
 			if err != nil {
 				return nil, err
 			}

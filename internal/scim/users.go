@@ -55,17 +55,6 @@ func (a *API) live(ctx context.Context, tenantID, id string) (*directory.User, e
 	return u, nil
 }
 
-// setActive deactivates or reactivates u as active says; nil leaves it.
-func (a *API) setActive(ctx context.Context, t *directory.Tenant, u *directory.User, active *bool, opts directory.WriteOptions) (*directory.User, error) {
-	if active == nil || *active == !u.Deactivated() {
-		return u, nil
-	}
-	if *active {
-		return userOf(a.svc.ReactivateUser(ctx, t, u.ID, opts))
-	}
-	return userOf(a.svc.DeactivateUser(ctx, t, u.ID, opts))
-}
-
 // userOf returns the user a write of the Service left.
 func userOf(res *directory.Written, err error) (*directory.User, error) {
 	if err != nil {
@@ -88,14 +77,8 @@ func (a *API) UserCreate() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		opts := a.opts(r)
-		u, err := userOf(a.svc.CreateUser(r.Context(), t, doc.body(), opts))
+		u, err := userOf(a.svc.CreateUserActive(r.Context(), t, doc.body(), doc.active == nil || *doc.active, a.opts(r)))
 		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		opts.IfMatch = nil
-		if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -140,14 +123,8 @@ func (a *API) UserReplace() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		opts := a.opts(r)
-		u, err := userOf(a.svc.UpdateUser(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), opts))
+		u, err := userOf(a.svc.UpdateUserActive(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), doc.active, a.opts(r)))
 		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		opts.IfMatch = nil
-		if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -213,16 +190,11 @@ func (a *API) UserPatch() http.Handler {
 				doc.members["roles"] = []any{} // the operations removed them
 			}
 			opts.IfMatch = &directory.Precondition{Versions: []int64{cur.Version}}
-			u, err := userOf(a.svc.UpdateUser(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), opts))
+			u, err := userOf(a.svc.UpdateUserActive(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), doc.active, opts))
 			if directory.ErrorCode(err) == directory.ECodePreconditionFailed && sent == nil && attempt < patchAttempts {
 				continue
 			}
 			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			opts.IfMatch = nil
-			if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
 				a.fail(w, r, err)
 				return
 			}
