@@ -8,11 +8,9 @@ import (
 )
 
 const (
-	// tenantColumns are those a new tenant is inserted with; config_version
-	// starts at its default, 1.
-	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at, role_names`
-	tenantSelect  = tenantColumns + `, config_version`
-	getTenantSQL  = `SELECT ` + tenantSelect + ` FROM tenants WHERE id = ?`
+	// tenantSelect are the columns a tenant is read from.
+	tenantSelect = `id, name, plan, settings, roles, policies, created_at, updated_at, role_names, config_version`
+	getTenantSQL = `SELECT ` + tenantSelect + ` FROM tenants WHERE id = ?`
 )
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
@@ -66,8 +64,14 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create tenant: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tn.ID, tn.Name, plan, settings, roles, tn.Policies, millis(tn.CreatedAt), millis(tn.UpdatedAt), names)
+	// role_names is left to its default, {}, unless the tenant has some: a
+	// new tenant has none, and the insert stays that of the schemas before
+	// 0013, which the migration tests write with.
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (id, name, plan, settings, roles, policies, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tn.ID, tn.Name, plan, settings, roles, tn.Policies, millis(tn.CreatedAt), millis(tn.UpdatedAt))
+	if err == nil && len(tn.RoleNames) > 0 {
+		_, err = t.tx.ExecContext(ctx, `UPDATE tenants SET role_names = ? WHERE id = ?`, names, tn.ID)
+	}
 	if err == nil {
 		tn.ConfigVersion = 1
 	}
