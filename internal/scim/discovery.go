@@ -152,14 +152,14 @@ func listOf(items ...map[string]any) map[string]any {
 // ServiceProviderConfig is GET /ServiceProviderConfig.
 func (a *API) ServiceProviderConfig() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, serviceProviderConfig(baseURL(r)))
+		writeJSON(w, http.StatusOK, serviceProviderConfig(a.baseURL(r)))
 	})
 }
 
 // ResourceTypes is GET /ResourceTypes and GET /ResourceTypes/{id}.
 func (a *API) ResourceTypes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, gt := userResourceType(baseURL(r)), groupResourceType(baseURL(r))
+		rt, gt := userResourceType(a.baseURL(r)), groupResourceType(a.baseURL(r))
 		switch id := r.PathValue("id"); {
 		case id == "":
 			writeJSON(w, http.StatusOK, listOf(rt, gt))
@@ -176,7 +176,7 @@ func (a *API) ResourceTypes() http.Handler {
 // Schemas is GET /Schemas and GET /Schemas/{id}.
 func (a *API) Schemas() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		base := baseURL(r)
+		base := a.baseURL(r)
 		user, ent, grp := userSchema(base), enterpriseSchema(base), groupSchema(base)
 		switch id := r.PathValue("id"); {
 		case id == "":

@@ -49,7 +49,7 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *
 		a.fail(w, r, err)
 		return
 	}
-	res := group(t, role, members, baseURL(r))
+	res := group(t, role, members, a.baseURL(r))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
 	}
@@ -110,7 +110,7 @@ func (a *API) GroupList() http.Handler {
 		total := len(roles)
 		start := min(s.startIndex-1, len(roles))
 		roles = roles[start:min(start+s.count, len(roles))]
-		base := baseURL(r)
+		base := a.baseURL(r)
 		resources := make([]any, 0, len(roles))
 		for _, role := range roles {
 			var members []*directory.User

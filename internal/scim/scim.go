@@ -33,6 +33,10 @@ type Request struct {
 	Actor func(*http.Request) directory.Actor
 	// Log records an internal error with the request's logger.
 	Log func(*http.Request, error)
+	// Origin is the scheme and host the client reached the server at
+	// ("https://roster.example.com"), for absolute URLs: meta.location,
+	// Location, $ref. Nil takes the request's own Host and TLS.
+	Origin func(*http.Request) string
 }
 
 // API holds the handlers of /scim/v2.
@@ -57,7 +61,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // baseURL is the absolute URL of /scim/v2 as the client reached it.
-func baseURL(r *http.Request) string {
+func (a *API) baseURL(r *http.Request) string {
+	if a.req.Origin != nil {
+		return a.req.Origin(r) + "/scim/v2"
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -26,7 +26,7 @@ func (a *API) readsUsers(r *http.Request) bool {
 // writeUser answers a user's resource with its ETag; to a key that may not
 // read users, only the ETag (and a creation's Location).
 func (a *API) writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.User, p projection) {
-	res := resource(u, baseURL(r))
+	res := resource(u, a.baseURL(r))
 	w.Header().Set("ETag", directory.ETag(u))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
@@ -176,7 +176,7 @@ func (a *API) UserPatch() http.Handler {
 				a.fail(w, r, directory.Errorf(directory.ECodePreconditionFailed, "The user's version is %s, not the one If-Match names.", directory.ETag(cur)))
 				return
 			}
-			res, err := applyOps(resource(cur, baseURL(r)), ops)
+			res, err := applyOps(resource(cur, a.baseURL(r)), ops)
 			if err != nil {
 				a.fail(w, r, err)
 				return
@@ -372,7 +372,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, s search) {
 		a.fail(w, r, err)
 		return
 	}
-	base := baseURL(r)
+	base := a.baseURL(r)
 	resources := make([]any, 0, len(users))
 	for _, u := range users {
 		resources = append(resources, s.projection.apply(resource(u, base)))
