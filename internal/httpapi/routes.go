@@ -149,9 +149,10 @@ func New(cfg Config) http.Handler {
 			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		},
 		Origin: func(r *http.Request) string { return origin(r, cfg.TrustedProxies) },
+		Quota:  func(w http.ResponseWriter, r *http.Request, res *directory.Written) { setQuota(svc, w, r, res) },
 	})
-	// SCIM writes are users:write; their answers carry no X-Quota-* headers,
-	// which SCIM clients do not read.
+	// SCIM writes are users:write (the catalog's, admin); their answers
+	// carry the X-Quota-* headers, as /v1's writes do.
 	scimWrite := func(q params, h http.Handler) http.Handler {
 		return tenantAccess(svc, directory.ScopeUsersWrite, withQuery(q, h))
 	}

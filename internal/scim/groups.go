@@ -43,11 +43,12 @@ func (a *API) holders(ctx context.Context, tenantID, role string) ([]*directory.
 	return users, err
 }
 
-func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *directory.Tenant, role string, p projection) {
+// writeGroup answers role's group with its members; to a key that may not
+// read users, no body.
+func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *directory.Tenant, role string, p projection) error {
 	members, err := a.holders(r.Context(), t.ID, role)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
 	res := group(t, role, members, a.baseURL(r))
 	if status == http.StatusCreated {
@@ -59,9 +60,10 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *
 		}
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(status)
-		return
+		return nil
 	}
 	writeJSON(w, status, p.apply(res))
+	return nil
 }
 
 // tenant re-reads the tenant, whose cached copy may predate a change of its
@@ -74,7 +76,7 @@ var errNoGroup = errorf(http.StatusNotFound, "", "No such group.")
 
 // GroupList is GET /Groups: filters on displayName and id, eq only.
 func (a *API) GroupList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		s, err := searchOf(func(name string) (any, bool) {
 			v, ok := q[name]
@@ -84,24 +86,20 @@ func (a *API) GroupList() http.Handler {
 			return v[0], true
 		})
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		t, err := a.tenant(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		roles := t.Roles
 		if strings.TrimSpace(s.filter) != "" {
 			e, err := filter.Parse(s.filter)
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			if err := groupFilterable(e); err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			roles = slices.DeleteFunc(slices.Clone(roles), func(role string) bool {
 				return !filter.Match(e, map[string]any{"id": role, "displayName": directory.RoleName(t, role)}, filter.CaseExact(func(p filter.AttrPath) bool { return p.Name == "id" }))
@@ -116,14 +114,14 @@ func (a *API) GroupList() http.Handler {
 			var members []*directory.User
 			if !slices.ContainsFunc(s.projection.exclude, func(p filter.AttrPath) bool { return strings.EqualFold(p.Name, "members") }) {
 				if members, err = a.holders(r.Context(), t.ID, role); err != nil {
-					a.fail(w, r, err)
-					return
+					return err
 				}
 			}
 			resources = append(resources, s.projection.apply(group(t, role, members, base)))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": total,
 			"startIndex": s.startIndex, "itemsPerPage": len(resources), "Resources": resources})
+		return nil
 	})
 }
 
@@ -152,50 +150,44 @@ func groupFilterable(e filter.Expr) error {
 
 // GroupGet is GET /Groups/{id}.
 func (a *API) GroupGet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := projectionOf(r.URL.Query())
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		t, err := a.tenant(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if !slices.Contains(t.Roles, r.PathValue("id")) {
-			a.fail(w, r, errNoGroup)
-			return
+			return errNoGroup
 		}
-		a.writeGroup(w, r, http.StatusOK, t, r.PathValue("id"), p)
+		return a.writeGroup(w, r, http.StatusOK, t, r.PathValue("id"), p)
 	})
 }
 
 // GroupCreate is POST /Groups: a new role, named by the displayName, with
 // its members.
 func (a *API) GroupCreate() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		name, ok := lookup(obj, "displayName").(string)
 		if !ok || name == "" {
-			a.fail(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required: it is the name of the role."))
-			return
+			return errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required: it is the name of the role.")
 		}
 		members, err := memberIDs(lookup(obj, "members"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		t, role, err := a.svc.ChangeRole(r.Context(), a.req.Tenant(r), directory.RoleChange{Create: true, Name: name, Grant: members}, a.groupOpts(r))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.writeGroup(w, r, http.StatusCreated, t, role, projection{})
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusCreated, t, role, projection{})
 	})
 }
 
@@ -232,34 +224,30 @@ func memberIDs(v any) ([]string, error) {
 // GroupReplace is PUT /Groups/{id}: the members become those given; a
 // different displayName renames the group (its id, the role's key, stays).
 func (a *API) GroupReplace() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		c := directory.RoleChange{Role: role}
 		if v := lookup(obj, "displayName"); v != nil {
 			name, ok := v.(string)
 			if !ok {
-				a.fail(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "displayName must be a string."))
-				return
+				return errorf(http.StatusBadRequest, typeInvalidValue, "displayName must be a string.")
 			}
 			c.Rename, c.Name = name != directory.RoleName(t, role), name
 		}
 		want, err := memberIDs(lookup(obj, "members"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		c.Grant = want
 		for _, u := range cur {
@@ -268,10 +256,10 @@ func (a *API) GroupReplace() http.Handler {
 			}
 		}
 		if t, _, err = a.svc.ChangeRole(r.Context(), t, c, a.groupOpts(r)); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.writeGroup(w, r, http.StatusOK, t, role, projection{})
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusOK, t, role, projection{})
 	})
 }
 
@@ -281,25 +269,22 @@ func (a *API) GroupReplace() http.Handler {
 // operations apply in order to the set of members; the outcome is one
 // write of the users that gain or lose the role.
 func (a *API) GroupPatch() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ops, err := parseOps(obj)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		held := make([]string, len(cur))
 		display := map[string]string{}
@@ -311,8 +296,7 @@ func (a *API) GroupPatch() http.Handler {
 		c := directory.RoleChange{Role: role}
 		for _, o := range ops {
 			if members, err = applyGroupOp(t, role, o, members, display, &c); err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 		}
 		for _, id := range members {
@@ -326,10 +310,10 @@ func (a *API) GroupPatch() http.Handler {
 			}
 		}
 		if t, _, err = a.svc.ChangeRole(r.Context(), t, c, a.groupOpts(r)); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.writeGroup(w, r, http.StatusOK, t, role, projection{})
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusOK, t, role, projection{})
 	})
 }
 
@@ -412,40 +396,37 @@ func memberOp(name string, v any, members []string) ([]string, error) {
 // GroupDelete is DELETE /Groups/{id}: the role is taken from its holders
 // and removed from the catalog, in one transaction.
 func (a *API) GroupDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ids := make([]string, len(cur))
 		for i, u := range cur {
 			ids[i] = u.ID
 		}
 		if _, _, err := a.svc.ChangeRole(r.Context(), t, directory.RoleChange{Role: role, Revoke: ids, Drop: true}, a.groupOpts(r)); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
-// findGroup returns the tenant and the role the path names, or answers 404.
-func (a *API) findGroup(w http.ResponseWriter, r *http.Request) (*directory.Tenant, string, bool) {
+// findGroup returns the tenant and the role the path names, or a 404.
+func (a *API) findGroup(r *http.Request) (*directory.Tenant, string, error) {
 	t, err := a.tenant(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return nil, "", false
+		return nil, "", err
 	}
 	role := r.PathValue("id")
 	if !slices.Contains(t.Roles, role) {
-		a.fail(w, r, errNoGroup)
-		return nil, "", false
+		return nil, "", errNoGroup
 	}
-	return t, role, true
+	return t, role, nil
 }
