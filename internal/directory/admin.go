@@ -65,6 +65,19 @@ func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Ten
 				return Errorf(ECodeRoleInUse, "Users still hold the roles %s: take the roles away from them first.", strings.Join(held, ", "))
 			}
 		}
+		// A new key is the display name of its role: it must not be
+		// another role's display name (a SCIM group's), case-insensitively.
+		var fe fieldErrors
+		for i, r := range roles {
+			if other, ok := RoleNamed(t, r); ok && other != r && !slices.Contains(t.Roles, r) {
+				fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: ECodeRoleTaken,
+					Message: fmt.Sprintf("is the display name of the role %s", other)})
+			}
+		}
+		if err := fe.err(); err != nil {
+			err.(*Error).Code = ECodeValidationFailed
+			return err
+		}
 		t.Roles = roles
 		names := map[string]string{}
 		for r, n := range t.RoleNames {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/roster-dev/roster/internal/directory"
@@ -176,6 +177,17 @@ func TestGroupDisplayNames(t *testing.T) {
 	}
 	// A role made through /v1 is a group named by its key.
 	e.do(t, rq{method: "PUT", path: "/v1/roles", body: map[string]any{"roles": append(roles, "ops")}, headers: []string{"Content-Type", "application/json"}}).want(t, http.StatusOK)
+	// A new key that is a group's display name (case-insensitively) is
+	// refused: it would be a second group of that name.
+	lead := e.do(t, rq{method: "POST", path: "/scim/v2/Groups", body: map[string]any{"displayName": "Team.Lead"}}).want(t, http.StatusCreated).json(t)
+	if lead["id"] != "team-lead" {
+		t.Errorf("group Team.Lead: %v", lead)
+	}
+	roles = append(roles, "team-lead")
+	r = e.do(t, rq{method: "PUT", path: "/v1/roles", body: map[string]any{"roles": append(slices.Clone(roles), "team.lead")}, headers: []string{"Content-Type", "application/json"}})
+	if r.want(t, http.StatusUnprocessableEntity); !strings.Contains(string(r.body), "role_taken") {
+		t.Errorf("a key that is a group's name: %s", r.body)
+	}
 	ops := e.do(t, rq{method: "GET", path: "/scim/v2/Groups/ops"}).want(t, http.StatusOK).json(t)
 	if ops["displayName"] != "ops" {
 		t.Errorf("REST role as a group: %v", ops)
