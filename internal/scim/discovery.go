@@ -158,7 +158,7 @@ func (a *API) ServiceProviderConfig() http.Handler {
 
 // ResourceTypes is GET /ResourceTypes and GET /ResourceTypes/{id}.
 func (a *API) ResourceTypes() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		rt, gt := userResourceType(a.baseURL(r)), groupResourceType(a.baseURL(r))
 		switch id := r.PathValue("id"); {
 		case id == "":
@@ -168,14 +168,15 @@ func (a *API) ResourceTypes() http.Handler {
 		case id == "Group":
 			writeJSON(w, http.StatusOK, gt)
 		default:
-			a.fail(w, r, errorf(http.StatusNotFound, "", "No resource type "+id+"."))
+			return errorf(http.StatusNotFound, "", "No resource type "+id+".")
 		}
+		return nil
 	})
 }
 
 // Schemas is GET /Schemas and GET /Schemas/{id}.
 func (a *API) Schemas() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		base := a.baseURL(r)
 		user, ent, grp := userSchema(base), enterpriseSchema(base), groupSchema(base)
 		switch id := r.PathValue("id"); {
@@ -188,7 +189,8 @@ func (a *API) Schemas() http.Handler {
 		case strings.EqualFold(id, schemaEnterprise):
 			writeJSON(w, http.StatusOK, ent)
 		default:
-			a.fail(w, r, errorf(http.StatusNotFound, "", "No schema "+id+"."))
+			return errorf(http.StatusNotFound, "", "No schema "+id+".")
 		}
+		return nil
 	})
 }
