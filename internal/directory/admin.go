@@ -43,20 +43,7 @@ var roleName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.:-]{0,63}$`)
 // for a malformed catalog; role_in_use (409) when a removed role is still
 // held by a user.
 func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Tenant, error) {
-	var fe fieldErrors
-	if len(roles) == 0 || len(roles) > 100 {
-		fe.invalid = append(fe.invalid, FieldError{Field: "roles", Code: codeOutOfRange, Message: "must list 1 to 100 roles"})
-	}
-	for i, r := range roles {
-		if !roleName.MatchString(r) {
-			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: fields.CodeInvalidRole,
-				Message: "must be 1 to 64 characters of a-z 0-9 _ . : - starting with a letter or digit"})
-		} else if slices.Index(roles, r) != i {
-			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: fields.CodeDuplicateRole, Message: "must not repeat a role"})
-		}
-	}
-	if err := fe.err(); err != nil {
-		err.(*Error).Code = ECodeValidationFailed
+	if err := checkCatalog(roles); err != nil {
 		return nil, err
 	}
 	// The roles removed are those of the catalog as stored (t may be a
@@ -78,9 +65,50 @@ func (s *Service) SetRoles(ctx context.Context, t *Tenant, roles []string) (*Ten
 				return Errorf(ECodeRoleInUse, "Users still hold the roles %s: take the roles away from them first.", strings.Join(held, ", "))
 			}
 		}
+		// A new key is the display name of its role: it must not be
+		// another role's display name (a SCIM group's), case-insensitively.
+		var fe fieldErrors
+		for i, r := range roles {
+			if other, ok := RoleNamed(t, r); ok && other != r && !slices.Contains(t.Roles, r) {
+				fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: ECodeRoleTaken,
+					Message: fmt.Sprintf("is the display name of the role %s", other)})
+			}
+		}
+		if err := fe.err(); err != nil {
+			err.(*Error).Code = ECodeValidationFailed
+			return err
+		}
 		t.Roles = roles
+		names := map[string]string{}
+		for r, n := range t.RoleNames {
+			if slices.Contains(roles, r) {
+				names[r] = n // a removed role's display name goes with it
+			}
+		}
+		t.RoleNames = names
 		return nil
 	})
+}
+
+// checkCatalog refuses a malformed role catalog (validation_failed).
+func checkCatalog(roles []string) error {
+	var fe fieldErrors
+	if len(roles) == 0 || len(roles) > 100 {
+		fe.invalid = append(fe.invalid, FieldError{Field: "roles", Code: codeOutOfRange, Message: "must list 1 to 100 roles"})
+	}
+	for i, r := range roles {
+		if !roleName.MatchString(r) {
+			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: fields.CodeInvalidRole,
+				Message: "must be 1 to 64 characters of a-z 0-9 _ . : - starting with a letter or digit"})
+		} else if slices.Index(roles, r) != i {
+			fe.invalid = append(fe.invalid, FieldError{Field: fmt.Sprintf("roles[%d]", i), Code: fields.CodeDuplicateRole, Message: "must not repeat a role"})
+		}
+	}
+	if err := fe.err(); err != nil {
+		err.(*Error).Code = ECodeValidationFailed
+		return err
+	}
+	return nil
 }
 
 // EndpointInput describes a new webhook endpoint.

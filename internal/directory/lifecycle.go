@@ -22,23 +22,28 @@ type transition func(cur *User, next *User, now time.Time) (*write, error)
 // (whileDeleting) applies to a user being deleted.
 func (s *Service) lifecycle(ctx context.Context, t *Tenant, id string, opts WriteOptions, whileDeleting bool, fn transition) (*Written, error) {
 	return s.writeUser(ctx, t, target{id: id, whileDeleting: whileDeleting}, opts, func(t *Tenant, cur *User, now time.Time) (*write, error) {
-		next := *cur
-		next.Suspensions = slices.Clone(cur.Suspensions)
-		w, err := fn(cur, &next, now)
-		if err != nil || w == nil {
-			return nil, err
-		}
-		w.next = &next
-		next.Version, next.UpdatedAt = cur.Version+1, now
-		if w.changes == nil {
-			w.changes = docDiff(PublicDoc(cur), PublicDoc(&next))
-		}
-		if w.data == nil {
-			w.data = map[string]any{}
-		}
-		w.data["user"] = s.userJSON(&next)
-		return w, nil
+		return s.decideTransition(cur, now, fn)
 	})
+}
+
+// decideTransition decides the lifecycle write fn makes of cur at now.
+func (s *Service) decideTransition(cur *User, now time.Time, fn transition) (*write, error) {
+	next := *cur
+	next.Suspensions = slices.Clone(cur.Suspensions)
+	w, err := fn(cur, &next, now)
+	if err != nil || w == nil {
+		return nil, err
+	}
+	w.next = &next
+	next.Version, next.UpdatedAt = cur.Version+1, now
+	if w.changes == nil {
+		w.changes = docDiff(PublicDoc(cur), PublicDoc(&next))
+	}
+	if w.data == nil {
+		w.data = map[string]any{}
+	}
+	w.data["user"] = s.userJSON(&next)
+	return w, nil
 }
 
 func ownerProtected(u *User, what string) error {
@@ -78,29 +83,33 @@ func (s *Service) RestoreUser(ctx context.Context, t *Tenant, id string, opts Wr
 // DeactivateUser deactivates a user. Errors: not_found, user_deleting,
 // owner_protected, precondition_failed, forbidden.
 func (s *Service) DeactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
-	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
-		if err := ownerProtected(cur, "deactivated"); err != nil {
-			return nil, err
-		}
-		if cur.Status == StatusDeactivated {
-			return nil, nil
-		}
-		next.Status = StatusDeactivated
-		return &write{event: EventUserDeactivated, cedar: CedarDeactivateUser}, nil
-	})
+	return s.lifecycle(ctx, t, id, opts, false, deactivate)
+}
+
+func deactivate(cur, next *User, now time.Time) (*write, error) {
+	if err := ownerProtected(cur, "deactivated"); err != nil {
+		return nil, err
+	}
+	if cur.Status == StatusDeactivated {
+		return nil, nil
+	}
+	next.Status = StatusDeactivated
+	return &write{event: EventUserDeactivated, cedar: CedarDeactivateUser}, nil
 }
 
 // ReactivateUser reactivates a deactivated user, within the plan's
 // active-user quota. Errors: not_found, user_deleting, quota_exceeded,
 // precondition_failed, forbidden.
 func (s *Service) ReactivateUser(ctx context.Context, t *Tenant, id string, opts WriteOptions) (*Written, error) {
-	return s.lifecycle(ctx, t, id, opts, false, func(cur, next *User, now time.Time) (*write, error) {
-		if cur.Status != StatusDeactivated {
-			return nil, nil
-		}
-		next.Status = StatusActive
-		return &write{event: EventUserReactivated, cedar: CedarReactivateUser}, nil
-	})
+	return s.lifecycle(ctx, t, id, opts, false, reactivate)
+}
+
+func reactivate(cur, next *User, now time.Time) (*write, error) {
+	if cur.Status != StatusDeactivated {
+		return nil, nil
+	}
+	next.Status = StatusActive
+	return &write{event: EventUserReactivated, cedar: CedarReactivateUser}, nil
 }
 
 // SuspensionInput is the body of a new suspension.

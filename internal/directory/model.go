@@ -233,6 +233,10 @@ type Tenant struct {
 	Plan     Plan
 	Settings Settings
 	Roles    []string // the role catalog
+	// RoleNames are the display names of roles, by role key: a SCIM
+	// group's displayName as its identity provider sent it. A role without
+	// one is named by its key.
+	RoleNames map[string]string
 	// Policies is the tenant's Cedar policy text; "" means the default set.
 	Policies string
 	// ConfigVersion grows by one with every change of the tenant's

@@ -162,6 +162,15 @@ func (s *Service) GetPicture(ctx context.Context, tenantID, userID string) (*Pic
 // every failing field, or email_taken / username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
 func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts WriteOptions) (*Written, error) {
+	return s.CreateUserActive(ctx, t, body, true, opts)
+}
+
+// CreateUserActive is CreateUser; with active false, it also deactivates
+// the new user in the same write (as UpdateUserActive does): one
+// transaction, two audit entries and events (user.created, then
+// user.deactivated), two writes of the quota, and no seat of the
+// active-user quota taken.
+func (s *Service) CreateUserActive(ctx context.Context, t *Tenant, body []byte, active bool, opts WriteOptions) (*Written, error) {
 	parsed, err := parseBody(body)
 	if err != nil {
 		return nil, err
@@ -172,7 +181,14 @@ func (s *Service) CreateUser(ctx context.Context, t *Tenant, body []byte, opts W
 	}
 	verified := explicitlyVerified(BodyCreate, parsed, opts)
 	return s.writeUser(ctx, t, target{}, opts, func(t *Tenant, _ *User, now time.Time) (*write, error) {
-		return s.decideCreate(t, obj, verified, now)
+		w, err := s.decideCreate(t, obj, verified, now)
+		if err != nil || active {
+			return w, err
+		}
+		if w.then, err = s.decideTransition(w.next, now, deactivate); err != nil {
+			return nil, err
+		}
+		return w, nil
 	})
 }
 
@@ -239,6 +255,20 @@ func (b *built) pictureWrites(cur *User) func(ctx context.Context, tx Tx) error 
 // invalid_role, patch_conflict, email_taken, username_taken, forbidden,
 // validation_rejected, validation_unavailable, quota_exceeded.
 func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, opts WriteOptions) (*Written, error) {
+	return s.UpdateUserActive(ctx, t, id, kind, body, nil, opts)
+}
+
+// UpdateUserActive is UpdateUser, and, when active is not nil, in the same
+// write, DeactivateUser (active false) or ReactivateUser (true) of the user
+// the update leaves: one transaction, so that both changes are made or
+// neither. Each change keeps what it has as a write of its own: its policy
+// check (updateUser, then deactivateUser or reactivateUser, on the user as
+// the update leaves it), the validation webhooks for the update, its
+// audit entry and event (user.updated, then user.deactivated or
+// user.reactivated), and one write of the quota each; a reactivation needs
+// a seat of the active-user quota. The user's version grows by one per
+// change. Errors: those of UpdateUser, owner_protected, quota_exceeded.
+func (s *Service) UpdateUserActive(ctx context.Context, t *Tenant, id string, kind BodyKind, body []byte, active *bool, opts WriteOptions) (*Written, error) {
 	// The body is parsed once, but its errors are reported only once the
 	// user is found: the order of checks is find, then parse (§4).
 	parsed, parseErr := parseBody(body)
@@ -250,7 +280,26 @@ func (s *Service) UpdateUser(ctx context.Context, t *Tenant, id string, kind Bod
 		if parseErr != nil {
 			return nil, parseErr
 		}
-		return s.decideUpdate(t, cur, kind, parsed, verified, now)
+		w, err := s.decideUpdate(t, cur, kind, parsed, verified, now)
+		if err != nil || active == nil {
+			return w, err
+		}
+		base, fn := cur, deactivate
+		if w != nil {
+			base = w.next
+		}
+		if *active {
+			fn = reactivate
+		}
+		st, err := s.decideTransition(base, now, fn)
+		switch {
+		case err != nil:
+			return nil, err
+		case w == nil:
+			return st, nil
+		}
+		w.then = st
+		return w, nil
 	})
 }
 

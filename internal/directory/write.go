@@ -41,6 +41,42 @@ type write struct {
 	hook bool
 	// extra writes more rows in the same transaction (pictures, suspensions).
 	extra func(ctx context.Context, tx Tx) error
+	// then is a second change of the user, decided on next and made in the
+	// same transaction, with its own policy check, webhook question, audit
+	// entry, event and count against the writes quota: an update that also
+	// deactivates the user (UpdateUserActive).
+	then *write
+}
+
+// steps lists w and the changes made with it, in order.
+func (w *write) steps() []*write {
+	var out []*write
+	for s := w; s != nil; s = s.then {
+		out = append(out, s)
+	}
+	return out
+}
+
+// last is the last of w's steps, whose next is the user as w leaves it.
+func (w *write) last() *write {
+	for w.then != nil {
+		w = w.then
+	}
+	return w
+}
+
+// records makes the audit entries and events of w's steps.
+func (w *write) records(actor Actor, endpoints []*Endpoint) []*record {
+	var recs []*record
+	for _, st := range w.steps() {
+		recs = append(recs, newRecord(st.next, st.event, st.changes, actor, st.next.UpdatedAt, st.data, endpoints))
+	}
+	return recs
+}
+
+// subscribedAny reports whether an events endpoint takes an event of one of w's steps.
+func (w *write) subscribedAny(endpoints []*Endpoint) bool {
+	return slices.ContainsFunc(w.steps(), func(st *write) bool { return subscribed(endpoints, st.event) })
 }
 
 // Written is the outcome of a user write.
@@ -170,13 +206,19 @@ func (p *pipeline) run(ctx context.Context, t *Tenant) (*Written, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.authorize(ctx, w); err != nil {
+		if err := p.authorizeSteps(ctx, w); err != nil {
 			return nil, err
 		}
-		hooked := w.hook && slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation })
-		if hooked {
-			if err := p.s.hook.Validate(ctx, hookRequest(w, endpoints)); err != nil {
-				return nil, err
+		hooked := false
+		if slices.ContainsFunc(endpoints, func(ep *Endpoint) bool { return ep.Kind == EndpointValidation }) {
+			for _, st := range w.steps() {
+				if !st.hook {
+					continue
+				}
+				hooked = true
+				if err := p.s.hook.Validate(ctx, hookRequest(st, endpoints)); err != nil {
+					return nil, err
+				}
 			}
 		}
 		res, err := p.commit(ctx, w, endpoints, hooked)
@@ -206,6 +248,9 @@ func (p *pipeline) decideOn(t *Tenant, cur *User) (*write, error) {
 	w, err := p.decide(t, cur, now)
 	if w != nil {
 		w.t, w.cur = t, cur
+		for st := w; st.then != nil; st = st.then {
+			st.then.t, st.then.cur = t, st.next
+		}
 	}
 	return w, err
 }
@@ -246,6 +291,16 @@ func (p *pipeline) readActing(ctx context.Context, t *Tenant) error {
 		return err
 	}
 	p.acting, p.actingRead = u, true
+	return nil
+}
+
+// authorizeSteps asks the policies whether each of w's steps may happen.
+func (p *pipeline) authorizeSteps(ctx context.Context, w *write) error {
+	for _, st := range w.steps() {
+		if err := p.authorize(ctx, st); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -304,9 +359,9 @@ func activeDelta(cur, next *User) int64 { return isActive(next) - isActive(cur) 
 // (errDecideAgain: they must be asked again). A dry run's transactions are
 // rolled back once every check has passed.
 func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, hooked bool) (*Written, error) {
-	rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
+	recs := w.records(p.opts.Actor, endpoints)
 	made := w
-	c, err := p.s.store.InCountedTx(ctx, func(tx Tx) (*WriteCount, error) { return p.store(ctx, tx, w, rec) })
+	c, err := p.s.store.InCountedTx(ctx, func(tx Tx) (*WriteCount, error) { return p.store(ctx, tx, w, recs) })
 	if errors.Is(err, ErrVersionConflict) {
 		switch {
 		case p.opts.IfMatch != nil:
@@ -321,7 +376,7 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 	}
 	switch {
 	case errors.Is(err, errDryRun):
-		return &Written{User: made.next, Changed: true, Tenant: made.t}, nil
+		return &Written{User: made.last().next, Changed: true, Tenant: made.t}, nil
 	case errors.Is(err, ErrWriteQuota):
 		_, end := billingPeriod(w.next.UpdatedAt)
 		return nil, &Error{Code: ECodeQuotaExceeded, RetryAfter: end.Sub(w.next.UpdatedAt),
@@ -330,11 +385,11 @@ func (p *pipeline) commit(ctx context.Context, w *write, endpoints []*Endpoint, 
 		return nil, err
 	}
 	p.s.feed.notify()
-	if subscribed(endpoints, made.event) {
+	if made.subscribedAny(endpoints) {
 		p.s.onCommit() // a delivery was queued: let the dispatcher send it now
 	}
 	start, end := billingPeriod(made.next.UpdatedAt)
-	return &Written{User: made.next, Changed: true, Tenant: made.t,
+	return &Written{User: made.last().next, Changed: true, Tenant: made.t,
 		Usage: &Usage{PeriodStart: start, PeriodEnd: end, Writes: c.Writes, ActiveUsers: c.ActiveUsers}}, nil
 }
 
@@ -348,7 +403,7 @@ func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*
 		// Locks are taken in the order store takes them, the tenant's row
 		// before the user's, when the write may move the active-user
 		// counter.
-		if activeDelta(first.cur, first.next) != 0 {
+		if activeDelta(first.cur, first.last().next) != 0 {
 			if err := tx.LockTenant(ctx, first.t.ID); err != nil {
 				return nil, err
 			}
@@ -362,12 +417,11 @@ func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*
 		if err != nil || w == nil {
 			return nil, err
 		}
-		if err := p.authorize(ctx, w); err != nil {
+		if err := p.authorizeSteps(ctx, w); err != nil {
 			return nil, err
 		}
 		made = w
-		rec := newRecord(w.next, w.event, w.changes, p.opts.Actor, w.next.UpdatedAt, w.data, endpoints)
-		return p.store(ctx, tx, w, rec)
+		return p.store(ctx, tx, w, w.records(p.opts.Actor, endpoints))
 	})
 	if errors.Is(err, ErrVersionConflict) {
 		// Tx.GetUser locked the row: a store that does so cannot get here.
@@ -384,9 +438,10 @@ func (p *pipeline) commitLocked(ctx context.Context, first *write, endpoints []*
 // fails with errConfigChanged when the tenant's configuration is no longer
 // the one w was decided on (w.t may come from the cache): writeUser decides
 // the write again on the tenant as stored.
-func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record) (*WriteCount, error) {
+func (p *pipeline) store(ctx context.Context, tx Tx, w *write, recs []*record) (*WriteCount, error) {
 	start, _ := billingPeriod(w.next.UpdatedAt)
-	delta := activeDelta(w.cur, w.next)
+	last := w.last()
+	delta := activeDelta(w.cur, last.next)
 	if delta > 0 { // the write makes a user active: the quota applies
 		if err := tx.LockTenant(ctx, w.t.ID); err != nil {
 			return nil, err
@@ -412,25 +467,35 @@ func (p *pipeline) store(ctx context.Context, tx Tx, w *write, rec *record) (*Wr
 			return nil, err
 		}
 	}
+	// The user's row is written once, as the last step leaves it.
 	var err error
 	if w.cur == nil {
-		err = tx.CreateUser(ctx, w.next)
+		err = tx.CreateUser(ctx, last.next)
 	} else {
-		err = tx.UpdateUser(ctx, w.next, w.cur.Version)
+		err = tx.UpdateUser(ctx, last.next, w.cur.Version)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := updateSearch(ctx, tx, w); err != nil {
-		return nil, err
-	}
-	if w.extra != nil {
-		if err := w.extra(ctx, tx); err != nil {
+	for i, st := range w.steps() {
+		if err := updateSearch(ctx, tx, st); err != nil {
 			return nil, err
 		}
-	}
-	if err := rec.write(ctx, tx); err != nil {
-		return nil, err
+		if st.extra != nil {
+			if err := st.extra(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		if err := recs[i].write(ctx, tx); err != nil {
+			return nil, err
+		}
+		if st.then != nil {
+			// Each step is a write of the quota; the last is counted at
+			// the commit (a dry run's below).
+			if _, err := tx.AddWrite(ctx, w.t.ID, start); err != nil {
+				return nil, err
+			}
+		}
 	}
 	lim := WriteLimits{ConfigVersion: w.t.ConfigVersion, MaxWrites: w.t.Plan.WritesPerPeriod}
 	if p.opts.DryRun {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -104,4 +105,44 @@ func parseHop(s string) (netip.Addr, bool) {
 		a = ap.Addr()
 	}
 	return a.Unmap().WithZone(""), true
+}
+
+// origin returns the scheme and host the client reached the server at
+// ("https://roster.example.com"), for the absolute URLs of SCIM's answers:
+// the request's Host, and https when it came over TLS. When the TCP peer
+// is a trusted proxy (--trusted-proxies, as for clientIP), its
+// X-Forwarded-Proto (http or https) and X-Forwarded-Host (a host and
+// optional port) replace them, each when well formed. Of a header with
+// several values, the last is read: the one the trusted proxy itself
+// added, where anything left of it could come from the client.
+func origin(r *http.Request, proxies []netip.Prefix) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil && trusts(proxies, peer.Addr().Unmap().WithZone("")) {
+		if p := strings.ToLower(lastValue(r.Header, "X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := lastValue(r.Header, "X-Forwarded-Host"); h != "" && !strings.ContainsAny(h, "/?#@\\ ") {
+			if u, err := url.Parse("http://" + h); err == nil && u.Host == h {
+				host = h
+			}
+		}
+	}
+	return scheme + "://" + host
+}
+
+// lastValue returns the last of a header's comma-separated values,
+// trimmed.
+func lastValue(h http.Header, name string) string {
+	vals := h.Values(name)
+	if len(vals) == 0 {
+		return ""
+	}
+	last := vals[len(vals)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	return strings.TrimSpace(last)
 }

@@ -86,3 +86,38 @@ func TestClientIP(t *testing.T) {
 		})
 	}
 }
+
+func TestOrigin(t *testing.T) {
+	proxy := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, c := range []struct {
+		name    string
+		peer    string
+		proxies []netip.Prefix
+		headers []string
+		want    string
+	}{
+		{"no proxy", "192.0.2.1:5000", nil, nil, "http://roster.test"},
+		{"headers of an untrusted peer", "192.0.2.1:5000", proxy, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "http://roster.test"},
+		{"headers with no proxies trusted", "10.0.0.1:5000", nil, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "http://roster.test"},
+		{"trusted proxy", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "scim.example.com"}, "https://scim.example.com"},
+		{"trusted proxy, a port", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Host", "scim.example.com:8443"}, "http://scim.example.com:8443"},
+		{"the last value", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Proto", "http, HTTPS", "X-Forwarded-Host", "evil.example", "X-Forwarded-Host", "a.example, scim.example.com"}, "https://scim.example.com"},
+		{"malformed values", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Proto", "gopher", "X-Forwarded-Host", "evil.example/path"}, "http://roster.test"},
+		{"userinfo", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Host", "user@evil.example"}, "http://roster.test"},
+		{"IPv6 host", "10.0.0.1:5000", proxy, []string{"X-Forwarded-Host", "[2001:db8::1]:8443"}, "http://[2001:db8::1]:8443"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := http.NewRequest("GET", "http://roster.test/scim/v2/Users", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.RemoteAddr = c.peer
+			for i := 0; i+1 < len(c.headers); i += 2 {
+				r.Header.Add(c.headers[i], c.headers[i+1])
+			}
+			if got := origin(r, c.proxies); got != c.want {
+				t.Errorf("origin = %q, want %q", got, c.want)
+			}
+		})
+	}
+}

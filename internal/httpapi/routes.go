@@ -33,8 +33,9 @@ type Config struct {
 	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// TrustedProxies are the networks of the reverse proxies whose
-	// X-Forwarded-For names the client of a request (clientIP); none by
-	// default, and X-Forwarded-For is ignored.
+	// X-Forwarded-For names the client of a request (clientIP), and whose
+	// X-Forwarded-Proto and X-Forwarded-Host name the origin of SCIM's
+	// absolute URLs (origin); none by default, and the headers are ignored.
 	TrustedProxies []netip.Prefix
 	// Sealer seals the answers kept for Idempotency-Key retries
 	// (idempotency.go); nil ignores the header.
@@ -147,9 +148,11 @@ func New(cfg Config) http.Handler {
 		Log: func(r *http.Request, err error) {
 			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		},
+		Origin: func(r *http.Request) string { return origin(r, cfg.TrustedProxies) },
+		Quota:  func(w http.ResponseWriter, r *http.Request, res *directory.Written) { setQuota(svc, w, r, res) },
 	})
-	// SCIM writes are users:write; their answers carry no X-Quota-* headers,
-	// which SCIM clients do not read.
+	// SCIM writes are users:write (the catalog's, admin); their answers
+	// carry the X-Quota-* headers, as /v1's writes do.
 	scimWrite := func(q params, h http.Handler) http.Handler {
 		return tenantAccess(svc, directory.ScopeUsersWrite, withQuery(q, h))
 	}

@@ -48,8 +48,9 @@ func servedRoutes(t testing.TB) []route {
 	scim := 0
 	for _, m := range routeAccessRE.FindAllStringSubmatch(string(src), -1) {
 		// The SCIM routes answer in SCIM's error schema, not in problems,
-		// which the tests walking these routes read: internal/scim's own
-		// tests hold them to scopes, blind writes, tenancy and errors.
+		// which the tests walking these routes read: internal/scim's
+		// routes_test.go walks them for scopes, tenancy, unknown
+		// parameters and methods.
 		if strings.HasPrefix(m[2], "/scim/") {
 			scim++
 			continue

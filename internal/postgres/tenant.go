@@ -22,7 +22,7 @@ type querier interface {
 // tenantColumns are those a new tenant is inserted with; config_version
 // starts at its default, 1.
 const (
-	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
+	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at, role_names`
 	tenantSelect  = tenantColumns + `, config_version`
 )
 
@@ -63,12 +63,12 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 
 // CreateTenant inserts tn.
 func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
-	plan, settings, err := encodeTenant(tn)
+	plan, settings, names, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("postgres: create tenant: %w", err)
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		tn.ID, tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.CreatedAt), ts(tn.UpdatedAt))
+	_, err = t.tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		tn.ID, tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.CreatedAt), ts(tn.UpdatedAt), names)
 	if err == nil {
 		tn.ConfigVersion = 1
 	}
@@ -79,13 +79,13 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 // its config version and sets tn.ConfigVersion to the new one. It returns an
 // error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
-	plan, settings, err := encodeTenant(tn)
+	plan, settings, names, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("postgres: update tenant: %w", err)
 	}
 	err = t.tx.QueryRow(ctx, `UPDATE tenants SET name = $1, plan = $2, settings = $3, roles = $4, policies = $5, updated_at = $6,
-		config_version = config_version + 1 WHERE id = $7 RETURNING config_version`,
-		tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.UpdatedAt), tn.ID).Scan(&tn.ConfigVersion)
+		role_names = $8, config_version = config_version + 1 WHERE id = $7 RETURNING config_version`,
+		tn.Name, plan, settings, tn.Roles, tn.Policies, ts(tn.UpdatedAt), tn.ID, names).Scan(&tn.ConfigVersion)
 	return wrapErr("update tenant", err)
 }
 
@@ -120,23 +120,26 @@ func (t *tx) LockTenant(ctx context.Context, tenantID string) error {
 	return wrapErr("lock tenant", err)
 }
 
-func encodeTenant(t *directory.Tenant) (plan, settings string, err error) {
+func encodeTenant(t *directory.Tenant) (plan, settings, names string, err error) {
 	if plan, err = encodeJSON(t.Plan); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if settings, err = encodeJSON(t.Settings); err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return plan, settings, nil
+	if names, err = encodeJSON(roleNames(t)); err != nil {
+		return "", "", "", err
+	}
+	return plan, settings, names, nil
 }
 
 func scanTenant(row pgx.Row) (*directory.Tenant, error) {
 	var (
-		t              directory.Tenant
-		plan, settings []byte
-		created, upd   time.Time
+		t                     directory.Tenant
+		plan, settings, names []byte
+		created, upd          time.Time
 	)
-	if err := row.Scan(&t.ID, &t.Name, &plan, &settings, &t.Roles, &t.Policies, &created, &upd, &t.ConfigVersion); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &plan, &settings, &t.Roles, &t.Policies, &created, &upd, &names, &t.ConfigVersion); err != nil {
 		return nil, err
 	}
 	if err := decodeJSON(plan, &t.Plan); err != nil {
@@ -144,6 +147,12 @@ func scanTenant(row pgx.Row) (*directory.Tenant, error) {
 	}
 	if err := decodeJSON(settings, &t.Settings); err != nil {
 		return nil, fmt.Errorf("tenant %s: settings: %w", t.ID, err)
+	}
+	if err := decodeJSON(names, &t.RoleNames); err != nil {
+		return nil, fmt.Errorf("tenant %s: role names: %w", t.ID, err)
+	}
+	if len(t.RoleNames) == 0 {
+		t.RoleNames = nil
 	}
 	t.CreatedAt, t.UpdatedAt = created.UTC(), upd.UTC()
 	return &t, nil
@@ -162,4 +171,12 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// roleNames is t's RoleNames, an empty object rather than null when none.
+func roleNames(t *directory.Tenant) map[string]string {
+	if t.RoleNames == nil {
+		return map[string]string{}
+	}
+	return t.RoleNames
 }

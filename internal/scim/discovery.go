@@ -152,14 +152,14 @@ func listOf(items ...map[string]any) map[string]any {
 // ServiceProviderConfig is GET /ServiceProviderConfig.
 func (a *API) ServiceProviderConfig() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, serviceProviderConfig(baseURL(r)))
+		writeJSON(w, http.StatusOK, serviceProviderConfig(a.baseURL(r)))
 	})
 }
 
 // ResourceTypes is GET /ResourceTypes and GET /ResourceTypes/{id}.
 func (a *API) ResourceTypes() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, gt := userResourceType(baseURL(r)), groupResourceType(baseURL(r))
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		rt, gt := userResourceType(a.baseURL(r)), groupResourceType(a.baseURL(r))
 		switch id := r.PathValue("id"); {
 		case id == "":
 			writeJSON(w, http.StatusOK, listOf(rt, gt))
@@ -168,15 +168,16 @@ func (a *API) ResourceTypes() http.Handler {
 		case id == "Group":
 			writeJSON(w, http.StatusOK, gt)
 		default:
-			a.fail(w, r, errorf(http.StatusNotFound, "", "No resource type "+id+"."))
+			return errorf(http.StatusNotFound, "", "No resource type "+id+".")
 		}
+		return nil
 	})
 }
 
 // Schemas is GET /Schemas and GET /Schemas/{id}.
 func (a *API) Schemas() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		base := baseURL(r)
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
+		base := a.baseURL(r)
 		user, ent, grp := userSchema(base), enterpriseSchema(base), groupSchema(base)
 		switch id := r.PathValue("id"); {
 		case id == "":
@@ -188,7 +189,8 @@ func (a *API) Schemas() http.Handler {
 		case strings.EqualFold(id, schemaEnterprise):
 			writeJSON(w, http.StatusOK, ent)
 		default:
-			a.fail(w, r, errorf(http.StatusNotFound, "", "No schema "+id+"."))
+			return errorf(http.StatusNotFound, "", "No schema "+id+".")
 		}
+		return nil
 	})
 }

@@ -62,6 +62,8 @@ var codes = map[string]struct {
 	directory.ECodeEmailTaken:           {http.StatusConflict, typeUniqueness},
 	directory.ECodeUsernameTaken:        {http.StatusConflict, typeUniqueness},
 	directory.ECodeExternalIDTaken:      {http.StatusConflict, typeUniqueness},
+	directory.ECodeRoleTaken:            {http.StatusConflict, typeUniqueness},
+	directory.ECodeRoleInUse:            {http.StatusConflict, ""},
 	directory.ECodeOwnerProtected:       {http.StatusConflict, typeMutability},
 	directory.ECodePreconditionFailed:   {http.StatusPreconditionFailed, ""},
 	directory.ECodePreconditionRequired: {http.StatusPreconditionRequired, ""},

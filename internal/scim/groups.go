@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,17 +10,19 @@ import (
 	"github.com/roster-dev/roster/internal/scim/filter"
 )
 
-// Groups are the tenant's role catalog: a group is a role, its id and
-// displayName the role's name, its members the users holding the role.
-// Creating a group adds the role to the catalog, adding a member grants it
-// (an ordinary update of the user's roles, audited, with its event),
+// Groups are the tenant's role catalog: a group is a role, its id the
+// role's key, its displayName the role's display name (directory.RoleName),
+// its members the users holding the role. Creating a group adds the role to
+// the catalog, its key derived from the displayName; adding a member grants
+// it (an ordinary update of the user's roles, audited, with its event),
 // removing one takes it away, deleting the group takes it from its holders
-// and then removes it from the catalog.
+// and removes it from the catalog. Each group write is one
+// directory.ChangeRole: one transaction, whatever the number of users.
 
 const schemaGroup = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-// group is the SCIM representation of role, with its members.
-func group(role string, members []*directory.User, base string) map[string]any {
+// group is the SCIM representation of role in t's catalog, with its members.
+func group(t *directory.Tenant, role string, members []*directory.User, base string) map[string]any {
 	ms := make([]any, 0, len(members))
 	for _, u := range members {
 		ms = append(ms, map[string]any{"value": u.ID, "display": u.SCIMName(), "$ref": base + "/Users/" + u.ID, "type": "User"})
@@ -29,7 +30,7 @@ func group(role string, members []*directory.User, base string) map[string]any {
 	return map[string]any{
 		"schemas":     []any{schemaGroup},
 		"id":          role,
-		"displayName": role,
+		"displayName": directory.RoleName(t, role),
 		"members":     ms,
 		"meta":        map[string]any{"resourceType": "Group", "location": base + "/Groups/" + role},
 	}
@@ -42,13 +43,14 @@ func (a *API) holders(ctx context.Context, tenantID, role string) ([]*directory.
 	return users, err
 }
 
-func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *directory.Tenant, role string, p projection) {
+// writeGroup answers role's group with its members; to a key that may not
+// read users, no body.
+func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *directory.Tenant, role string, p projection) error {
 	members, err := a.holders(r.Context(), t.ID, role)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	res := group(role, members, baseURL(r))
+	res := group(t, role, members, a.baseURL(r))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
 	}
@@ -58,9 +60,10 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *
 		}
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(status)
-		return
+		return nil
 	}
 	writeJSON(w, status, p.apply(res))
+	return nil
 }
 
 // tenant re-reads the tenant, whose cached copy may predate a change of its
@@ -73,7 +76,7 @@ var errNoGroup = errorf(http.StatusNotFound, "", "No such group.")
 
 // GroupList is GET /Groups: filters on displayName and id, eq only.
 func (a *API) GroupList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		s, err := searchOf(func(name string) (any, bool) {
 			v, ok := q[name]
@@ -83,46 +86,42 @@ func (a *API) GroupList() http.Handler {
 			return v[0], true
 		})
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		t, err := a.tenant(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		roles := t.Roles
 		if strings.TrimSpace(s.filter) != "" {
 			e, err := filter.Parse(s.filter)
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			if err := groupFilterable(e); err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			roles = slices.DeleteFunc(slices.Clone(roles), func(role string) bool {
-				return !filter.Match(e, map[string]any{"id": role, "displayName": role}, filter.CaseExact(func(p filter.AttrPath) bool { return p.Name == "id" }))
+				return !filter.Match(e, map[string]any{"id": role, "displayName": directory.RoleName(t, role)}, filter.CaseExact(func(p filter.AttrPath) bool { return p.Name == "id" }))
 			})
 		}
 		total := len(roles)
 		start := min(s.startIndex-1, len(roles))
 		roles = roles[start:min(start+s.count, len(roles))]
-		base := baseURL(r)
+		base := a.baseURL(r)
 		resources := make([]any, 0, len(roles))
 		for _, role := range roles {
 			var members []*directory.User
 			if !slices.ContainsFunc(s.projection.exclude, func(p filter.AttrPath) bool { return strings.EqualFold(p.Name, "members") }) {
 				if members, err = a.holders(r.Context(), t.ID, role); err != nil {
-					a.fail(w, r, err)
-					return
+					return err
 				}
 			}
-			resources = append(resources, s.projection.apply(group(role, members, base)))
+			resources = append(resources, s.projection.apply(group(t, role, members, base)))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": total,
 			"startIndex": s.startIndex, "itemsPerPage": len(resources), "Resources": resources})
+		return nil
 	})
 }
 
@@ -151,88 +150,51 @@ func groupFilterable(e filter.Expr) error {
 
 // GroupGet is GET /Groups/{id}.
 func (a *API) GroupGet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := projectionOf(r.URL.Query())
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		t, err := a.tenant(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if !slices.Contains(t.Roles, r.PathValue("id")) {
-			a.fail(w, r, errNoGroup)
-			return
+			return errNoGroup
 		}
-		a.writeGroup(w, r, http.StatusOK, t, r.PathValue("id"), p)
+		return a.writeGroup(w, r, http.StatusOK, t, r.PathValue("id"), p)
 	})
 }
 
-// GroupCreate is POST /Groups: a new role, with its members.
+// GroupCreate is POST /Groups: a new role, named by the displayName, with
+// its members.
 func (a *API) GroupCreate() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		name, _ := lookup(obj, "displayName").(string)
-		if name == "" {
-			a.fail(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required: it is the name of the role."))
-			return
+		name, ok := lookup(obj, "displayName").(string)
+		if !ok || name == "" {
+			return errorf(http.StatusBadRequest, typeInvalidValue, "displayName is required: it is the name of the role.")
 		}
 		members, err := memberIDs(lookup(obj, "members"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		t, err := a.tenant(r)
+		t, role, err := a.svc.ChangeRole(r.Context(), a.req.Tenant(r), directory.RoleChange{Create: true, Name: name, Grant: members}, a.groupOpts(r))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		if slices.Contains(t.Roles, name) {
-			a.fail(w, r, errorf(http.StatusConflict, typeUniqueness, "The role "+name+" exists."))
-			return
-		}
-		if t, err = a.svc.SetRoles(r.Context(), t, append(slices.Clone(t.Roles), name)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.grant(r, t, name, members, true); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeGroup(w, r, http.StatusCreated, t, name, projection{})
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusCreated, t, role, projection{})
 	})
 }
 
-// grant gives role to (or, with add false, takes it from) each user.
-func (a *API) grant(r *http.Request, t *directory.Tenant, role string, ids []string, add bool) error {
-	opts := directory.WriteOptions{Actor: a.req.Actor(r)}
-	for _, id := range ids {
-		u, err := a.live(r.Context(), t.ID, id)
-		if err != nil {
-			if directory.ErrorCode(err) == directory.ECodeNotFound {
-				return errorf(http.StatusBadRequest, typeInvalidValue, "No user "+id+" to be a member.")
-			}
-			return err
-		}
-		roles := slices.DeleteFunc(slices.Clone(u.Roles), func(x string) bool { return x == role })
-		if add {
-			roles = append(roles, role)
-		}
-		if slices.Equal(roles, u.Roles) {
-			continue
-		}
-		body, _ := json.Marshal(map[string]any{"roles": roles})
-		if _, err := a.svc.UpdateUser(r.Context(), t, id, directory.BodyJSON, body, opts); err != nil {
-			return err
-		}
-	}
-	return nil
+// groupOpts are the write options of a group's change: its actor. If-Match
+// names a version of a user, which a group has not.
+func (a *API) groupOpts(r *http.Request) directory.WriteOptions {
+	return directory.WriteOptions{Actor: a.req.Actor(r)}
 }
 
 // memberIDs reads members: an array of {"value": id} (a "$ref" and a
@@ -259,206 +221,212 @@ func memberIDs(v any) ([]string, error) {
 	return out, nil
 }
 
-// GroupReplace is PUT /Groups/{id}: the members become those given.
+// GroupReplace is PUT /Groups/{id}: the members become those given; a
+// different displayName renames the group (its id, the role's key, stays).
 func (a *API) GroupReplace() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		if name, _ := lookup(obj, "displayName").(string); name != "" && name != role {
-			a.fail(w, r, errorf(http.StatusBadRequest, typeMutability, "A group's displayName is its role's name, which cannot change."))
-			return
+		c := directory.RoleChange{Role: role}
+		if v := lookup(obj, "displayName"); v != nil {
+			name, ok := v.(string)
+			if !ok {
+				return errorf(http.StatusBadRequest, typeInvalidValue, "displayName must be a string.")
+			}
+			c.Rename, c.Name = name != directory.RoleName(t, role), name
 		}
 		want, err := memberIDs(lookup(obj, "members"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		var gone []string
+		c.Grant = want
 		for _, u := range cur {
 			if !slices.Contains(want, u.ID) {
-				gone = append(gone, u.ID)
+				c.Revoke = append(c.Revoke, u.ID)
 			}
 		}
-		if err := a.grant(r, t, role, want, true); err != nil {
-			a.fail(w, r, err)
-			return
+		if t, _, err = a.svc.ChangeRole(r.Context(), t, c, a.groupOpts(r)); err != nil {
+			return err
 		}
-		if err := a.grant(r, t, role, gone, false); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeGroup(w, r, http.StatusOK, t, role, projection{})
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusOK, t, role, projection{})
 	})
 }
 
 // GroupPatch is PATCH /Groups/{id}: members added and removed, in every
 // form Okta and Entra ID send (a value array, members[value eq "…"], a
-// path-less {"members": […]}).
+// path-less {"members": […]}), and the displayName replaced. The
+// operations apply in order to the set of members; the outcome is one
+// write of the users that gain or lose the role.
 func (a *API) GroupPatch() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ops, err := parseOps(obj)
 		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		// Every operation is understood before any user is written.
-		type change struct {
-			ids     []string
-			add     bool
-			replace bool
-		}
-		var changes []change
-		for _, o := range ops {
-			value, path := o.value, o.path
-			if !o.hasPath {
-				m, ok := value.(map[string]any)
-				if !ok {
-					a.fail(w, r, errorf(http.StatusBadRequest, typeInvalidValue, "Without a path, an operation's value must be an object."))
-					return
-				}
-				for k, v := range m {
-					switch {
-					case strings.EqualFold(k, "members"):
-						path, value = "members", v
-					case strings.EqualFold(k, "displayName") && v == role, strings.EqualFold(k, "id") && v == role, strings.EqualFold(k, "schemas"):
-					default:
-						a.fail(w, r, errorf(http.StatusBadRequest, typeMutability, "Only a group's members can change."))
-						return
-					}
-				}
-				if path == "" {
-					continue
-				}
-			}
-			p, err := filter.ParsePath(path)
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			if !strings.EqualFold(p.Name, "members") || p.Sub != "" {
-				a.fail(w, r, errorf(http.StatusBadRequest, typeMutability, "Only a group's members can change."))
-				return
-			}
-			c := change{add: o.name != "remove", replace: o.name == "replace" && p.Filter == nil}
-			if p.Filter != nil {
-				if o.name != "remove" {
-					a.fail(w, r, errorf(http.StatusBadRequest, typeInvalidPath, "A filtered members path can only be removed."))
-					return
-				}
-				cur, err := a.holders(r.Context(), t.ID, role)
-				if err != nil {
-					a.fail(w, r, err)
-					return
-				}
-				for _, u := range cur {
-					if filter.MatchValue(filter.AttrPath{Name: "members"}, p.Filter, map[string]any{"value": u.ID, "display": u.SCIMName()}, matchOptions...) {
-						c.ids = append(c.ids, u.ID)
-					}
-				}
-			} else if o.name == "remove" && value == nil {
-				cur, err := a.holders(r.Context(), t.ID, role)
-				if err != nil {
-					a.fail(w, r, err)
-					return
-				}
-				for _, u := range cur {
-					c.ids = append(c.ids, u.ID)
-				}
-			} else if c.ids, err = memberIDs(value); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			changes = append(changes, c)
-		}
-		for _, c := range changes {
-			if c.replace {
-				cur, err := a.holders(r.Context(), t.ID, role)
-				if err != nil {
-					a.fail(w, r, err)
-					return
-				}
-				var gone []string
-				for _, u := range cur {
-					if !slices.Contains(c.ids, u.ID) {
-						gone = append(gone, u.ID)
-					}
-				}
-				if err := a.grant(r, t, role, gone, false); err != nil {
-					a.fail(w, r, err)
-					return
-				}
-			}
-			if err := a.grant(r, t, role, c.ids, c.add); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-		}
-		a.writeGroup(w, r, http.StatusOK, t, role, projection{})
-	})
-}
-
-// GroupDelete is DELETE /Groups/{id}: the role is taken from its holders,
-// then removed from the catalog.
-func (a *API) GroupDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, role, ok := a.findGroup(w, r)
-		if !ok {
-			return
+			return err
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
+		}
+		held := make([]string, len(cur))
+		display := map[string]string{}
+		for i, u := range cur {
+			held[i] = u.ID
+			display[u.ID] = u.SCIMName()
+		}
+		members := slices.Clone(held)
+		c := directory.RoleChange{Role: role}
+		for _, o := range ops {
+			if members, err = applyGroupOp(t, role, o, members, display, &c); err != nil {
+				return err
+			}
+		}
+		for _, id := range members {
+			if !slices.Contains(held, id) {
+				c.Grant = append(c.Grant, id)
+			}
+		}
+		for _, id := range held {
+			if !slices.Contains(members, id) {
+				c.Revoke = append(c.Revoke, id)
+			}
+		}
+		if t, _, err = a.svc.ChangeRole(r.Context(), t, c, a.groupOpts(r)); err != nil {
+			return err
+		}
+		a.quota(w, r, nil)
+		return a.writeGroup(w, r, http.StatusOK, t, role, projection{})
+	})
+}
+
+// applyGroupOp applies one PATCH operation to a group: to its members (the
+// users' IDs, display their userNames) or, recorded in c, its displayName.
+func applyGroupOp(t *directory.Tenant, role string, o op, members []string, display map[string]string, c *directory.RoleChange) ([]string, error) {
+	rename := func(v any) error {
+		name, ok := v.(string)
+		if !ok || o.name == "remove" {
+			return errorf(http.StatusBadRequest, typeInvalidValue, "A group's displayName is a string and cannot be removed.")
+		}
+		c.Rename, c.Name = name != directory.RoleName(t, role), name
+		return nil
+	}
+	if !o.hasPath {
+		m, ok := o.value.(map[string]any)
+		if !ok {
+			return nil, errorf(http.StatusBadRequest, typeInvalidValue, "Without a path, an operation's value must be an object.")
+		}
+		for k, v := range m {
+			switch {
+			case strings.EqualFold(k, "members"):
+				var err error
+				if members, err = memberOp(o.name, v, members); err != nil {
+					return nil, err
+				}
+			case strings.EqualFold(k, "displayName"):
+				if err := rename(v); err != nil {
+					return nil, err
+				}
+			case strings.EqualFold(k, "id") && v == role, strings.EqualFold(k, "schemas"):
+			default:
+				return nil, errorf(http.StatusBadRequest, typeMutability, "Only a group's members and displayName can change.")
+			}
+		}
+		return members, nil
+	}
+	p, err := filter.ParsePath(o.path)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case strings.EqualFold(p.Name, "displayName") && p.Sub == "" && p.Filter == nil:
+		return members, rename(o.value)
+	case !strings.EqualFold(p.Name, "members") || p.Sub != "":
+		return nil, errorf(http.StatusBadRequest, typeMutability, "Only a group's members and displayName can change.")
+	case p.Filter != nil:
+		if o.name != "remove" {
+			return nil, errorf(http.StatusBadRequest, typeInvalidPath, "A filtered members path can only be removed.")
+		}
+		return slices.DeleteFunc(members, func(id string) bool {
+			return filter.MatchValue(filter.AttrPath{Name: "members"}, p.Filter, map[string]any{"value": id, "display": display[id]}, matchOptions...)
+		}), nil
+	case o.name == "remove" && o.value == nil:
+		return nil, nil // a bare members path: all of them
+	}
+	return memberOp(o.name, o.value, members)
+}
+
+// memberOp applies an add, remove or replace of the members value v.
+func memberOp(name string, v any, members []string) ([]string, error) {
+	ids, err := memberIDs(v)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "remove":
+		return slices.DeleteFunc(members, func(id string) bool { return slices.Contains(ids, id) }), nil
+	case "replace":
+		members = nil
+	}
+	for _, id := range ids {
+		if !slices.Contains(members, id) {
+			members = append(members, id)
+		}
+	}
+	return members, nil
+}
+
+// GroupDelete is DELETE /Groups/{id}: the role is taken from its holders
+// and removed from the catalog, in one transaction.
+func (a *API) GroupDelete() http.Handler {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
+		t, role, err := a.findGroup(r)
+		if err != nil {
+			return err
+		}
+		cur, err := a.holders(r.Context(), t.ID, role)
+		if err != nil {
+			return err
 		}
 		ids := make([]string, len(cur))
 		for i, u := range cur {
 			ids[i] = u.ID
 		}
-		if err := a.grant(r, t, role, ids, false); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if _, err := a.svc.SetRoles(r.Context(), t, slices.DeleteFunc(slices.Clone(t.Roles), func(x string) bool { return x == role })); err != nil {
-			a.fail(w, r, err)
-			return
+		if _, _, err := a.svc.ChangeRole(r.Context(), t, directory.RoleChange{Role: role, Revoke: ids, Drop: true}, a.groupOpts(r)); err != nil {
+			return err
 		}
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
-// findGroup returns the tenant and the role the path names, or answers 404.
-func (a *API) findGroup(w http.ResponseWriter, r *http.Request) (*directory.Tenant, string, bool) {
+// findGroup returns the tenant and the role the path names, or a 404.
+func (a *API) findGroup(r *http.Request) (*directory.Tenant, string, error) {
 	t, err := a.tenant(r)
 	if err != nil {
-		a.fail(w, r, err)
-		return nil, "", false
+		return nil, "", err
 	}
 	role := r.PathValue("id")
 	if !slices.Contains(t.Roles, role) {
-		a.fail(w, r, errNoGroup)
-		return nil, "", false
+		return nil, "", errNoGroup
 	}
-	return t, role, true
+	return t, role, nil
 }

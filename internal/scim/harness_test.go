@@ -53,7 +53,10 @@ type env struct {
 
 var generous = directory.Plan{RateLimitRPS: 1e6, RateLimitBurst: 1e6, WritesPerPeriod: 1e9, MaxActiveUsers: 1e9}
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a server configuration that configure changes.
+func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	var store directory.Store
@@ -70,13 +73,17 @@ func newEnv(t *testing.T) *env {
 		}
 		store = s
 	}
-	node, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		Store: store, AllowPrivateWebhooks: true, Anonymous: generous,
 		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Dispatcher:    webhook.DispatcherOptions{Interval: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		PurgeInterval: time.Hour,
 		SecretKeys:    [][]byte{[]byte("test key of Roster, 32 bytes lon")},
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	node, err := server.New(ctx, cfg)
 	if err != nil {
 		t.Fatalf("build node: %v", err)
 	}

@@ -53,7 +53,7 @@ func TestOktaSequence(t *testing.T) {
 	}
 	for path, want := range map[string]any{
 		"userName": "Isaac.Brock@Example.com", "externalId": "00ujl29u0le5T6Aj10h7", "displayName": "Isaac Brock",
-		"name.givenName": "Isaac", "name.familyName": "Brock", "emails.0.value": "Isaac.Brock@example.com",
+		"name.givenName": "Isaac", "name.familyName": "Brock", "emails.0.value": "Isaac.Brock@Example.com",
 		"emails.0.primary": true, "active": true, "locale": "en-US", "meta.resourceType": "User",
 		"meta.version": `"1"`,
 	} {
@@ -86,8 +86,8 @@ func TestOktaSequence(t *testing.T) {
 	if fmt.Sprint(v1["metadata"]) != "map[]" {
 		t.Errorf("metadata %v: SCIM attributes must not land there", v1["metadata"])
 	}
-	if fmt.Sprint(v1["scim_attributes"]) != "map[]" {
-		t.Errorf("scim_attributes %v, want {} (groups and password are not kept)", v1["scim_attributes"])
+	if sa, _ := v1["scim_attributes"].(map[string]any); len(sa) != 1 || at(sa, "emails.0.value") != "Isaac.Brock@Example.com" {
+		t.Errorf("scim_attributes %v, want the emails as sent alone (groups and password are not kept)", v1["scim_attributes"])
 	}
 
 	// 3. The lookup finds it, whatever the case of userName.

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -59,6 +60,23 @@ var matchOptions = []filter.Option{
 	filter.DateTime(func(p filter.AttrPath) bool { return filterable[p].kind == kindDateTime && p.Name == "meta" }),
 }
 
+// filterView is what a filter of Users compares, given a user's resource:
+// the resource, but for emails, which is Roster's email alone, as a work
+// and primary one, whatever type and primary flag it was sent with. That
+// one email is the column the stores index (email_key), so emails.value eq
+// and Entra's emails[type eq "work"].value eq are index lookups; the other
+// emails a client sent are kept and returned, not searched. condOf
+// translates filters with these semantics; the differential test checks
+// them against filter.Match over filterView.
+func filterView(res map[string]any) map[string]any {
+	v := maps.Clone(res)
+	delete(v, "emails")
+	if email, _, err := emailOf(res["emails"]); err == nil && email != nil {
+		v["emails"] = []any{map[string]any{"value": email, "type": "work", "primary": true}}
+	}
+	return v
+}
+
 var (
 	condTrue  = &directory.UserCond{Kind: directory.CondTrue}
 	condFalse = &directory.UserCond{Kind: directory.CondFalse}
@@ -96,8 +114,8 @@ func translate(e filter.Expr, parent *filter.AttrPath) (*directory.UserCond, err
 		}
 		return &directory.UserCond{Kind: directory.CondNot, Args: []*directory.UserCond{c}}, nil
 	case *filter.ValuePath:
-		// Roster's users have one email, so a value filter on emails is its
-		// filter on the sub-attributes of that one value.
+		// Filters see one email (filterView), so a value filter on emails
+		// is its filter on the sub-attributes of that one value.
 		p := e.Attr
 		return translate(e.Filter, &p)
 	case *filter.Present:

@@ -33,6 +33,13 @@ type Request struct {
 	Actor func(*http.Request) directory.Actor
 	// Log records an internal error with the request's logger.
 	Log func(*http.Request, error)
+	// Origin is the scheme and host the client reached the server at
+	// ("https://roster.example.com"), for absolute URLs: meta.location,
+	// Location, $ref. Nil takes the request's own Host and TLS.
+	Origin func(*http.Request) string
+	// Quota sets the X-Quota-* headers on the answer to a write, from its
+	// outcome (nil: the figures as they are now). Nil sets none.
+	Quota func(http.ResponseWriter, *http.Request, *directory.Written)
 }
 
 // API holds the handlers of /scim/v2.
@@ -56,8 +63,47 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, r, a.req.Log, err)
 }
 
+// handlerFunc serves a request: it answers a success itself and returns a
+// failure.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle makes h a handler: the one place where a failure is answered.
+func (a *API) handle(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// handleWrite is handle for a write: as on /v1, its answers carry the
+// X-Quota-* headers, a success's from the figures its commit left (h calls
+// quota), a failure's as they are now — but when the database did not
+// answer, which asking again would only prolong.
+func (a *API) handleWrite(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			if directory.ErrorCode(err) != directory.ECodeUnavailable && r.Context().Err() == nil {
+				a.quota(w, r, nil)
+			}
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// quota sets the X-Quota-* headers of a write's answer from its outcome
+// (nil: the figures as they are now).
+func (a *API) quota(w http.ResponseWriter, r *http.Request, res *directory.Written) {
+	if a.req.Quota != nil {
+		a.req.Quota(w, r, res)
+	}
+}
+
 // baseURL is the absolute URL of /scim/v2 as the client reached it.
-func baseURL(r *http.Request) string {
+func (a *API) baseURL(r *http.Request) string {
+	if a.req.Origin != nil {
+		return a.req.Origin(r) + "/scim/v2"
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -99,8 +99,10 @@ func resource(u *directory.User, base string) map[string]any {
 	if u.Name != "" {
 		d["displayName"] = u.Name
 	}
-	if u.Email != "" {
-		d["emails"] = []any{map[string]any{"value": u.Email, "type": "work", "primary": true}}
+	if emails := emailsOf(u, d["emails"]); len(emails) > 0 {
+		d["emails"] = emails
+	} else {
+		delete(d, "emails")
 	}
 	d["active"] = !u.Deactivated()
 	if u.Locale != "" {
@@ -178,9 +180,12 @@ func fromResource(res map[string]any) (*rosterDoc, error) {
 		m["external_id"] = s
 	}
 
-	email, err := emailOf(core["emails"])
+	email, _, err := emailOf(core["emails"])
 	if err != nil {
 		return nil, err
+	}
+	if list, _ := core["emails"].([]any); len(list) > 0 {
+		rest["emails"] = list // every one as sent; Roster's email is one of them
 	}
 	if email == nil {
 		if _, ferr := fields.Email(userName); ferr == nil {
@@ -239,45 +244,75 @@ func fromResource(res map[string]any) (*rosterDoc, error) {
 	return doc, nil
 }
 
-// emailOf picks Roster's one email of SCIM emails: the primary one, else
-// the work one, else the first; nil when there is none.
-func emailOf(v any) (any, error) {
+// emailOf picks Roster's email of SCIM emails: the primary one, else the
+// work one, else the first; nil when there is none. It returns the index
+// of its entry too (-1 for none).
+func emailOf(v any) (any, int, error) {
 	if v == nil {
-		return nil, nil
+		return nil, -1, nil
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, errorf(http.StatusBadRequest, typeInvalidValue, "emails must be an array of objects.")
+		return nil, -1, errorf(http.StatusBadRequest, typeInvalidValue, "emails must be an array of objects.")
 	}
-	var primary, work, first any
-	for _, e := range list {
+	primary, work, first := -1, -1, -1
+	for i, e := range list {
 		o, ok := e.(map[string]any)
 		if !ok {
-			return nil, errorf(http.StatusBadRequest, typeInvalidValue, "emails must be an array of objects.")
+			return nil, -1, errorf(http.StatusBadRequest, typeInvalidValue, "emails must be an array of objects.")
 		}
 		val := lookup(o, "value")
 		if val == nil {
 			continue
 		}
 		if _, ok := val.(string); !ok {
-			return nil, errorf(http.StatusBadRequest, typeInvalidValue, "emails.value must be a string.")
+			return nil, -1, errorf(http.StatusBadRequest, typeInvalidValue, "emails.value must be a string.")
 		}
-		if first == nil {
-			first = val
+		if first < 0 {
+			first = i
 		}
-		if p, _ := lookup(o, "primary").(bool); p && primary == nil {
-			primary = val
+		if p, _ := lookup(o, "primary").(bool); p && primary < 0 {
+			primary = i
 		}
-		if t, _ := lookup(o, "type").(string); strings.EqualFold(t, "work") && work == nil {
-			work = val
-		}
-	}
-	for _, c := range []any{primary, work, first} {
-		if c != nil {
-			return c, nil
+		if t, _ := lookup(o, "type").(string); strings.EqualFold(t, "work") && work < 0 {
+			work = i
 		}
 	}
-	return nil, nil
+	for _, c := range []int{primary, work, first} {
+		if c >= 0 {
+			return lookup(list[c].(map[string]any), "value"), c, nil
+		}
+	}
+	return nil, -1, nil
+}
+
+// emailsOf is the emails of u's resource: those sent (kept in
+// scim_attributes), with the one that is Roster's email as Roster has it
+// now, should the REST API have changed it since; without any sent,
+// Roster's email alone, as a work and primary one; none when Roster's
+// email is cleared (then another of the list would be taken for it).
+func emailsOf(u *directory.User, sent any) []any {
+	if u.Email == "" {
+		return nil
+	}
+	list, _ := sent.([]any)
+	_, i, err := emailOf(list)
+	if err != nil || i < 0 {
+		return []any{map[string]any{"value": u.Email, "type": "work", "primary": true}}
+	}
+	v, _ := lookup(list[i].(map[string]any), "value").(string)
+	if directory.EmailKey(v) != directory.EmailKey(u.Email) {
+		list = slices.Clone(list)
+		e := maps.Clone(list[i].(map[string]any))
+		for k := range e {
+			if strings.EqualFold(k, "value") {
+				delete(e, k)
+			}
+		}
+		e["value"] = u.Email
+		list[i] = e
+	}
+	return list
 }
 
 // rolesOf reads SCIM roles (objects with a value, or bare strings) as

@@ -26,7 +26,7 @@ func (a *API) readsUsers(r *http.Request) bool {
 // writeUser answers a user's resource with its ETag; to a key that may not
 // read users, only the ETag (and a creation's Location).
 func (a *API) writeUser(w http.ResponseWriter, r *http.Request, status int, u *directory.User, p projection) {
-	res := resource(u, baseURL(r))
+	res := resource(u, a.baseURL(r))
 	w.Header().Set("ETag", directory.ETag(u))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
@@ -55,103 +55,67 @@ func (a *API) live(ctx context.Context, tenantID, id string) (*directory.User, e
 	return u, nil
 }
 
-// setActive deactivates or reactivates u as active says; nil leaves it.
-func (a *API) setActive(ctx context.Context, t *directory.Tenant, u *directory.User, active *bool, opts directory.WriteOptions) (*directory.User, error) {
-	if active == nil || *active == !u.Deactivated() {
-		return u, nil
-	}
-	if *active {
-		return userOf(a.svc.ReactivateUser(ctx, t, u.ID, opts))
-	}
-	return userOf(a.svc.DeactivateUser(ctx, t, u.ID, opts))
-}
-
-// userOf returns the user a write of the Service left.
-func userOf(res *directory.Written, err error) (*directory.User, error) {
-	if err != nil {
-		return nil, err
-	}
-	return res.User, nil
-}
-
 // UserCreate is POST /Users: 201 with the resource and its Location.
 func (a *API) UserCreate() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t := a.req.Tenant(r)
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		doc, err := fromResource(obj)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		opts := a.opts(r)
-		u, err := userOf(a.svc.CreateUser(r.Context(), t, doc.body(), opts))
+		res, err := a.svc.CreateUserActive(r.Context(), a.req.Tenant(r), doc.body(), doc.active == nil || *doc.active, a.opts(r))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		opts.IfMatch = nil
-		if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeUser(w, r, http.StatusCreated, u, projection{})
+		a.quota(w, r, res)
+		a.writeUser(w, r, http.StatusCreated, res.User, projection{})
+		return nil
 	})
 }
 
 // UserGet is GET /Users/{id}.
 func (a *API) UserGet() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := projectionOf(r.URL.Query())
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		u, err := a.live(r.Context(), a.req.Tenant(r).ID, r.PathValue("id"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		a.writeUser(w, r, http.StatusOK, u, p)
+		return nil
 	})
 }
 
 // UserReplace is PUT /Users/{id}: the resource replaces every attribute
 // SCIM maps; roles and active, when absent, stay as they are.
 func (a *API) UserReplace() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		t := a.req.Tenant(r)
 		cur, err := a.live(r.Context(), t.ID, r.PathValue("id"))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		doc, err := fromResource(obj)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		opts := a.opts(r)
-		u, err := userOf(a.svc.UpdateUser(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), opts))
+		res, err := a.svc.UpdateUserActive(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), doc.active, a.opts(r))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		opts.IfMatch = nil
-		if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeUser(w, r, http.StatusOK, u, projection{})
+		a.quota(w, r, res)
+		a.writeUser(w, r, http.StatusOK, res.User, projection{})
+		return nil
 	})
 }
 
@@ -163,91 +127,78 @@ const patchAttempts = 4
 // to the user's resource in memory, all or none, and the result is written
 // with If-Match on the version read.
 func (a *API) UserPatch() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		t := a.req.Tenant(r)
 		// The user is found before the body is read, as in the REST API.
 		if _, err := a.live(r.Context(), t.ID, r.PathValue("id")); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		ops, err := parseOps(obj)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if !a.readsUsers(r) {
 			// Operations apply to the user as stored: whether a filtered
 			// path matches, and the errors, would let the key read it.
-			a.fail(w, r, directory.Errorf(directory.ECodeInsufficientScope,
-				"A PATCH applies to the user as stored, which this API key may not read: it needs the %s scope. Send the whole user with PUT instead.", directory.ScopeUsersRead))
-			return
+			return directory.Errorf(directory.ECodeInsufficientScope,
+				"A PATCH applies to the user as stored, which this API key may not read: it needs the %s scope. Send the whole user with PUT instead.", directory.ScopeUsersRead)
 		}
 		opts := a.opts(r)
 		sent := opts.IfMatch
 		for attempt := 1; ; attempt++ {
 			cur, err := a.live(r.Context(), t.ID, r.PathValue("id"))
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			if sent != nil && !matches(sent, cur.Version) {
-				a.fail(w, r, directory.Errorf(directory.ECodePreconditionFailed, "The user's version is %s, not the one If-Match names.", directory.ETag(cur)))
-				return
+				return directory.Errorf(directory.ECodePreconditionFailed, "The user's version is %s, not the one If-Match names.", directory.ETag(cur))
 			}
-			res, err := applyOps(resource(cur, baseURL(r)), ops)
+			patched, err := applyOps(resource(cur, a.baseURL(r)), ops)
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
-			doc, err := fromResource(res)
+			doc, err := fromResource(patched)
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
 			if _, ok := doc.members["roles"]; !ok {
 				doc.members["roles"] = []any{} // the operations removed them
 			}
 			opts.IfMatch = &directory.Precondition{Versions: []int64{cur.Version}}
-			u, err := userOf(a.svc.UpdateUser(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), opts))
+			res, err := a.svc.UpdateUserActive(r.Context(), t, cur.ID, directory.BodyJSON, doc.body(), doc.active, opts)
 			if directory.ErrorCode(err) == directory.ECodePreconditionFailed && sent == nil && attempt < patchAttempts {
 				continue
 			}
 			if err != nil {
-				a.fail(w, r, err)
-				return
+				return err
 			}
-			opts.IfMatch = nil
-			if u, err = a.setActive(r.Context(), t, u, doc.active, opts); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			a.writeUser(w, r, http.StatusOK, u, projection{})
-			return
+			a.quota(w, r, res)
+			a.writeUser(w, r, http.StatusOK, res.User, projection{})
+			return nil
 		}
 	})
 }
 
 // UserDelete is DELETE /Users/{id}: Roster's deletion, 204.
 func (a *API) UserDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handleWrite(func(w http.ResponseWriter, r *http.Request) error {
 		t := a.req.Tenant(r)
 		if _, err := a.live(r.Context(), t.ID, r.PathValue("id")); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		u, err := userOf(a.svc.DeleteUser(r.Context(), t, r.PathValue("id"), a.opts(r)))
+		res, err := a.svc.DeleteUser(r.Context(), t, r.PathValue("id"), a.opts(r))
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		w.Header().Set("ETag", directory.ETag(u))
+		a.quota(w, r, res)
+		w.Header().Set("ETag", directory.ETag(res.User))
 		w.Header().Set("Content-Type", mediaType)
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
 }
 
@@ -266,7 +217,7 @@ type search struct {
 
 // UserList is GET /Users.
 func (a *API) UserList() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		s, err := searchOf(func(name string) (any, bool) {
 			for k, v := range q {
@@ -277,31 +228,28 @@ func (a *API) UserList() http.Handler {
 			return nil, false
 		})
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.list(w, r, s)
+		return a.list(w, r, s)
 	})
 }
 
 // UserSearch is POST /Users/.search and POST /.search (Users are the one
 // resource type searched).
 func (a *API) UserSearch() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		obj, err := readJSON(w, r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		s, err := searchOf(func(name string) (any, bool) {
 			v := lookup(obj, name)
 			return v, v != nil
 		})
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		a.list(w, r, s)
+		return a.list(w, r, s)
 	})
 }
 
@@ -379,7 +327,7 @@ func toString(v any) string {
 }
 
 // list answers a ListResponse of the users s selects, oldest first.
-func (a *API) list(w http.ResponseWriter, r *http.Request, s search) {
+func (a *API) list(w http.ResponseWriter, r *http.Request, s search) error {
 	f := directory.UserFilter{Oldest: true, Offset: s.startIndex - 1, Limit: s.count, SortBy: s.sortBy, SortDescending: s.sortDesc}
 	if s.count == 0 {
 		f.Limit = -1 // count them, list none
@@ -387,20 +335,17 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, s search) {
 	if strings.TrimSpace(s.filter) != "" {
 		e, err := filter.Parse(s.filter)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 		if f.Where, err = condOf(e); err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	users, total, err := a.svc.FindUsers(r.Context(), a.req.Tenant(r).ID, f)
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return err
 	}
-	base := baseURL(r)
+	base := a.baseURL(r)
 	resources := make([]any, 0, len(users))
 	for _, u := range users {
 		resources = append(resources, s.projection.apply(resource(u, base)))
@@ -412,4 +357,5 @@ func (a *API) list(w http.ResponseWriter, r *http.Request, s search) {
 		"itemsPerPage": len(resources),
 		"Resources":    resources,
 	})
+	return nil
 }

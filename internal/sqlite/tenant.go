@@ -8,11 +8,9 @@ import (
 )
 
 const (
-	// tenantColumns are those a new tenant is inserted with; config_version
-	// starts at its default, 1.
-	tenantColumns = `id, name, plan, settings, roles, policies, created_at, updated_at`
-	tenantSelect  = tenantColumns + `, config_version`
-	getTenantSQL  = `SELECT ` + tenantSelect + ` FROM tenants WHERE id = ?`
+	// tenantSelect are the columns a tenant is read from.
+	tenantSelect = `id, name, plan, settings, roles, policies, created_at, updated_at, role_names, config_version`
+	getTenantSQL = `SELECT ` + tenantSelect + ` FROM tenants WHERE id = ?`
 )
 
 // GetTenant returns the tenant, or an error wrapping directory.ErrNotFound.
@@ -62,12 +60,18 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 
 // CreateTenant inserts t.
 func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
-	plan, settings, roles, err := encodeTenant(tn)
+	plan, settings, roles, names, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("sqlite: create tenant: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	// role_names is left to its default, {}, unless the tenant has some: a
+	// new tenant has none, and the insert stays that of the schemas before
+	// 0013, which the migration tests write with.
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO tenants (id, name, plan, settings, roles, policies, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		tn.ID, tn.Name, plan, settings, roles, tn.Policies, millis(tn.CreatedAt), millis(tn.UpdatedAt))
+	if err == nil && len(tn.RoleNames) > 0 {
+		_, err = t.tx.ExecContext(ctx, `UPDATE tenants SET role_names = ? WHERE id = ?`, names, tn.ID)
+	}
 	if err == nil {
 		tn.ConfigVersion = 1
 	}
@@ -78,14 +82,14 @@ func (t *tx) CreateTenant(ctx context.Context, tn *directory.Tenant) error {
 // its config version and sets tn.ConfigVersion to the new one. It returns an
 // error wrapping directory.ErrNotFound if the tenant does not exist.
 func (t *tx) UpdateTenant(ctx context.Context, tn *directory.Tenant) error {
-	plan, settings, roles, err := encodeTenant(tn)
+	plan, settings, roles, names, err := encodeTenant(tn)
 	if err != nil {
 		return fmt.Errorf("sqlite: update tenant: %w", err)
 	}
 	t.b.forgetCounters()
 	err = t.tx.QueryRowContext(ctx, `UPDATE tenants SET name = ?, plan = ?, settings = ?, roles = ?, policies = ?, updated_at = ?,
-		config_version = config_version + 1 WHERE id = ? RETURNING config_version`,
-		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), tn.ID).Scan(&tn.ConfigVersion)
+		role_names = ?, config_version = config_version + 1 WHERE id = ? RETURNING config_version`,
+		tn.Name, plan, settings, roles, tn.Policies, millis(tn.UpdatedAt), names, tn.ID).Scan(&tn.ConfigVersion)
 	return wrapErr("update tenant", err)
 }
 
@@ -97,26 +101,29 @@ func (t *tx) BumpConfigVersion(ctx context.Context, tenantID string) error {
 	return wrapErr("bump config version", oneRow(res, err))
 }
 
-func encodeTenant(t *directory.Tenant) (plan, settings, roles string, err error) {
+func encodeTenant(t *directory.Tenant) (plan, settings, roles, names string, err error) {
 	if plan, err = encodeJSON(t.Plan); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	if settings, err = encodeJSON(t.Settings); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	if roles, err = encodeJSON(t.Roles); err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
-	return plan, settings, roles, nil
+	if names, err = encodeJSON(roleNames(t)); err != nil {
+		return "", "", "", "", err
+	}
+	return plan, settings, roles, names, nil
 }
 
 func scanTenant(sc scanner) (*directory.Tenant, error) {
 	var (
-		t                     directory.Tenant
-		plan, settings, roles string
-		created, updated      int64
+		t                            directory.Tenant
+		plan, settings, roles, names string
+		created, updated             int64
 	)
-	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &t.Policies, &created, &updated, &t.ConfigVersion); err != nil {
+	if err := sc.Scan(&t.ID, &t.Name, &plan, &settings, &roles, &t.Policies, &created, &updated, &names, &t.ConfigVersion); err != nil {
 		return nil, err
 	}
 	if err := decodeJSON(plan, &t.Plan); err != nil {
@@ -127,6 +134,12 @@ func scanTenant(sc scanner) (*directory.Tenant, error) {
 	}
 	if err := decodeJSON(roles, &t.Roles); err != nil {
 		return nil, fmt.Errorf("tenant %s: roles: %w", t.ID, err)
+	}
+	if err := decodeJSON(names, &t.RoleNames); err != nil {
+		return nil, fmt.Errorf("tenant %s: role names: %w", t.ID, err)
+	}
+	if len(t.RoleNames) == 0 {
+		t.RoleNames = nil
 	}
 	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return &t, nil
@@ -140,4 +153,12 @@ func (t *tx) LockTenant(ctx context.Context, tenantID string) error {
 	var one int
 	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM tenants WHERE id = ?`, tenantID).Scan(&one)
 	return wrapErr("lock tenant", err)
+}
+
+// roleNames is t's RoleNames, an empty object rather than null when none.
+func roleNames(t *directory.Tenant) map[string]string {
+	if t.RoleNames == nil {
+		return map[string]string{}
+	}
+	return t.RoleNames
 }

@@ -30,6 +30,7 @@ func testTenantCreateGet(t *testing.T, s directory.Store) {
 	tn.Plan = directory.Plan{RateLimitRPS: 12.5, RateLimitBurst: 25, WritesPerPeriod: 9_007_199_254_740_993, MaxActiveUsers: 3}
 	tn.Settings = directory.Settings{DeletionGraceSeconds: 86400, MetadataMaxKeys: 7, RequireIfMatch: true}
 	tn.Roles = []string{"viewer", "member", "admin", "billing"}
+	tn.RoleNames = map[string]string{"billing": `Billing & "Invoicing" — Zoë ✓`}
 	tn.Policies = "permit (principal, action, resource);"
 	tn.CreatedAt = time.Date(2026, 1, 2, 3, 4, 5, 678_000_000, time.FixedZone("UTC+2", 2*3600))
 	tn.UpdatedAt = tn.CreatedAt.Add(time.Millisecond)
@@ -57,6 +58,7 @@ func testTenantUpdate(t *testing.T, s directory.Store) {
 	up.Plan.MaxActiveUsers = 42
 	up.Settings.RequireIfMatch = true
 	up.Roles = []string{"admin", "support"}
+	up.RoleNames = map[string]string{"support": "Support Team"}
 	up.UpdatedAt = tn.UpdatedAt.Add(time.Hour)
 	inTx(t, s, func(tx directory.Tx) error { return tx.UpdateTenant(t.Context(), &up) })
 

@@ -1,0 +1,4 @@
+-- 0013: the display names of roles, by role: a SCIM group's displayName
+-- ("Engineering Team") beside the role key users hold ("engineering-team").
+
+ALTER TABLE tenants ADD COLUMN role_names text NOT NULL DEFAULT '{}'; -- JSON object: role → display name
