@@ -65,6 +65,52 @@ func (c *Client) SetPolicies(ctx context.Context, policies string) (*PolicySet, 
 	return ps, nil
 }
 
+// Tenant is the tenant a client acts in, with what decides what its writes
+// do: plan, settings and role catalog.
+type Tenant struct {
+	ID        string         `json:"id"`
+	Name      string         `json:"name"`
+	Plan      TenantPlan     `json:"plan"`
+	Settings  TenantSettings `json:"settings"`
+	Roles     []string       `json:"roles"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// TenantPlan is a tenant's rate limit and quotas.
+type TenantPlan struct {
+	RateLimitRPS    float64 `json:"rate_limit_rps"`
+	RateLimitBurst  int     `json:"rate_limit_burst"`
+	WritesPerPeriod int64   `json:"writes_per_period"`
+	MaxActiveUsers  int64   `json:"max_active_users"`
+}
+
+// TenantSettings are a tenant's settings.
+type TenantSettings struct {
+	// DeletionGraceSeconds is how long a deleted user can be restored
+	// before it is erased; 0: it is erased at once.
+	DeletionGraceSeconds int64 `json:"deletion_grace_seconds"`
+	MetadataMaxKeys      int   `json:"metadata_max_keys"`
+	RequireIfMatch       bool  `json:"require_if_match"` // every user write needs IfVersion
+	EventRetentionHours  int   `json:"event_retention_hours"`
+}
+
+// DeletionGrace returns DeletionGraceSeconds as a duration.
+func (s TenantSettings) DeletionGrace() time.Duration {
+	return time.Duration(s.DeletionGraceSeconds) * time.Second
+}
+
+// Tenant returns the tenant the client acts in (GET /v1/tenant): a tenant
+// key's own, or the one WithTenant names for a platform key. Needs
+// users:read; only a platform key may change it.
+func (c *Client) Tenant(ctx context.Context) (*Tenant, error) {
+	t := &Tenant{}
+	if _, err := c.sendJSON(ctx, http.MethodGet, "/v1/tenant", nil, nil, t, nil); err != nil {
+		return nil, fmt.Errorf("get tenant: %w", err)
+	}
+	return t, nil
+}
+
 // Usage is a tenant's quota figures for the current billing period.
 type Usage struct {
 	PeriodStart time.Time    `json:"period_start"`
@@ -245,6 +291,17 @@ func (c *Client) Key(ctx context.Context, id string) (*Key, error) {
 	k := &Key{}
 	if _, err := c.sendJSON(ctx, http.MethodGet, path("v1", "keys", id), nil, nil, k, nil); err != nil {
 		return nil, fmt.Errorf("get key: %w", err)
+	}
+	return k, nil
+}
+
+// Self returns the key the client authenticates with (GET /v1/keys/self),
+// whatever its scopes: a platform key's TenantID is "" and its Scopes are
+// ["platform"]. Fails with 401 unauthenticated or key_expired.
+func (c *Client) Self(ctx context.Context) (*Key, error) {
+	k := &Key{}
+	if _, err := c.sendJSON(ctx, http.MethodGet, "/v1/keys/self", nil, nil, k, nil); err != nil {
+		return nil, fmt.Errorf("get own key: %w", err)
 	}
 	return k, nil
 }

@@ -119,3 +119,40 @@ func ExampleProblem() {
 	// country invalid_country
 	// website invalid_url
 }
+
+func ExampleClient_UpdateRaw() {
+	baseURL, token := exampleServer()
+	c := client.New(baseURL, token)
+	ctx := context.Background()
+	u, _ := c.CreateRaw(ctx, []byte(`{"email": "dana@example.com", "external_id": "crm-1"}`))
+
+	// The body goes as it is: the server names what it refuses.
+	_, err := c.UpdateRaw(ctx, u.ID, []byte(`{"name": "Dana", "nickname": "D"}`))
+	var p *client.Problem
+	if errors.As(err, &p) {
+		fmt.Println(p.Status, p.Code, p.Errors[0].Field, p.Errors[0].Code)
+	}
+	u, _ = c.UpdateRaw(ctx, u.ID, []byte(`{"name": "Dana", "company": null}`))
+	fmt.Println(u.Name, u.Version)
+	// Output:
+	// 400 unknown_field nickname unknown_field
+	// Dana 2
+}
+
+func ExampleClient_Tenant() {
+	baseURL, token := exampleServer()
+	c := client.New(baseURL, token)
+	ctx := context.Background()
+
+	k, _ := c.Self(ctx)
+	t, _ := c.Tenant(ctx)
+	fmt.Println(k.Scopes, t.Name, t.Settings.DeletionGrace())
+
+	u, _ := c.Create(ctx, client.UserInput{Email: "erin@example.com"})
+	u, _ = c.Delete(ctx, u.ID)
+	// The user is erased after PurgeAfter: the deletion plus the grace.
+	fmt.Println(u.Status, u.PurgeAfter != nil && !u.PurgeAfter.After(u.UpdatedAt.Add(t.Settings.DeletionGrace())))
+	// Output:
+	// [admin] Example 0s
+	// deleting true
+}

@@ -58,7 +58,7 @@ func (o Optional[T]) MarshalJSON() ([]byte, error) {
 }
 
 // A Patch is the body of a partial update, in one of the three formats
-// the API takes: UserPatch (application/json), MergePatch
+// the API takes: UserPatch or RawPatch (application/json), MergePatch
 // (application/merge-patch+json) or JSONPatch (application/json-patch+json).
 type Patch interface {
 	// body returns the patch's media type and encoded body.
@@ -96,6 +96,20 @@ type UserPatch struct {
 func (p UserPatch) body() (string, []byte, error) {
 	b, err := json.Marshal(p)
 	return "application/json", b, err
+}
+
+// RawPatch is the JSON text of an application/json partial update, sent as
+// it is: each member sets its field, null clears it, and fields left out
+// are untouched, as with a UserPatch, but any member and any value reach
+// the server, which answers what it refuses (unknown or read-only members,
+// wrong types) with its own *Problem. It must be valid JSON.
+type RawPatch []byte
+
+func (p RawPatch) body() (string, []byte, error) {
+	if !json.Valid(p) {
+		return "", nil, errors.New("raw patch is not valid JSON")
+	}
+	return "application/json", p, nil
 }
 
 // MergePatch is the JSON text of an RFC 7396 merge patch of the user:
@@ -177,6 +191,12 @@ func (c *Client) Update(ctx context.Context, id string, p Patch, opts ...CallOpt
 		return nil, fmt.Errorf("update user: %w", err)
 	}
 	return userAnswer(resp, id)
+}
+
+// UpdateRaw is Update with a RawPatch: body, a JSON object, is sent as it
+// is as an application/json partial update.
+func (c *Client) UpdateRaw(ctx context.Context, id string, body []byte, opts ...CallOption) (*User, error) {
+	return c.Update(ctx, id, RawPatch(body), opts...)
 }
 
 // UpdateIf is Update conditional on the user still being at version: if

@@ -47,8 +47,11 @@ type User struct {
 	IsOwner       bool      `json:"is_owner"`
 	// Metadata is the tenant's own JSON object; its numbers are
 	// json.Number, so that large integers keep their precision.
-	Metadata      map[string]any   `json:"metadata"`
-	Status        Status           `json:"status"`
+	Metadata map[string]any `json:"metadata"`
+	Status   Status         `json:"status"`
+	// PurgeAfter is, while Status is StatusDeleting, when the server erases
+	// the user for good unless it is restored before; nil otherwise.
+	PurgeAfter    *time.Time       `json:"purge_after"`
 	Deactivated   bool             `json:"deactivated"`
 	Suspensions   []UserSuspension `json:"suspensions"` // those in force
 	AuthProvider  string           `json:"auth_provider"`
@@ -184,6 +187,23 @@ func (c *Client) Create(ctx context.Context, in UserInput, opts ...CallOption) (
 		return nil, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil
+}
+
+// CreateRaw creates a user from body, a JSON object sent as it is
+// (application/json): the members UserInput has no field for, and values
+// of any JSON type, reach the server, which refuses what it does not take
+// with its own *Problem (400 unknown_field, read_only_field or a type
+// error, every member named). Takes the options of Create and fails like
+// it; body must be valid JSON, or nothing is sent.
+func (c *Client) CreateRaw(ctx context.Context, body []byte, opts ...CallOption) (*User, error) {
+	if !json.Valid(body) {
+		return nil, errors.New("create user: the body is not valid JSON")
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/v1/users", body: body, contentType: "application/json", opts: opts})
+	if err != nil {
+		return nil, fmt.Errorf("create user: %w", err)
+	}
+	return userAnswer(resp, "")
 }
 
 // Get returns a user. Fails with a 404 *Problem (IsNotFound) when id is

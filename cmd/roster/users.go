@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -344,29 +343,32 @@ func (s *setFlag) Set(arg string) error {
 	return nil
 }
 
-// readBody returns the body the flags give, as the members of a JSON object;
-// raw is the body's text (of -f), or the object the members make (of --set).
-func (inv *invocation) readBody(b *bodyFlags) (raw []byte, members []member, err error) {
+// readBody returns the body the flags give, the JSON text to send as it
+// is: the object the --set members make, or the text of -f. Only text that
+// is not JSON at all is refused here; the server judges the rest, and names
+// every member it refuses (unknown, read-only, of the wrong type) in its
+// own problem.
+func (inv *invocation) readBody(b *bodyFlags) ([]byte, error) {
 	switch {
 	case len(b.set.members) > 0 && *b.file != "":
-		return nil, nil, inv.usagef("give the body with --set or with -f, not both")
+		return nil, inv.usagef("give the body with --set or with -f, not both")
 	case len(b.set.members) > 0:
 		m := make(map[string]json.RawMessage, len(b.set.members))
 		for _, s := range b.set.members {
 			m[s.name] = s.value
 		}
-		raw, err := json.Marshal(m)
-		return raw, b.set.members, err
+		return json.Marshal(m)
 	case *b.file == "":
-		return nil, nil, inv.usagef("needs a body: --set FIELD=VALUE or -f FILE")
+		return nil, inv.usagef("needs a body: --set FIELD=VALUE or -f FILE")
 	}
-	if raw, err = inv.readFile(*b.file); err != nil {
-		return nil, nil, err
+	raw, err := inv.readFile(*b.file)
+	if err != nil {
+		return nil, err
 	}
-	if members, err = objectMembers(raw); err != nil {
-		return nil, nil, inv.usagef("-f %s: %v", *b.file, err)
+	if !json.Valid(raw) {
+		return nil, inv.usagef("-f %s: not valid JSON", *b.file)
 	}
-	return raw, members, nil
+	return raw, nil
 }
 
 // readFile reads the file -f names, or standard input for "-".
@@ -390,69 +392,20 @@ func (inv *invocation) readFile(name string) ([]byte, error) {
 	return b, nil
 }
 
-// objectMembers returns the members of the JSON object in b, refusing
-// anything else and a member given twice, as the server does (§4).
-func objectMembers(b []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
-	}
-	var ms []member
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("not valid JSON: %v", err)
-		}
-		name := t.(string) // the decoder yields only strings as keys
-		if slices.ContainsFunc(ms, func(m member) bool { return m.name == name }) {
-			return nil, fmt.Errorf("%s is given twice", name)
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("not valid JSON: %v", err)
-		}
-		ms = append(ms, member{name, v})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not valid JSON: more after the object")
-	}
-	return ms, nil
-}
-
 func runUsersCreate(ctx context.Context, inv *invocation) error {
 	sf, wf, bf := inv.serverFlags(), inv.writeFlags(), inv.bodyFlags()
 	if _, err := inv.parse(); err != nil {
 		return err
 	}
-	_, members, err := inv.readBody(bf)
+	body, err := inv.readBody(bf)
 	if err != nil {
 		return err
-	}
-	var in client.UserInput
-	var bad []string
-	for _, m := range members {
-		if err := checkField(m.name, false); err != nil {
-			bad = append(bad, err.Error())
-			continue
-		}
-		// One member at a time into the same input, so that each wrong
-		// value is named, and all of them at once.
-		one, _ := json.Marshal(map[string]json.RawMessage{m.name: m.value})
-		if err := decodeStrict(one, &in); err != nil {
-			bad = append(bad, m.name+": "+typeError(m.name, err))
-		}
-	}
-	if len(bad) > 0 {
-		return inv.usagef("the body cannot be sent:\n  %s", strings.Join(bad, "\n  "))
 	}
 	c, opts, err := inv.connectToWrite(sf, wf)
 	if err != nil {
 		return err
 	}
-	u, err := c.Create(ctx, in, opts...)
+	u, err := c.CreateRaw(ctx, body, opts...)
 	if err != nil {
 		return inv.failed(err)
 	}
@@ -482,19 +435,17 @@ func runUsersUpdate(ctx context.Context, inv *invocation) error {
 			return inv.usagef("-f %s: %v", *bf.file, err)
 		}
 	case *merge:
-		raw, _, err := inv.readBody(bf)
+		raw, err := inv.readBody(bf)
 		if err != nil {
 			return err
 		}
 		patch = client.MergePatch(raw)
 	default:
-		_, members, err := inv.readBody(bf)
+		raw, err := inv.readBody(bf)
 		if err != nil {
 			return err
 		}
-		if patch, err = userPatch(members); err != nil {
-			return inv.usagef("the body cannot be sent:\n  %v", err)
-		}
+		patch = client.RawPatch(raw)
 	}
 	c, opts, err := inv.connectToWrite(sf, wf)
 	if err != nil {
@@ -505,104 +456,6 @@ func runUsersUpdate(ctx context.Context, inv *invocation) error {
 		return inv.failed(err)
 	}
 	return printUser(inv.stdout, *sf.table, u)
-}
-
-// patchField sets one field of a client.UserPatch from its JSON value:
-// null clears the field, any other value sets it.
-type patchField func(p *client.UserPatch, raw json.RawMessage) error
-
-// optional is the patchField of the field that field returns.
-func optional[T any](field func(*client.UserPatch) *client.Optional[T]) patchField {
-	return func(p *client.UserPatch, raw json.RawMessage) error {
-		if string(bytes.TrimSpace(raw)) == "null" {
-			*field(p) = client.Clear[T]()
-			return nil
-		}
-		var v T
-		if err := decodeStrict(raw, &v); err != nil {
-			return err
-		}
-		*field(p) = client.Set(v)
-		return nil
-	}
-}
-
-// patchFields are the writable fields of a user (§2), the members an
-// application/json update may send.
-var patchFields = map[string]patchField{
-	"email":           optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Email }),
-	"email_verified":  optional(func(p *client.UserPatch) *client.Optional[bool] { return &p.EmailVerified }),
-	"username":        optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Username }),
-	"name":            optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Name }),
-	"given_name":      optional(func(p *client.UserPatch) *client.Optional[string] { return &p.GivenName }),
-	"family_name":     optional(func(p *client.UserPatch) *client.Optional[string] { return &p.FamilyName }),
-	"picture":         optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Picture }),
-	"bio":             optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Bio }),
-	"birthdate":       optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Birthdate }),
-	"location":        optional(func(p *client.UserPatch) *client.Optional[client.Location] { return &p.Location }),
-	"company":         optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Company }),
-	"website":         optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Website }),
-	"country":         optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Country }),
-	"locale":          optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Locale }),
-	"zoneinfo":        optional(func(p *client.UserPatch) *client.Optional[string] { return &p.Zoneinfo }),
-	"roles":           optional(func(p *client.UserPatch) *client.Optional[[]string] { return &p.Roles }),
-	"metadata":        optional(func(p *client.UserPatch) *client.Optional[map[string]any] { return &p.Metadata }),
-	"secure_metadata": optional(func(p *client.UserPatch) *client.Optional[map[string]any] { return &p.SecureMetadata }),
-	"consented_at":    optional(func(p *client.UserPatch) *client.Optional[time.Time] { return &p.ConsentedAt }),
-	"consent_method":  optional(func(p *client.UserPatch) *client.Optional[string] { return &p.ConsentMethod }),
-}
-
-// readOnlyFields are the members of a user the API answers and no write
-// changes (§2).
-var readOnlyFields = []string{"object", "id", "tenant_id", "is_owner", "status", "deactivated", "suspensions", "auth_provider", "created_at", "updated_at", "version"}
-
-// checkField says why a body member cannot be sent, or nil. An update
-// may send a read-only member with --merge, which sends the body as it is:
-// the server takes one that has its current value, so that a user as read
-// may be sent back.
-func checkField(name string, update bool) error {
-	switch {
-	case patchFields[name] != nil:
-		return nil
-	case slices.Contains(readOnlyFields, name) && update:
-		return fmt.Errorf("%s: read-only; leave it out, or send the body with --merge", name)
-	case slices.Contains(readOnlyFields, name):
-		return fmt.Errorf("%s: read-only; leave it out", name)
-	}
-	return fmt.Errorf("%s: not a field of a user", name)
-}
-
-// userPatch is the application/json update the members make; it names
-// every member that cannot be sent.
-func userPatch(members []member) (client.UserPatch, error) {
-	var p client.UserPatch
-	var bad []string
-	for _, m := range members {
-		if err := checkField(m.name, true); err != nil {
-			bad = append(bad, err.Error())
-			continue
-		}
-		if err := patchFields[m.name](&p, m.value); err != nil {
-			bad = append(bad, m.name+": "+typeError(m.name, err))
-		}
-	}
-	if len(bad) > 0 {
-		return p, errors.New(strings.Join(bad, "\n  "))
-	}
-	return p, nil
-}
-
-// typeError explains a value that does not decode into its field; a
-// string field given what reads as JSON is told how to quote it.
-func typeError(name string, err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Type.Kind() == reflect.String {
-		return fmt.Sprintf("want a string; quote a value that reads as JSON: --set %s='\"…\"'", name)
-	}
-	if errors.As(err, &te) {
-		return fmt.Sprintf("want %s, not a JSON %s", te.Type, te.Value)
-	}
-	return err.Error()
 }
 
 // decodeStrict decodes one JSON value, keeping numbers exact (metadata)
@@ -800,7 +653,7 @@ func userJSON(u *client.User) map[string]any {
 		"company": orNil(u.Company), "website": orNil(u.Website), "country": orNil(u.Country),
 		"locale": orNil(u.Locale), "zoneinfo": orNil(u.Zoneinfo),
 		"roles": nonNil(u.Roles), "is_owner": u.IsOwner, "metadata": metadata,
-		"status": u.Status, "deactivated": u.Deactivated, "suspensions": suspensions,
+		"status": u.Status, "purge_after": timeOrNil(u.PurgeAfter), "deactivated": u.Deactivated, "suspensions": suspensions,
 		"auth_provider": orNil(u.AuthProvider), "consented_at": timeOrNil(u.ConsentedAt), "consent_method": orNil(u.ConsentMethod),
 		"created_at": formatTime(u.CreatedAt), "updated_at": formatTime(u.UpdatedAt), "version": u.Version,
 	}

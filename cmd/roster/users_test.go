@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster/client"
 )
@@ -73,6 +74,7 @@ type printedUser struct {
 	Company            text   `json:"company"`
 	Roles              []string
 	Metadata           map[string]any
+	PurgeAfter         *time.Time `json:"purge_after"`
 	Suspensions        []struct {
 		ID, Reason string
 		EndsAt     *string `json:"ends_at"`
@@ -298,6 +300,10 @@ func testUsersCommands(t *testing.T, db string) {
 		if err := os.WriteFile(body, []byte(`{"name": "From File"}`), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		notJSON := filepath.Join(t.TempDir(), "broken.json")
+		if err := os.WriteFile(notJSON, []byte(`{"name": `), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		noToken := func(k string) string {
 			if k == "ROSTER_TOKEN" {
 				return ""
@@ -314,13 +320,12 @@ func testUsersCommands(t *testing.T, db string) {
 			{s.env, []string{"create", "--set", "name=a", "--set", "name=b"}, "name is set twice"},
 			{s.env, []string{"create"}, "needs a body: --set FIELD=VALUE or -f FILE"},
 			{s.env, []string{"create", "--set", "name=a", "-f", body}, "with --set or with -f, not both"},
-			{s.env, []string{"create", "--set", "bogus=1", "--set", "id=usr_x", "--set", "username=42"}, "bogus: not a field of a user\n  id: read-only; leave it out\n  username: want a string"},
 			{s.env, []string{"create", "-f", filepath.Join(t.TempDir(), "missing.json")}, "no such file"},
 			{s.env, []string{"update", ada.ID, "--merge", "--json-patch", "-f", body}, "--merge and --json-patch are two formats"},
 			{s.env, []string{"update", ada.ID, "--json-patch", "--set", "name=x"}, "--json-patch takes its operations from -f FILE"},
 			{s.env, []string{"update", ada.ID, "-f", body, "--json-patch"}, "not a JSON array of operations"},
-			{s.env, []string{"update", ada.ID, "--set", "email_verified=yes"}, "email_verified: want bool, not a JSON string"},
-			{s.env, []string{"update", ada.ID, "--set", "version=9"}, "version: read-only; leave it out, or send the body with --merge"},
+			{s.env, []string{"update", ada.ID, "-f", notJSON}, "not valid JSON"},
+			{s.env, []string{"create", "-f", notJSON}, "not valid JSON"},
 			{s.env, []string{"update", ada.ID, "--set", "name=x", "--if-version", "-1"}, "--if-version must be a version"},
 			{s.env, []string{"update", "--set", "name=x"}, "missing USER_ID"},
 			{s.env, []string{"get"}, "missing USER_ID"},
@@ -345,6 +350,59 @@ func testUsersCommands(t *testing.T, db string) {
 		if got := s.user(t, "get", ada.ID); got.Name == val("From File") || got.Name == val("x") {
 			t.Errorf("a usage error updated the user: %+v", got)
 		}
+	})
+
+	t.Run("the server judges the body", func(t *testing.T) {
+		// The body goes as it is given: the server names each member it
+		// refuses, in one problem, and writes nothing.
+		before := s.user(t, "get", ada.ID)
+		for _, c := range []struct {
+			args  []string
+			codes map[string]string
+		}{
+			{[]string{"create", "--set", "email=judged@example.com", "--set", "bogus=1", "--set", "id=usr_x"},
+				map[string]string{"bogus": client.CodeUnknownField, "id": client.CodeReadOnlyField}},
+			{[]string{"update", ada.ID, "--set", "name=Judged", "--set", "version=9", "--set", "nickname=al"},
+				map[string]string{"version": client.CodeReadOnlyField, "nickname": client.CodeUnknownField}},
+			{[]string{"update", ada.ID, "--set", "purge_after=2030-01-01T00:00:00.000Z"},
+				map[string]string{"purge_after": client.CodeReadOnlyField}},
+		} {
+			err := s.fails(t, s.env, 1, c.args...)
+			var p *client.Problem
+			if !errors.As(err, &p) || p.Status != http.StatusBadRequest {
+				t.Errorf("roster users %s: %v, want the server's 400", strings.Join(c.args, " "), err)
+				continue
+			}
+			got := map[string]string{}
+			for _, fe := range p.Errors {
+				got[fe.Field] = fe.Code
+			}
+			for f, code := range c.codes {
+				if got[f] != code {
+					t.Errorf("roster users %s: errors %v, want %s: %s", strings.Join(c.args, " "), got, f, code)
+				}
+				if !strings.Contains(err.Error(), "\n  "+f+": "+code) {
+					t.Errorf("roster users %s printed %q, without a line for %s", strings.Join(c.args, " "), err, f)
+				}
+			}
+		}
+		if out, _, _ := s.run(s.env, "", "list", "--email", "judged@example.com"); out != "" {
+			t.Errorf("a refused create wrote: %q", out)
+		}
+		if got := s.user(t, "get", ada.ID); got.Version != before.Version || got.Name == val("Judged") {
+			t.Errorf("a refused update wrote: %+v", got)
+		}
+		// A member the client's types do not know, sent from a file, is
+		// written by the server.
+		file := filepath.Join(t.TempDir(), "ext.json")
+		if err := os.WriteFile(file, []byte(`{"external_id": "crm-7"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.user(t, "update", ada.ID, "-f", file)
+		if code, body := call(t, "GET", s.url+"/v1/users/"+ada.ID, s.token, ""); code != http.StatusOK || !strings.Contains(string(body), `"external_id":"crm-7"`) {
+			t.Errorf("after the raw update: %d %s", code, body)
+		}
+		ada = s.user(t, "get", ada.ID)
 	})
 
 	t.Run("a server that cannot be reached", func(t *testing.T) {
@@ -454,8 +512,9 @@ func testUsersCommands(t *testing.T, db string) {
 		if u := s.user(t, "get", ada.ID); u.Status != "active" {
 			t.Fatalf("delete --dry-run deleted: %+v", u)
 		}
-		if u := s.user(t, "delete", ada.ID); u.Status != "deleting" {
-			t.Errorf("delete: %+v", u)
+		start := time.Now()
+		if u := s.user(t, "delete", ada.ID); u.Status != "deleting" || u.PurgeAfter == nil || u.PurgeAfter.Before(start.Add(604799*time.Second)) {
+			t.Errorf("delete: %+v, want purge_after a week on", u)
 		}
 		if err := s.fails(t, s.env, 1, "update", ada.ID, "--set", "name=Ghost"); !client.HasCode(err, client.CodeUserDeleting) {
 			t.Errorf("updating a user under deletion: %v", err)
@@ -463,7 +522,7 @@ func testUsersCommands(t *testing.T, db string) {
 		if got := decodeLines[printedUser](t, mustRun(t, s, "list", "--status", "deleting")); len(got) != 1 || got[0].ID != ada.ID {
 			t.Errorf("--status deleting printed %+v", got)
 		}
-		if u := s.user(t, "restore", ada.ID); u.Status != "active" {
+		if u := s.user(t, "restore", ada.ID); u.Status != "active" || u.PurgeAfter != nil {
 			t.Errorf("restore: %+v", u)
 		}
 	})
@@ -485,7 +544,7 @@ func testUsersCommands(t *testing.T, db string) {
 			}
 		}
 		want := []string{"user.restored", "user.deleted", "user.unsuspended", "user.suspended", "user.reactivated", "user.deactivated",
-			"user.updated", "user.updated", "user.updated", "user.updated", "user.updated", "user.created"}
+			"user.updated", "user.updated", "user.updated", "user.updated", "user.updated", "user.updated", "user.created"}
 		if !slices.Equal(actions, want) {
 			t.Errorf("history %v, want %v", actions, want)
 		}

@@ -471,17 +471,23 @@ func scenario(t *testing.T, backend string) {
 	}
 
 	// Delete, which locks the form with the reason, then restore.
+	// The tenant has no grace period (the default): the confirmation says
+	// the user is erased at once.
 	b.do("delete", chromedp.Click(chromedp.ID("act-delete")), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
-	if got := b.text("#confirm-text"); !strings.Contains(got, "restored") {
-		t.Errorf("delete confirmation %q does not tell of the grace period", got)
+	if got := b.text("#confirm-text"); !strings.Contains(got, "erased at once") || !strings.Contains(got, "cannot be restored") {
+		t.Errorf("delete confirmation %q, want the user erased at once (no grace period)", got)
 	}
 	b.do("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
 	b.until("the deletion", `document.querySelector('#act-restore') !== null && document.querySelector('#edit-save').disabled`)
 	if got := b.text("#edit-why"); !strings.Contains(got, "being deleted") {
 		t.Errorf("the form is locked for %q", got)
 	}
-	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "deleting" {
-		t.Errorf("status %v, want deleting", s)
+	deleted := n.api(t, "GET", "/v1/users/"+id, nil, 200)
+	if deleted["status"] != "deleting" {
+		t.Errorf("status %v, want deleting", deleted["status"])
+	}
+	if got := b.eval(`document.querySelector('#deleting-note time:last-of-type')?.getAttribute('datetime') ?? ''`); got == "" || got != deleted["purge_after"] {
+		t.Errorf("the deleting note shows %q, want purge_after %v", got, deleted["purge_after"])
 	}
 	b.do("restore", chromedp.Click(chromedp.ID("act-restore")), chromedp.WaitVisible(chromedp.ID("confirm-ok")), chromedp.Click(chromedp.ID("confirm-ok")))
 	b.until("the restore", `document.querySelector('#act-delete') !== null && !document.querySelector('#edit-save').disabled`)
@@ -585,6 +591,10 @@ func TestConsoleWithAReadOnlyKey(t *testing.T) {
 		}
 	}
 	b.shot("11-read-only")
+	// The scopes came from GET /v1/keys/self, not from trying a write.
+	if logs := n.logs.String(); !strings.Contains(logs, `"route":"GET /v1/keys/self"`) || strings.Contains(logs, `"route":"PATCH /v1/users/{id}"`) {
+		t.Errorf("the console did not read its key, or probed with a write:\n%s", logs)
+	}
 	b.do("settings", chromedp.Navigate(n.url+"/console/#/settings"))
 	b.until("the settings", `document.querySelector('#roles-text') !== null`)
 	if got := b.text("#policies"); !strings.Contains(got, "admin") {
@@ -677,8 +687,10 @@ when { context.changed_fields.contains("roles") };
 	b.until("erin alone", `document.querySelectorAll('#users-rows tr').length === 1 && document.querySelector('#users-rows').textContent.includes('erin@example.com')`)
 }
 
-// TestConsoleWithAPlatformKey: a platform key needs a tenant, and is told
-// the tenant's deletion grace period, which only it may read.
+// TestConsoleWithAPlatformKey: a platform key needs a tenant; with it, and
+// with a tenant key too, the delete confirmation tells the tenant's grace
+// period and when the user would be erased, and the user view shows
+// purge_after while it is being deleted.
 func TestConsoleWithAPlatformKey(t *testing.T) {
 	b := newBrowser(t)
 	n := startNode(t)
@@ -688,17 +700,56 @@ func TestConsoleWithAPlatformKey(t *testing.T) {
 	}
 	n.apiAs(t, platform, "PATCH", "/v1/tenants/"+n.tenant, map[string]any{"settings": map[string]any{"deletion_grace_seconds": 7 * 86400}}, 200)
 	id := n.api(t, "POST", "/v1/users", map[string]any{"email": "fay@example.com", "name": "Fay Lin"}, 201)["id"].(string)
+	gus := n.api(t, "POST", "/v1/users", map[string]any{"email": "gus@example.com", "name": "Gus Ray"}, 201)["id"].(string)
 
 	b.do("open the console", chromedp.Navigate(n.url+"/console"), chromedp.WaitVisible(chromedp.ID("signin-key")))
 	b.do("sign in without a tenant", chromedp.SendKeys(chromedp.ID("signin-key"), platform+kb.Enter))
 	b.until("the refusal", `document.querySelector('#signin-tenant-err').textContent.includes('X-Tenant-ID')`)
 	b.do("sign in with the tenant", chromedp.SendKeys(chromedp.ID("signin-key"), platform), chromedp.SendKeys(chromedp.ID("signin-tenant"), n.tenant+kb.Enter))
 	b.until("the list", `document.querySelector('#users-rows').textContent.includes('fay@example.com')`)
+	if got := b.text("#scopes"); !strings.HasPrefix(got, "Platform key") || !strings.Contains(got, "admin") {
+		t.Errorf("scopes shown %q, want a platform key's", got)
+	}
 	b.do("open fay", chromedp.Navigate(n.url+"/console/#/users/"+id))
 	b.until("fay's page", `document.querySelector('#user-title')?.textContent === 'Fay Lin'`)
 	b.do("delete", chromedp.Click(chromedp.ID("act-delete")), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
-	if got := b.text("#confirm-text"); !strings.Contains(got, "7 days") {
-		t.Errorf("delete confirmation %q, want the grace period of 7 days", got)
+	// When it would be erased, as the browser writes a date: a week on.
+	week := b.eval(`new Date(Date.now() + 7 * 86400e3).toLocaleDateString()`)
+	if got := b.text("#confirm-text"); !strings.Contains(got, "7 days") || !strings.Contains(got, week) || !strings.Contains(got, "can be restored") {
+		t.Errorf("delete confirmation %q, want the grace period of 7 days, ending on %s", got, week)
 	}
 	b.do("cancel", chromedp.Click(chromedp.ID("confirm-cancel")), chromedp.WaitNotVisible(chromedp.ID("confirm-ok")))
+	if s := n.api(t, "GET", "/v1/users/"+id, nil, 200)["status"]; s != "active" {
+		t.Errorf("status %v after a cancelled deletion", s)
+	}
+
+	// A tenant key reads the grace period as well (GET /v1/tenant).
+	b.do("sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("signin-key")))
+	b.signIn(n, n.token)
+	if got := b.text("#scopes"); !strings.HasPrefix(got, "Key") || !strings.Contains(got, "users:write") {
+		t.Errorf("scopes shown %q, want the admin key's", got)
+	}
+	b.do("open gus", chromedp.Navigate(n.url+"/console/#/users/"+gus))
+	b.until("gus's page", `document.querySelector('#user-title')?.textContent === 'Gus Ray'`)
+	b.do("delete", chromedp.Click(chromedp.ID("act-delete")), chromedp.WaitVisible(chromedp.ID("confirm-ok")))
+	if got := b.text("#confirm-text"); !strings.Contains(got, "7 days") || !strings.Contains(got, week) {
+		t.Errorf("delete confirmation for a tenant key %q, want the grace period of 7 days", got)
+	}
+	b.do("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	b.until("the deletion", `document.querySelector('#act-restore') !== null`)
+	after := n.api(t, "GET", "/v1/users/"+gus, nil, 200)["purge_after"]
+	if got := b.eval(`document.querySelector('#deleting-note time:last-of-type')?.getAttribute('datetime') ?? ''`); got == "" || got != after {
+		t.Errorf("the deleting note shows %q, want purge_after %v", got, after)
+	}
+	if got := b.text("#facts"); !strings.Contains(got, "Erased after") {
+		t.Errorf("the fields %q do not show purge_after", got)
+	}
+	b.shot("13-deleting")
+
+	// The settings show the grace period, which only a platform key changes.
+	b.do("settings", chromedp.Navigate(n.url+"/console/#/settings"))
+	b.until("the tenant's settings", `document.querySelector('#tenant-settings') !== null`)
+	if got := b.text("#tenant-settings"); !strings.Contains(got, "604,800 s") && !strings.Contains(got, "604800 s") {
+		t.Errorf("tenant settings %q, want the grace period", got)
+	}
 }

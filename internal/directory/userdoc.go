@@ -28,7 +28,7 @@ var (
 		return names
 	}()
 	readOnlyFields = []string{
-		"object", "id", "tenant_id", "is_owner", "status", "deactivated",
+		"object", "id", "tenant_id", "is_owner", "status", "purge_after", "deactivated",
 		"suspensions", "auth_provider", "created_at", "updated_at", "version",
 	}
 	fieldKind = func() map[string]bool {
@@ -76,6 +76,10 @@ func PublicDoc(u *User) map[string]any {
 	d["is_owner"] = u.IsOwner
 	d["metadata"] = objectOrEmpty(u.Metadata)
 	d["status"] = u.Status
+	d["purge_after"] = nil
+	if u.PurgeAfter != nil {
+		d["purge_after"] = FormatTime(*u.PurgeAfter)
+	}
 	d["deactivated"] = u.Deactivated()
 	sus := make([]any, len(u.Suspensions))
 	for i, s := range u.Suspensions {

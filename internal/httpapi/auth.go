@@ -175,6 +175,17 @@ func tenantAccess(svc *directory.Service, scope string, next http.Handler) http.
 	})
 }
 
+// keyAccess lets a request through when it carries a usable key, of any
+// scope and any tenant.
+func keyAccess(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if keyOf(w, r) == nil {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // platformAccess lets a request through when its key is a platform key.
 func platformAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -126,6 +126,16 @@ func handleKeyGet(svc *directory.Service, owner keyOwner) http.Handler {
 	})
 }
 
+// handleKeySelf answers the key that authenticates the request, whatever
+// its scopes: a tenant key or a platform key learns what it may do without
+// trying, and no other key is shown. It reads no X-Tenant-ID. The key is
+// as gate read it, from the database, at the start of the request.
+func handleKeySelf() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, keyJSON(requestInfoFrom(r.Context()).key))
+	})
+}
+
 // handleKeyRevoke revokes a key and answers it as it now is. ?force=true
 // revokes even the last key that can manage keys.
 func handleKeyRevoke(svc *directory.Service, owner keyOwner) http.Handler {

@@ -89,6 +89,8 @@ func New(cfg Config) http.Handler {
 		return tenantAccess(svc, directory.ScopeAdmin, idem(withQuery(q, h)))
 	}
 	platform := func(q params, h http.Handler) http.Handler { return platformAccess(idem(withQuery(q, h))) }
+	// A route any key may call, whatever its scopes and tenant.
+	anyKey := func(q params, h http.Handler) http.Handler { return keyAccess(withQuery(q, h)) }
 	open := withQuery
 
 	mux := http.NewServeMux()
@@ -112,6 +114,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("GET /v1/policies", admin(noParams, handlePoliciesGet(svc)))
 	mux.Handle("PUT /v1/policies", admin(noParams, handlePoliciesPut(svc)))
 	mux.Handle("GET /v1/usage", read(noParams, handleUsage(svc)))
+	mux.Handle("GET /v1/tenant", read(noParams, handleTenantSelf(svc)))
 	mux.Handle("GET /v1/events", read(feedParams, handleEvents(svc)))
 
 	mux.Handle("POST /v1/webhook-endpoints", admin(noParams, handleEndpointCreate(svc)))
@@ -123,6 +126,7 @@ func New(cfg Config) http.Handler {
 
 	mux.Handle("GET /v1/keys", admin(pageParams(directory.PrefixKey), handleKeyList(svc, tenantKeys)))
 	mux.Handle("POST /v1/keys", admin(noParams, handleKeyCreate(svc, tenantKeys, "/v1/keys")))
+	mux.Handle("GET /v1/keys/self", anyKey(noParams, handleKeySelf()))
 	mux.Handle("GET /v1/keys/{id}", admin(noParams, handleKeyGet(svc, tenantKeys)))
 	mux.Handle("DELETE /v1/keys/{id}", admin(revokeParams, handleKeyRevoke(svc, tenantKeys)))
 	mux.Handle("POST /v1/keys/{id}/rotate", admin(noParams, handleKeyRotate(svc, tenantKeys, "/v1/keys")))

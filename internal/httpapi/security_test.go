@@ -27,7 +27,7 @@ import (
 )
 
 // route is one line of routes.go: its pattern and the access wrapper that
-// guards it (read, write, admin, platform, or none).
+// guards it (read, write, admin, platform, key — any key —, or none).
 type route struct {
 	method, path, access string
 }
@@ -58,6 +58,8 @@ func servedRoutes(t testing.TB) []route {
 		access := m[3]
 		switch access {
 		case "read", "write", "admin", "platform":
+		case "anyKey":
+			access = "key"
 		default:
 			access = "none"
 		}
@@ -300,6 +302,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 		must(200, req{method: "DELETE", path: k.base + "/" + rotated["id"].(string), token: k.token})
 		must(200, req{method: "GET", path: k.audit, token: k.token})
 	}
+
+	// The request's own key and tenant, which no secret is part of.
+	for _, token := range []string{"", e.platform} {
+		must(200, req{method: "GET", path: "/v1/keys/self", token: token})
+	}
+	must(200, req{method: "GET", path: "/v1/tenant"})
 
 	// Failed authentication must not echo the token it refused.
 	for _, h := range []string{"Basic " + e.token, "Bearer " + e.token + "x", "Bearer  " + e.token[:len(e.token)-1], e.token} {
@@ -692,11 +700,11 @@ func TestScopesGuardEveryRoute(t *testing.T) {
 		headers []string
 		admits  map[string]bool // access levels the key passes
 	}{
-		{"users:read", e.keyWith("users:read"), nil, map[string]bool{"read": true}},
-		{"users:write", e.keyWith("users:write"), nil, map[string]bool{"write": true}},
-		{"read_write", e.keyWith("read_write"), nil, map[string]bool{"read": true, "write": true}},
-		{"admin", e.token, nil, map[string]bool{"read": true, "write": true, "admin": true}},
-		{"platform", e.platform, []string{"X-Tenant-ID", e.tenant}, map[string]bool{"read": true, "write": true, "admin": true, "platform": true}},
+		{"users:read", e.keyWith("users:read"), nil, map[string]bool{"key": true, "read": true}},
+		{"users:write", e.keyWith("users:write"), nil, map[string]bool{"key": true, "write": true}},
+		{"read_write", e.keyWith("read_write"), nil, map[string]bool{"key": true, "read": true, "write": true}},
+		{"admin", e.token, nil, map[string]bool{"key": true, "read": true, "write": true, "admin": true}},
+		{"platform", e.platform, []string{"X-Tenant-ID", e.tenant}, map[string]bool{"key": true, "read": true, "write": true, "admin": true, "platform": true}},
 	}
 	ids := strings.NewReplacer("{id}", "x", "{sid}", "x")
 	checked := 0

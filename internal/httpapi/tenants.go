@@ -102,6 +102,22 @@ func handleTenantGet(svc *directory.Service) http.Handler {
 	})
 }
 
+// handleTenantSelf answers the tenant the request acts in (a tenant key's
+// own, or the one a platform key names), as GET /v1/tenants/{id} does: a
+// tenant key may read its plan, settings and role catalog, which decide
+// what its writes do (a deletion's grace period, the metadata limit), but
+// not change them.
+func handleTenantSelf(svc *directory.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := svc.StoredTenant(r.Context(), tenantFrom(r.Context()).ID)
+		if err != nil {
+			writeProblem(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tenantJSON(t))
+	})
+}
+
 func handleTenantList(svc *directory.Service) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := queryOf(r)

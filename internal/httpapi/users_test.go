@@ -30,7 +30,7 @@ func TestCreateAndGetUser(t *testing.T) {
 	want := map[string]any{
 		"object": "user", "tenant_id": e.tenant, "email": "Alice@example.com", "email_verified": false,
 		"username": "alice", "name": "Alice Smith", "birthdate": "1990-01-01", "country": "FR", "locale": "fr-FR",
-		"status": "active", "deactivated": false, "is_owner": false, "auth_provider": "local",
+		"status": "active", "purge_after": nil, "deactivated": false, "is_owner": false, "auth_provider": "local",
 		"consented_at": "2024-01-02T03:04:05.000Z", "consent_method": "opt-in", "version": json.Number("1"),
 	}
 	for k, v := range want {

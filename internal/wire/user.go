@@ -58,6 +58,12 @@ func MarshalPublic(u *directory.User) []byte {
 	b = appendField(b, "name", u.Name)
 	b = append(b, `,"object":"user"`...)
 	b = appendField(b, "picture", u.Picture)
+	b = append(b, `,"purge_after":`...)
+	if u.PurgeAfter != nil {
+		b = appendString(b, directory.FormatTime(*u.PurgeAfter))
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, `,"roles":[`...)
 	for i, r := range u.Roles {
 		if i > 0 {

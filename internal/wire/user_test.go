@@ -12,7 +12,8 @@ import (
 
 // publicUsers are users whose every member takes the values that encode
 // differently: empty and set strings, escapes, non-ASCII, invalid UTF-8,
-// nested metadata, a location, suspensions with and without an end.
+// nested metadata, a location, suspensions with and without an end, a user
+// being deleted (purge_after).
 func publicUsers() []*directory.User {
 	at := time.Date(2026, 11, 23, 1, 2, 3, 456_000_000, time.UTC)
 	end := at.Add(time.Hour)
@@ -34,7 +35,9 @@ func publicUsers() []*directory.User {
 	invalid.Name, invalid.Bio = "bad \xff\xfe utf-8", "half \xe2\x82"
 	invalid.Status = directory.StatusDeactivated
 	invalid.Location = &directory.Location{Longitude: 0, Latitude: -0.000001}
-	return []*directory.User{bare, full, &invalid}
+	deleting := *bare
+	deleting.ID, deleting.Status, deleting.PurgeAfter = "usr_2", directory.StatusDeleting, &end
+	return []*directory.User{bare, full, &invalid, &deleting}
 }
 
 func TestMarshalPublic(t *testing.T) {

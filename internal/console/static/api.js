@@ -25,8 +25,6 @@ export function signOut() {
   sessionStorage.removeItem(TENANT);
 }
 
-export function tenantId() { return tenant; }
-
 // ApiError is a problem (RFC 9457) the API answered.
 export class ApiError extends Error {
   constructor(status, p, headers) {
@@ -74,29 +72,34 @@ export async function call(method, path, opts = {}) {
   return { status: res.status, data, etag: res.headers.get('ETag'), headers: res.headers };
 }
 
-// A well-formed user ID that names nobody: a write to it shows whether the
-// key holds users:write (404) or not (403), without reading or writing.
-const NOBODY = 'usr_00000000000000000000000000';
+// SCOPES are what the console may do, each with the scope it needs; a key
+// holds a scope itself, through admin (which includes the users scopes), or
+// as a platform key (which has every scope in the tenant it names).
+const SCOPES = { read: 'users:read', write: 'users:write', admin: 'admin' };
 
-// probeScopes asks the API what the key may do, since no route tells a
-// key's scopes: each answer is {ok, reason}, the reason being the API's own
-// refusal. It throws when the key itself is refused (401, or a platform key
-// without a tenant).
-export async function probeScopes() {
-  const probe = async (method, path, opts, allowed) => {
-    try {
-      await call(method, path, opts);
-      return { ok: true, reason: '' };
-    } catch (err) {
-      if (err.status === 403 && err.code === 'insufficient_scope') return { ok: false, reason: err.message };
-      if (allowed.includes(err.status)) return { ok: true, reason: '' };
-      throw err;
-    }
-  };
-  const read = await probe('GET', '/v1/users', { query: { limit: 1 } }, []);
-  const write = await probe('PATCH', `/v1/users/${NOBODY}`, { body: {}, query: { dry_run: 'true' } }, [404]);
-  const admin = await probe('GET', '/v1/policies', {}, []);
-  return { read, write, admin };
+// scopesOf answers, for a key as GET /v1/keys/self answers it, each of
+// SCOPES as {ok, reason}: the reason is why a control is disabled.
+export function scopesOf(k) {
+  const has = s => k.scopes.includes(s) || k.scopes.includes('platform') ||
+    (k.scopes.includes('admin') && s.startsWith('users:'));
+  const out = {};
+  for (const [name, scope] of Object.entries(SCOPES)) {
+    out[name] = has(scope) ? { ok: true, reason: '' } : { ok: false, reason: `This API key lacks the ${scope} scope.` };
+  }
+  return out;
+}
+
+// whoami reads the key the console signed in with (GET /v1/keys/self, which
+// any key may call) and, when the key may read the tenant, the tenant it
+// acts in (GET /v1/tenant): its role catalog and settings, such as the
+// deletion grace period. It throws when the key itself is refused (401), or
+// when the tenant is (a platform key without a tenant, a tenant that does
+// not exist or is not the key's).
+export async function whoami() {
+  const k = (await call('GET', '/v1/keys/self')).data;
+  const scopes = scopesOf(k);
+  const t = scopes.read.ok || k.tenant_id === null ? (await call('GET', '/v1/tenant')).data : null;
+  return { key: k, scopes, tenant: t };
 }
 
 // fieldOf names the form field an error of `errors` is about: `metadata.a`

@@ -7,7 +7,9 @@ import * as users from './users.js';
 import * as user from './user.js';
 import * as settings from './settings.js';
 
-const ctx = { scopes: null };
+// ctx is what the signed-in key may do (scopes), the key itself and its
+// tenant (null for a key that may not read it).
+const ctx = { scopes: null, key: null, tenant: null };
 
 function showView(name) {
   for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${name}`;
@@ -21,7 +23,8 @@ function showView(name) {
 function showScopes() {
   const s = ctx.scopes;
   const names = [['read', 'users:read'], ['write', 'users:write'], ['admin', 'admin']];
-  clear($('#scopes'), 'Key: ', names.filter(([k]) => s[k].ok).map(([, n]) => n).join(', ') || 'no scope');
+  const kind = ctx.key.tenant_id === null ? 'Platform key' : 'Key';
+  clear($('#scopes'), `${kind} “${ctx.key.name}”: `, names.filter(([k]) => s[k].ok).map(([, n]) => n).join(', ') || 'no scope');
 }
 
 async function route() {
@@ -32,7 +35,7 @@ async function route() {
   }
   if (!ctx.scopes) {
     try {
-      ctx.scopes = await api.probeScopes();
+      Object.assign(ctx, await api.whoami());
     } catch (err) {
       if (err.status !== 401) api.signOut();
       signinError(err);
@@ -90,14 +93,21 @@ function onSignIn(ev) {
   }
   api.signIn(k, $('#signin-tenant').value.trim());
   $('#signin-key').value = '';
-  ctx.scopes = null;
+  forget();
   status('');
   route();
 }
 
+// forget drops what the console knows of the key and its tenant.
+function forget() {
+  ctx.scopes = null;
+  ctx.key = null;
+  ctx.tenant = null;
+}
+
 function onSignOut() {
   api.signOut();
-  ctx.scopes = null;
+  forget();
   users.reset();
   clear($('#view-user'));
   clear($('#view-settings'));
@@ -107,7 +117,7 @@ function onSignOut() {
 }
 
 addEventListener('roster:signedout', ev => {
-  ctx.scopes = null;
+  forget();
   showView('signin');
   $('#signin-key-err').textContent = `The API refused the key: ${ev.detail}`;
 });

@@ -22,15 +22,37 @@ export async function render(root, ctx) {
 async function usage(ctx) {
   const slot = $('#usage');
   if (!ctx.scopes.read.ok) { clear(slot, `Needs the users:read scope: ${ctx.scopes.read.reason}`); return; }
-  let u;
-  try { u = (await api.call('GET', '/v1/usage')).data; } catch (err) { clear(slot, h('p', { class: 'problem' }, problemText(err))); return; }
+  let u, t;
+  try {
+    [u, t] = (await Promise.all([api.call('GET', '/v1/usage'), api.call('GET', '/v1/tenant')])).map(r => r.data);
+  } catch (err) { clear(slot, h('p', { class: 'problem' }, problemText(err))); return; }
+  ctx.tenant = t;
   const meter = (id, label, c) => h('div', { class: 'field' },
     h('label', { for: id }, `${label}: ${c.used.toLocaleString()} of ${c.limit.toLocaleString()}`),
     h('meter', { id, min: 0, max: Math.max(c.limit, 1), value: c.used, high: c.limit * 0.8, optimum: 0 }, `${c.used} of ${c.limit}`));
   clear(slot,
     meter('usage-writes', 'Writes this period', u.writes),
     meter('usage-active', 'Active users', u.active_users),
-    h('p', { class: 'muted' }, 'The period runs from ', time(u.period_start), ' to ', time(u.period_end), '.'));
+    h('p', { class: 'muted' }, 'The period runs from ', time(u.period_start), ' to ', time(u.period_end), '.'),
+    tenantSettings(t));
+}
+
+// tenantSettings shows the tenant's settings, which only a platform key may
+// change (PATCH /v1/tenants/{id}).
+function tenantSettings(t) {
+  const st = t.settings;
+  const g = st.deletion_grace_seconds;
+  const rows = [
+    ['Deletion grace period', g === 0 ? 'none: a deleted user is erased at once' : `${g.toLocaleString()} s (${(g / 86400).toLocaleString(undefined, { maximumFractionDigits: 2 })} days)`],
+    ['Metadata keys per user', String(st.metadata_max_keys)],
+    ['Every write needs If-Match', st.require_if_match ? 'yes' : 'no'],
+    ['Change feed keeps events for', `${st.event_retention_hours || 168} hours`],
+  ];
+  return [
+    h('h3', {}, `Settings of ${t.name}`),
+    h('dl', { class: 'facts', id: 'tenant-settings' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    h('p', { class: 'hint' }, 'Only a platform key can change them.'),
+  ];
 }
 
 async function roles(ctx, why) {

@@ -39,18 +39,20 @@ export async function render(root, ctx, id) {
     clear(root, h('h1', { id: 'user-title' }, 'User'), h('p', { class: 'note' }, `Reading a user needs the users:read scope: ${ctx.scopes.read.reason}`));
     return;
   }
-  let res, roles;
+  // The tenant is read again with the user: its role catalog and deletion
+  // grace period may have changed since the sign-in.
+  let res, tenant;
   try {
-    [res, roles] = await Promise.all([api.call('GET', `/v1/users/${id}`), api.call('GET', '/v1/roles')]);
+    [res, tenant] = await Promise.all([api.call('GET', `/v1/users/${id}`), api.call('GET', '/v1/tenant')]);
   } catch (err) {
     clear(root, h('h1', { id: 'user-title' }, 'User'), h('p', { class: 'problem', role: 'alert' }, problemText(err)), h('a', { href: '#/users' }, 'Back to the list'));
     return;
   }
-  st = { ctx, root, id, user: res.data, etag: res.etag, catalog: roles.data.roles, picture: undefined, historyCursor: null };
+  ctx.tenant = tenant.data;
+  st = { ctx, root, id, user: res.data, etag: res.etag, catalog: tenant.data.roles, grace: tenant.data.settings.deletion_grace_seconds, picture: undefined, historyCursor: null };
   draw();
   loadHistory(false);
   loadPicture();
-  loadGrace();
 }
 
 function canWrite() { return st.ctx.scopes.write.ok; }
@@ -100,6 +102,7 @@ function facts(u) {
   const add = (k, v) => rows.push(h('dt', {}, k), h('dd', {}, v));
   for (const f of FIELDS) add(f.label, show(u[f.name]));
   add('Status', u.status);
+  if (u.status === 'deleting') add('Erased after', time(u.purge_after));
   add('Deactivated', String(u.deactivated));
   add('Owner', String(u.is_owner));
   add('Auth provider', u.auth_provider);
@@ -376,7 +379,7 @@ function lifecycle() {
     why ? h('span', { class: 'why', id: `${id}-why` }, why) : null);
   const acts = [];
   if (u.status === 'deleting') {
-    acts.push(h('p', { class: 'note', id: 'deleting-note' }, 'Deleted at ', time(u.updated_at), ': it is purged for good when the tenant\'s grace period ends, unless restored before.'));
+    acts.push(h('p', { class: 'note', id: 'deleting-note' }, 'Deleted at ', time(u.updated_at), ': it will be erased for good after ', time(u.purge_after), ', unless restored before.'));
     acts.push(button('act-restore', 'Restore', noWrite, () => act('restore', 'POST', `/v1/users/${u.id}/restore`, 'Restore this user?', 'It becomes active again and takes an active-user seat.')));
   } else {
     if (u.deactivated) acts.push(button('act-reactivate', 'Reactivate', noWrite, () => act('reactivate', 'POST', `/v1/users/${u.id}/reactivate`, 'Reactivate this user?', 'It becomes active and takes an active-user seat.')));
@@ -403,28 +406,21 @@ function lifecycle() {
   ];
 }
 
+// graceText says, in the delete confirmation, when the user will be
+// erased: at once for a grace period of 0, else the time the period ends
+// if it were deleted now.
 function graceText() {
   const g = st.grace;
-  if (g === 0) return 'The tenant has no deletion grace period: the user\'s personal data, picture and suspensions are purged for good within seconds, and it cannot be restored.';
-  const period = g === undefined ? 'the tenant\'s deletion grace period' : `its deletion grace period of ${duration(g)}`;
-  return `The user is marked for deletion and can be restored until ${period} ends; then its personal data, picture and suspensions are purged for good.`;
+  if (g === 0) return 'The tenant has no deletion grace period: the user is erased at once, its personal data, picture and suspensions purged for good within seconds, and it cannot be restored.';
+  const when = new Date(Date.now() + g * 1000).toLocaleString();
+  return `The user is marked for deletion and erased for good after ${when}, when the tenant's deletion grace period of ${duration(g)} ends: its personal data, picture and suspensions are purged then. Until then it can be restored.`;
 }
 
 function duration(s) {
   if (s % 86400 === 0) return `${s / 86400} day${s === 86400 ? '' : 's'}`;
   if (s % 3600 === 0) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
-  return `${s} seconds`;
-}
-
-// loadGrace reads the tenant's deletion grace period, which only a platform
-// key may read (GET /v1/tenants/{id}); a tenant key is told it in general.
-async function loadGrace() {
-  if (!api.tenantId() || st.grace !== undefined) return;
-  try {
-    st.grace = (await api.call('GET', `/v1/tenants/${api.tenantId()}`)).data.settings.deletion_grace_seconds;
-  } catch {
-    // the general wording stays
-  }
+  if (s % 60 === 0) return `${s / 60} minute${s === 60 ? '' : 's'}`;
+  return `${s} second${s === 1 ? '' : 's'}`;
 }
 
 async function act(what, method, path, title, text) {
