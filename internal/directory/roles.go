@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A role has a key, the name users hold it by (PUT /v1/roles, a user's
@@ -44,12 +46,16 @@ func RoleNamed(t *Tenant, name string) (string, bool) {
 }
 
 // roleKeyFor derives a new role's key from its display name: the lower
-// case of its ASCII letters and digits, every other run of characters one
-// "-", then "-2", "-3", … should the key be taken.
+// case of its ASCII letters and digits, once accents are taken off (NFKD,
+// without the combining marks: "Île" is "ile"), every other run of
+// characters one "-", then "-2", "-3", … should the key be taken.
 func roleKeyFor(t *Tenant, name string) string {
 	var b strings.Builder
 	dash := false
-	for _, r := range strings.ToLower(name) {
+	for _, r := range norm.NFKD.String(strings.ToLower(name)) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
 		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
 			if dash && b.Len() > 0 {
 				b.WriteByte('-')
