@@ -2,6 +2,8 @@ package scim
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,19 +23,60 @@ import (
 
 const schemaGroup = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
-// group is the SCIM representation of role in t's catalog, with its members.
-func group(t *directory.Tenant, role string, members []*directory.User, base string) map[string]any {
+// group is the SCIM representation of role in t's catalog, with its members
+// and, when they were read, its version.
+func group(t *directory.Tenant, role string, members []*directory.User, base string, withVersion bool) map[string]any {
 	ms := make([]any, 0, len(members))
 	for _, u := range members {
 		ms = append(ms, map[string]any{"value": u.ID, "display": u.SCIMName(), "$ref": base + "/Users/" + u.ID, "type": "User"})
+	}
+	meta := map[string]any{"resourceType": "Group", "location": base + "/Groups/" + role}
+	if withVersion {
+		meta["version"] = groupVersion(t, role, members)
 	}
 	return map[string]any{
 		"schemas":     []any{schemaGroup},
 		"id":          role,
 		"displayName": directory.RoleName(t, role),
 		"members":     ms,
-		"meta":        map[string]any{"resourceType": "Group", "location": base + "/Groups/" + role},
+		"meta":        meta,
 	}
+}
+
+// groupVersion is a group's ETag, weak: a digest of its display name and
+// its members' IDs. A role has no version of its own to give; this one
+// changes whenever what GET /Groups/{id} shows does.
+func groupVersion(t *directory.Tenant, role string, members []*directory.User) string {
+	ids := make([]string, len(members))
+	for i, u := range members {
+		ids[i] = u.ID
+	}
+	slices.Sort(ids)
+	h := sha256.New()
+	h.Write([]byte(directory.RoleName(t, role)))
+	for _, id := range ids {
+		h.Write([]byte{0})
+		h.Write([]byte(id))
+	}
+	return `W/"` + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
+}
+
+// checkGroupMatch applies a group write's If-Match to the group as read
+// just before the write (members): 412 unless it is * or names the group's
+// version. A change committed between that read and the write goes
+// unnoticed: the check is not part of the write's transaction.
+func checkGroupMatch(r *http.Request, t *directory.Tenant, role string, members []*directory.User) error {
+	vals := r.Header.Values("If-Match")
+	if len(vals) == 0 {
+		return nil
+	}
+	cur := groupVersion(t, role, members)
+	for tag := range strings.SplitSeq(strings.Join(vals, ","), ",") {
+		if tag = strings.TrimSpace(tag); tag == "*" || tag == cur {
+			return nil
+		}
+	}
+	return errorf(http.StatusPreconditionFailed, "", "The group has changed since you read it: its version is now "+cur+".")
 }
 
 // holders lists the users holding role, oldest first.
@@ -50,10 +93,12 @@ func (a *API) writeGroup(w http.ResponseWriter, r *http.Request, status int, t *
 	if err != nil {
 		return err
 	}
-	res := group(t, role, members, a.baseURL(r))
+	res := group(t, role, members, a.baseURL(r), true)
+	meta := res["meta"].(map[string]any)
 	if status == http.StatusCreated {
-		w.Header().Set("Location", res["meta"].(map[string]any)["location"].(string))
+		w.Header().Set("Location", meta["location"].(string))
 	}
+	w.Header().Set("ETag", meta["version"].(string))
 	if !a.readsUsers(r) { // the members are users
 		if status == http.StatusOK {
 			status = http.StatusNoContent
@@ -112,12 +157,13 @@ func (a *API) GroupList() http.Handler {
 		resources := make([]any, 0, len(roles))
 		for _, role := range roles {
 			var members []*directory.User
-			if !slices.ContainsFunc(s.projection.exclude, func(p filter.AttrPath) bool { return strings.EqualFold(p.Name, "members") }) {
+			read := !slices.ContainsFunc(s.projection.exclude, func(p filter.AttrPath) bool { return strings.EqualFold(p.Name, "members") })
+			if read {
 				if members, err = a.holders(r.Context(), t.ID, role); err != nil {
 					return err
 				}
 			}
-			resources = append(resources, s.projection.apply(group(t, role, members, base)))
+			resources = append(resources, s.projection.apply(group(t, role, members, base, read)))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"schemas": []string{schemaList}, "totalResults": total,
 			"startIndex": s.startIndex, "itemsPerPage": len(resources), "Resources": resources})
@@ -191,8 +237,9 @@ func (a *API) GroupCreate() http.Handler {
 	})
 }
 
-// groupOpts are the write options of a group's change: its actor. If-Match
-// names a version of a user, which a group has not.
+// groupOpts are the write options of a group's change: its actor. The
+// request's If-Match names a version of the group (checkGroupMatch), not of
+// its users.
 func (a *API) groupOpts(r *http.Request) directory.WriteOptions {
 	return directory.WriteOptions{Actor: a.req.Actor(r)}
 }
@@ -249,6 +296,9 @@ func (a *API) GroupReplace() http.Handler {
 		if err != nil {
 			return err
 		}
+		if err := checkGroupMatch(r, t, role, cur); err != nil {
+			return err
+		}
 		c.Grant = want
 		for _, u := range cur {
 			if !slices.Contains(want, u.ID) {
@@ -284,6 +334,9 @@ func (a *API) GroupPatch() http.Handler {
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
+			return err
+		}
+		if err := checkGroupMatch(r, t, role, cur); err != nil {
 			return err
 		}
 		held := make([]string, len(cur))
@@ -403,6 +456,9 @@ func (a *API) GroupDelete() http.Handler {
 		}
 		cur, err := a.holders(r.Context(), t.ID, role)
 		if err != nil {
+			return err
+		}
+		if err := checkGroupMatch(r, t, role, cur); err != nil {
 			return err
 		}
 		ids := make([]string, len(cur))

@@ -301,3 +301,45 @@ func TestGroupChangesAreAtomic(t *testing.T) {
 		t.Errorf("holders keep a deleted group's role")
 	}
 }
+
+// TestGroupVersions: a group's meta.version is its ETag, moves with its
+// members and display name, and If-Match on a group write refuses a version
+// that is not the group's any more, writing nothing.
+func TestGroupVersions(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for _, name := range []string{"a@example.com", "b@example.com"} {
+		ids = append(ids, e.do(t, rq{method: "POST", path: "/scim/v2/Users", body: map[string]any{"userName": name}}).want(t, http.StatusCreated).json(t)["id"].(string))
+	}
+	created := e.do(t, rq{method: "POST", path: "/scim/v2/Groups", body: map[string]any{"displayName": "Ops Team",
+		"members": []any{map[string]any{"value": ids[0]}}}}).want(t, http.StatusCreated)
+	v1 := created.header.Get("ETag")
+	if at(created.json(t), "meta.version") != v1 || !strings.HasPrefix(v1, `W/"`) {
+		t.Fatalf("created: ETag %q, meta.version %v", v1, at(created.json(t), "meta.version"))
+	}
+	get := e.do(t, rq{method: "GET", path: "/scim/v2/Groups/ops-team"}).want(t, http.StatusOK)
+	if get.header.Get("ETag") != v1 {
+		t.Fatalf("GET's ETag %q, want the creation's %q", get.header.Get("ETag"), v1)
+	}
+	add := patchOp(map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ids[1]}}})
+	r := e.do(t, rq{method: "PATCH", path: "/scim/v2/Groups/ops-team", body: add, headers: []string{"If-Match", v1}}).want(t, http.StatusOK)
+	v2 := r.header.Get("ETag")
+	if v2 == v1 || at(r.json(t), "meta.version") != v2 {
+		t.Fatalf("after adding a member: ETag %q (was %q), meta.version %v", v2, v1, at(r.json(t), "meta.version"))
+	}
+	// v1 is stale now: each write with it is 412 and changes nothing.
+	remove := patchOp(map[string]any{"op": "remove", "path": `members[value eq "` + ids[0] + `"]`})
+	e.do(t, rq{method: "PATCH", path: "/scim/v2/Groups/ops-team", body: remove, headers: []string{"If-Match", v1}}).want(t, http.StatusPreconditionFailed)
+	e.do(t, rq{method: "PUT", path: "/scim/v2/Groups/ops-team", body: map[string]any{"displayName": "Ops Team"}, headers: []string{"If-Match", v1}}).want(t, http.StatusPreconditionFailed)
+	e.do(t, rq{method: "DELETE", path: "/scim/v2/Groups/ops-team", headers: []string{"If-Match", v1}}).want(t, http.StatusPreconditionFailed)
+	if g := e.do(t, rq{method: "GET", path: "/scim/v2/Groups/ops-team"}).want(t, http.StatusOK); g.header.Get("ETag") != v2 || len(memberIDs(t, g.json(t))) != 2 {
+		t.Fatalf("after the refused writes: ETag %q, members %v", g.header.Get("ETag"), memberIDs(t, g.json(t)))
+	}
+	// A rename moves the version too; * matches any.
+	r = e.do(t, rq{method: "PATCH", path: "/scim/v2/Groups/ops-team", body: patchOp(map[string]any{"op": "replace", "path": "displayName", "value": "Operations"}),
+		headers: []string{"If-Match", v2}}).want(t, http.StatusOK)
+	if r.header.Get("ETag") == v2 {
+		t.Fatal("a rename left the version as it was")
+	}
+	e.do(t, rq{method: "DELETE", path: "/scim/v2/Groups/ops-team", headers: []string{"If-Match", "*"}}).want(t, http.StatusNoContent)
+}
