@@ -111,7 +111,7 @@ const (
 
 	postgresSearchPlan = `SELECT t.n, CASE WHEN t.n >= $4 THEN (SELECT u.id FROM users u WHERE u.tenant_id = $1 ORDER BY u.id DESC LIMIT 1 OFFSET $5) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM user_search WHERE tenant_id = $1 AND term >= $2 AND term < $3 LIMIT $4) AS c) AS t`
 	postgresSparse     = `SELECT u.* FROM (SELECT DISTINCT s.user_id FROM user_search s WHERE s.tenant_id = $1 AND s.term >= $2 AND s.term < $3%s ORDER BY s.user_id DESC) AS m CROSS JOIN LATERAL (SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id = m.user_id OFFSET 0) AS u ORDER BY m.user_id DESC LIMIT 21`
-	postgresDense      = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id >= $2 AND u.id IN (SELECT s.user_id FROM user_search s WHERE s.tenant_id = $1 AND s.user_id >= $2 AND s.term >= $3 AND s.term < $4) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
+	postgresDense      = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id >= $2 AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id AND (s.term || '') COLLATE "C" >= $3 AND (s.term || '') COLLATE "C" < $4 OFFSET 0) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
 )
 
 var (

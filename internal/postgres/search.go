@@ -16,14 +16,17 @@ import (
 const (
 	sparseSearch = ` AND u.id IN (SELECT s.user_id FROM user_search s WHERE s.tenant_id = $%d AND s.term >= $%d AND s.term < $%d)`
 	// windowSearch is the dense form within a window from the bound $%[1]d
-	// on: the users' terms are looked up by a range of user_id, rather than
-	// one by one in an EXISTS, which the planner may serve by a scan of
-	// user_search per user while the table's statistics are not yet
-	// gathered (a bound of '' is every user). $1 is the tenant, as in every
-	// query of users here: a subquery that refers to the outer row is run
-	// once per row. Every plan reads a bounded range: users from the bound,
-	// or user_search_user from it (or, at worst, the range's matches).
-	windowSearch = ` AND u.id >= $%[1]d AND u.id IN (SELECT s.user_id FROM user_search s WHERE s.tenant_id = $1 AND s.user_id >= $%[1]d AND s.term >= $%[2]d AND s.term < $%[3]d)`
+	// on ('' for every user): each user of the window is looked up in
+	// user_search_user by its ID, the range of terms checked on the
+	// user's few entries. It is written to leave the planner no other
+	// way, whatever the statistics (a fresh load has none, and the planner
+	// then takes a table for a row or two): OFFSET 0 keeps the EXISTS a
+	// subplan run per user with its ID, rather than a semi-join free to
+	// read all the tenant's terms once per user; the terms compared as
+	// (term || ''), which no index serves, keep the lookup off a range of
+	// terms of user_search_pkey.
+	windowSearch = ` AND u.id >= $%[1]d AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id
+		AND (s.term || '') COLLATE "C" >= $%[2]d AND (s.term || '') COLLATE "C" < $%[3]d OFFSET 0)`
 	// sparseBelow reads the users with a term in the range below an ID
 	// newest first: the IDs from user_search's primary key, sorted, then
 	// each user in turn (the LATERAL subquery, with the page's other
