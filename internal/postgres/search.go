@@ -31,10 +31,10 @@ const (
 	// newest first: the IDs from user_search's primary key, sorted, then
 	// each user in turn (the LATERAL subquery, with the page's other
 	// conditions, kept apart by OFFSET 0 so that it stays a nested loop),
-	// until the page is full. Written as sparseSearch, the planner takes
-	// the walk of users_pkey it serves denseSearch with, whatever the
-	// matches' number: for many matches, all old, that walk reads nearly
-	// every user. Its parameters: the range, the bound, then the
+	// until the page is full. Written as sparseSearch, the planner took
+	// the walk of users_pkey newest first (a Merge Semi Join), whatever
+	// the matches' number: for many matches, all old, that walk reads
+	// nearly every user. Its parameters: the range, the bound, then the
 	// LATERAL's own (userQuery's, $1 the tenant).
 	sparseBelow = `SELECT ` + userColumns + ` FROM (SELECT DISTINCT s.user_id FROM user_search s
 		WHERE s.tenant_id = $1 AND s.term >= $%d AND s.term < $%d%s ORDER BY s.user_id DESC) AS m
@@ -44,8 +44,8 @@ const (
 	// the cap is reached returns the ID of the window's oldest user too:
 	// the $5+1'th of the tenant's users newest first, below the cursor $6
 	// when there is one (%s: "" or " AND u.id < $6"), NULL when there are
-	// fewer. The bound is read
-	// from users_pkey only, and only for a dense range.
+	// fewer. The bound is read from users_pkey only, and only for a dense
+	// range (an InitPlan, run only when the CASE asks for it).
 	searchPlanSQL = `SELECT t.n, CASE WHEN t.n >= $4 THEN (SELECT u.id FROM users u WHERE u.tenant_id = $1%s ORDER BY u.id DESC LIMIT 1 OFFSET $5) END
 		FROM (SELECT count(*) AS n FROM (SELECT 1 FROM user_search WHERE tenant_id = $1 AND term >= $2 AND term < $3 LIMIT $4) AS c) AS t`
 )
