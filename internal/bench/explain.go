@@ -90,24 +90,33 @@ func isPostgres(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// The stores' search queries (GET /v1/users?q=…&limit=20), as ListUsers
-// builds them (internal/sqlite and internal/postgres, search.go): the count
-// of the terms in the prefix's range, capped at denseTerms, picks the
-// sparse form (collect the matching IDs from user_search's primary key) or
-// the dense one (read the tenant's users newest first, check each in
-// user_search_user). The user columns are all of the row's (the stores
-// also read a user's suspensions per row found, which does not change how
-// rows are found).
+// The stores' search queries (GET /v1/users?q=…&limit=20, no cursor), as
+// ListUsers builds them (internal/sqlite and internal/postgres, search.go):
+// the count of the terms in the prefix's range, capped at denseTerms, with
+// the bound of the window of the searchWindow newest users when the cap is
+// reached, picks the sparse form (collect the matching IDs from
+// user_search's primary key) or the dense one (the users of the window with
+// a term in the range), followed, when the window holds less than the page,
+// by the sparse form below the bound. The user columns are all of the
+// row's (the stores also read a user's suspensions per row found, which
+// does not change how rows are found).
 const (
-	denseTerms = 2000
+	denseTerms   = 2000
+	searchWindow = 4000
 
-	sqliteCountTerms   = `SELECT count(*) FROM (SELECT 1 FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ? LIMIT ?)`
+	sqliteSearchPlan   = `SELECT n, CASE WHEN n >= ? THEN (SELECT id FROM users WHERE tenant_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ? LIMIT ?))`
 	sqliteSparseSearch = `SELECT * FROM users WHERE tenant_id = ? AND id IN (SELECT user_id FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
-	sqliteDenseSearch  = `SELECT * FROM users WHERE tenant_id = ? AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id AND s.term >= ? AND s.term < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
+	sqliteDenseSearch  = `SELECT * FROM users WHERE tenant_id = ? AND id >= ? AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = users.tenant_id AND s.user_id = users.id AND s.term >= ? AND s.term < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
+	sqliteSparseBelow  = `SELECT * FROM users WHERE tenant_id = ? AND id IN (SELECT user_id FROM user_search WHERE tenant_id = ? AND term >= ? AND term < ? AND +user_id < ?) ORDER BY id DESC LIMIT 21 OFFSET 0`
 
-	postgresCountTerms   = `SELECT count(*) FROM (SELECT 1 FROM user_search WHERE tenant_id = $1 AND term >= $2 AND term < $3 LIMIT $4) AS t`
-	postgresSparseSearch = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id IN (SELECT s.user_id FROM user_search s WHERE s.tenant_id = $2 AND s.term >= $3 AND s.term < $4) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
-	postgresDenseSearch  = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id AND s.term >= $2 AND s.term < $3) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
+	postgresSearchPlan = `SELECT t.n, CASE WHEN t.n >= $4 THEN (SELECT u.id FROM users u WHERE u.tenant_id = $1 ORDER BY u.id DESC LIMIT 1 OFFSET $5) END FROM (SELECT count(*) AS n FROM (SELECT 1 FROM user_search WHERE tenant_id = $1 AND term >= $2 AND term < $3 LIMIT $4) AS c) AS t`
+	postgresSparse     = `SELECT u.* FROM (SELECT DISTINCT s.user_id FROM user_search s WHERE s.tenant_id = $1 AND s.term >= $2 AND s.term < $3%s ORDER BY s.user_id DESC) AS m CROSS JOIN LATERAL (SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id = m.user_id OFFSET 0) AS u ORDER BY m.user_id DESC LIMIT 21`
+	postgresDense      = `SELECT u.* FROM users u WHERE u.tenant_id = $1 AND u.id >= $2 AND EXISTS (SELECT 1 FROM user_search s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id AND (s.term || '') COLLATE "C" >= $3 AND (s.term || '') COLLATE "C" < $4 OFFSET 0) ORDER BY u.id DESC LIMIT 21 OFFSET 0`
+)
+
+var (
+	postgresSparseSearch = fmt.Sprintf(postgresSparse, "")
+	postgresSparseBelow  = fmt.Sprintf(postgresSparse, " AND s.user_id < $4")
 )
 
 // ExplainSearch returns, for each search query q, the plans of the queries
@@ -138,18 +147,29 @@ func ExplainSearch(ctx context.Context, db, tenantID string, queries ...string) 
 		for _, q := range queries {
 			from, to := directory.PrefixRange(q)
 			var n int
-			if err := conn.QueryRow(ctx, postgresCountTerms, tenantID, from, to, denseTerms).Scan(&n); err != nil {
+			var bound *string
+			if err := conn.QueryRow(ctx, postgresSearchPlan, tenantID, from, to, denseTerms, searchWindow-1).Scan(&n, &bound); err != nil {
 				return "", fmt.Errorf("explain search: %w", err)
 			}
-			fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n))
-			if err := explain(postgresCountTerms, tenantID, from, to, denseTerms); err != nil {
+			fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n, bound != nil))
+			if err := explain(postgresSearchPlan, tenantID, from, to, denseTerms, searchWindow-1); err != nil {
 				return "", fmt.Errorf("explain search: %w", err)
 			}
 			var err error
-			if n >= denseTerms {
-				err = explain(postgresDenseSearch, tenantID, from, to)
-			} else {
-				err = explain(postgresSparseSearch, tenantID, tenantID, from, to)
+			switch {
+			case n < denseTerms:
+				err = explain(postgresSparseSearch, tenantID, from, to)
+			case bound == nil:
+				err = explain(postgresDense, tenantID, "", from, to)
+			default:
+				var found int
+				if err = conn.QueryRow(ctx, `SELECT count(*) FROM (`+postgresDense+`) AS p`, tenantID, *bound, from, to).Scan(&found); err == nil {
+					err = explain(postgresDense, tenantID, *bound, from, to)
+				}
+				if err == nil && found < 21 {
+					fmt.Fprintf(&b, "-- the window holds %d of the page: the sparse form below it\n", found)
+					err = explain(postgresSparseBelow, tenantID, from, to, *bound)
+				}
 			}
 			if err != nil {
 				return "", fmt.Errorf("explain search: %w", err)
@@ -183,17 +203,27 @@ func ExplainSearch(ctx context.Context, db, tenantID string, queries ...string) 
 	for _, q := range queries {
 		from, to := directory.PrefixRange(q)
 		var n int
-		if err := conn.QueryRowContext(ctx, sqliteCountTerms, tenantID, from, to, denseTerms).Scan(&n); err != nil {
+		var bound sql.NullString
+		if err := conn.QueryRowContext(ctx, sqliteSearchPlan, denseTerms, tenantID, searchWindow-1, tenantID, from, to, denseTerms).Scan(&n, &bound); err != nil {
 			return "", fmt.Errorf("explain search: %w", err)
 		}
-		fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n))
-		if err := explain(sqliteCountTerms, tenantID, from, to, denseTerms); err != nil {
+		fmt.Fprintf(&b, "\n-- q=%s: %d terms in the range (capped at %d): the %s form\n", q, n, denseTerms, form(n, bound.Valid))
+		if err := explain(sqliteSearchPlan, denseTerms, tenantID, searchWindow-1, tenantID, from, to, denseTerms); err != nil {
 			return "", fmt.Errorf("explain search: %w", err)
 		}
-		if n >= denseTerms {
-			err = explain(sqliteDenseSearch, tenantID, from, to)
-		} else {
+		var err error
+		switch {
+		case n < denseTerms:
 			err = explain(sqliteSparseSearch, tenantID, tenantID, from, to)
+		default:
+			var found int
+			if err = conn.QueryRowContext(ctx, `SELECT count(*) FROM (`+sqliteDenseSearch+`)`, tenantID, bound.String, from, to).Scan(&found); err == nil {
+				err = explain(sqliteDenseSearch, tenantID, bound.String, from, to)
+			}
+			if err == nil && bound.Valid && found < 21 {
+				fmt.Fprintf(&b, "-- the window holds %d of the page: the sparse form below it\n", found)
+				err = explain(sqliteSparseBelow, tenantID, tenantID, from, to, bound.String)
+			}
 		}
 		if err != nil {
 			return "", fmt.Errorf("explain search: %w", err)
@@ -202,9 +232,12 @@ func ExplainSearch(ctx context.Context, db, tenantID string, queries ...string) 
 	return strings.TrimSpace(b.String()), nil
 }
 
-func form(n int) string {
-	if n >= denseTerms {
-		return "dense"
+func form(n int, windowed bool) string {
+	switch {
+	case n < denseTerms:
+		return "sparse"
+	case windowed:
+		return "dense (windowed)"
 	}
-	return "sparse"
+	return "dense"
 }

@@ -20,5 +20,6 @@ func OpenConfigured(ctx context.Context, rawURL string, configure func(*pgxpool.
 // The conditions of a search, for the tests of their plans.
 const (
 	SparseSearch = sparseSearch
-	DenseSearch  = denseSearch
+	WindowSearch = windowSearch
+	SearchWindow = searchWindow
 )

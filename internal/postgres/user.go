@@ -194,14 +194,12 @@ func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*directory.User,
 // ListUsers lists a tenant's users newest first, those matching every
 // non-empty field of f; f.Limit <= 0 lists them all.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.UserFilter) ([]*directory.User, error) {
+	if f.SearchFrom != "" {
+		return s.searchUsers(ctx, tenantID, f) // search.go
+	}
 	q, args, err := userQuery(`SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1`, tenantID, f, true)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list users: %w", err)
-	}
-	if f.SearchFrom != "" {
-		if q, args, err = s.searchCond(ctx, q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
-			return nil, err
-		}
 	}
 	order, err := userOrder(f)
 	if err != nil {

@@ -230,14 +230,12 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.Us
 // ListUsers lists a tenant's users newest first, those matching every
 // non-empty field of f; f.Limit <= 0 lists them all.
 func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.UserFilter) ([]*directory.User, error) {
+	if f.SearchFrom != "" {
+		return s.searchUsers(ctx, tenantID, f) // search.go
+	}
 	q, args, err := userQuery(`SELECT `+userColumns+` FROM users WHERE tenant_id = ?`, tenantID, f, true)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	if f.SearchFrom != "" {
-		if q, args, err = s.searchCond(ctx, q, args, tenantID, f.SearchFrom, f.SearchTo); err != nil {
-			return nil, err
-		}
 	}
 	order, err := userOrder(f)
 	if err != nil {

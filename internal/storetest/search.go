@@ -12,6 +12,7 @@ var searchTests = []test{
 	{"PrefixRange", testSearchPrefixRange},
 	{"TermsChangeAndGo", testSearchTermsChangeAndGo},
 	{"ManyMatches", testSearchManyMatches},
+	{"OldMatches", testSearchOldMatches},
 }
 
 // searchIDs lists the IDs of the tenant's users with a term that starts
@@ -152,5 +153,93 @@ func testSearchManyMatches(t *testing.T, s directory.Store) {
 				t.Errorf("q=%s before %q: %v, want %v", c.prefix, before, got, want)
 			}
 		}
+	}
+}
+
+// testSearchOldMatches searches a prefix thousands of terms share, all of
+// them old users' but for a few of the newest: many matches, and thousands
+// of newer users without one between them and the newest end. A store
+// that serves a dense prefix by reading users newest first reads all
+// those newer users for the first page unless it bounds the walk (see
+// sqlite's searchUsers); whatever it does, every page, with the cursor,
+// an offset or another filter, must be the newest-first list of the
+// matches.
+func testSearchOldMatches(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "A")
+	const (
+		old   = 900  // users with three terms "old …" each
+		newer = 6000 // then users without one, the last few of them with "old z"
+		late  = 5
+	)
+	var users []*directory.User
+	var matches []bool
+	inTx(t, s, func(tx directory.Tx) error {
+		for i := range old + newer {
+			u := NewUser(tn.ID, "", fmt.Sprintf("user%05d", i))
+			if i%10 == 0 {
+				u.Status = directory.StatusDeactivated
+			}
+			if err := tx.CreateUser(t.Context(), u); err != nil {
+				return err
+			}
+			terms := []string{u.Username}
+			match := i < old || i >= old+newer-late
+			switch {
+			case i < old:
+				terms = append(terms, "old a", "old b", fmt.Sprintf("old c%d", i))
+			case match:
+				terms = append(terms, "old z")
+			}
+			if err := tx.SetSearchTerms(t.Context(), tn.ID, u.ID, nil, terms); err != nil {
+				return err
+			}
+			users = append(users, u)
+			matches = append(matches, match)
+		}
+		return nil
+	})
+	// want lists the matches f selects, newest first.
+	want := func(f directory.UserFilter) []string {
+		ids := []string{}
+		for i := len(users) - 1; i >= 0; i-- {
+			if matches[i] && (f.Status == "" || users[i].Status == f.Status) && (f.Before == "" || users[i].ID < f.Before) {
+				ids = append(ids, users[i].ID)
+			}
+		}
+		return ids
+	}
+	for _, f := range []directory.UserFilter{
+		{Limit: 20},
+		{Limit: 20, Status: directory.StatusActive},
+		{Limit: 100, Status: directory.StatusDeactivated},
+	} {
+		// Every page, following the cursor, until the last.
+		all := want(f)
+		var got []string
+		for page := 0; ; page++ {
+			ids := searchIDs(t, s, tn.ID, "OLD", f)
+			if n := min(f.Limit, len(all)-len(got)); !slices.Equal(ids, all[len(got):len(got)+n]) {
+				t.Fatalf("%+v, page %d: %v, want %v", f, page, ids, all[len(got):len(got)+n])
+			}
+			got = append(got, ids...)
+			if len(ids) < f.Limit {
+				break
+			}
+			f.Before = ids[len(ids)-1]
+		}
+		if len(got) != len(all) {
+			t.Errorf("%+v: %d users in all pages, want %d", f, len(got), len(all))
+		}
+	}
+	all := want(directory.UserFilter{})
+	for _, c := range []struct{ offset, limit int }{{3, 7}, {0, late}, {late, 1}, {40, 20}, {len(all) - 2, 20}, {len(all), 20}} {
+		got := searchIDs(t, s, tn.ID, "old", directory.UserFilter{Offset: c.offset, Limit: c.limit})
+		if w := all[c.offset:min(c.offset+c.limit, len(all))]; !slices.Equal(got, w) {
+			t.Errorf("offset %d, limit %d: %v, want %v", c.offset, c.limit, got, w)
+		}
+	}
+	// One of the matches' own terms, and a prefix no user has.
+	if got := searchIDs(t, s, tn.ID, "old c17", directory.UserFilter{Limit: 20}); !slices.Equal(got, []string{users[179].ID, users[178].ID, users[177].ID, users[176].ID, users[175].ID, users[174].ID, users[173].ID, users[172].ID, users[171].ID, users[170].ID, users[17].ID}) {
+		t.Errorf("q=old c17: %v", got)
 	}
 }
