@@ -94,7 +94,7 @@ func (s *Store) searchUsers(ctx context.Context, tenantID string, f directory.Us
 	offset := max(f.Offset, 0)
 	if p.terms < denseTerms {
 		if f.SortBy != "" || f.Oldest {
-			return s.listSearch(ctx, tenantID, f, sparse(tenantID, f.SearchFrom, f.SearchTo))
+			return s.listWhere(ctx, tenantID, f, sparse(tenantID, f.SearchFrom, f.SearchTo))
 		}
 		need := 0 // all
 		if f.Limit > 0 {
@@ -107,12 +107,12 @@ func (s *Store) searchUsers(ctx context.Context, tenantID string, f directory.Us
 		return us[offset:], nil
 	}
 	if f.SortBy != "" || f.Oldest || f.Limit <= 0 || p.bound == "" {
-		return s.listSearch(ctx, tenantID, f, dense("", f.SearchFrom, f.SearchTo))
+		return s.listWhere(ctx, tenantID, f, dense("", f.SearchFrom, f.SearchTo))
 	}
 	need := offset + f.Limit
 	g := f
 	g.Offset, g.Limit = 0, need
-	us, err := s.listSearch(ctx, tenantID, g, dense(p.bound, f.SearchFrom, f.SearchTo))
+	us, err := s.listWhere(ctx, tenantID, g, dense(p.bound, f.SearchFrom, f.SearchTo))
 	if err != nil {
 		return nil, err
 	}
@@ -150,8 +150,8 @@ func dense(bound, from, to string) cond {
 	}
 }
 
-// listSearch lists the users f selects that also meet c.
-func (s *Store) listSearch(ctx context.Context, tenantID string, f directory.UserFilter, c cond) ([]*directory.User, error) {
+// listWhere lists the users f selects that also meet c.
+func (s *Store) listWhere(ctx context.Context, tenantID string, f directory.UserFilter, c cond) ([]*directory.User, error) {
 	q, args, err := userQuery(`SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1`, tenantID, f, true)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list users: %w", err)

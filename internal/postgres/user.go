@@ -197,23 +197,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 	if f.SearchFrom != "" {
 		return s.searchUsers(ctx, tenantID, f) // search.go
 	}
-	q, args, err := userQuery(`SELECT `+userColumns+` FROM users u WHERE u.tenant_id = $1`, tenantID, f, true)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list users: %w", err)
-	}
-	order, err := userOrder(f)
-	if err != nil {
-		return nil, err
-	}
-	args = append(args, limit(f.Limit), max(f.Offset, 0))
-	q += order + fmt.Sprintf(` LIMIT $%d OFFSET $%d`, len(args)-1, len(args))
-
-	rows, err := s.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, wrapErr("list users", err)
-	}
-	us, err := collect(rows, scanUser)
-	return us, wrapErr("list users", err)
+	return s.listWhere(ctx, tenantID, f, func(q string, args []any) (string, []any) { return q, args })
 }
 
 // UsersHoldingRoles returns which of roles at least one user of the tenant

@@ -101,23 +101,23 @@ func (s *Store) searchUsers(ctx context.Context, tenantID string, f directory.Us
 		if f.Before != "" {
 			g := f
 			g.Before = ""
-			return s.listSearch(ctx, tenantID, g, sparseBelow, tenantID, f.SearchFrom, f.SearchTo, f.Before)
+			return s.listWhere(ctx, tenantID, g, sparseBelow, tenantID, f.SearchFrom, f.SearchTo, f.Before)
 		}
-		return s.listSearch(ctx, tenantID, f, sparseSearch, tenantID, f.SearchFrom, f.SearchTo)
+		return s.listWhere(ctx, tenantID, f, sparseSearch, tenantID, f.SearchFrom, f.SearchTo)
 	}
 	if f.SortBy != "" || f.Oldest || f.Limit <= 0 || p.bound == "" {
-		return s.listSearch(ctx, tenantID, f, denseSearch, f.SearchFrom, f.SearchTo)
+		return s.listWhere(ctx, tenantID, f, denseSearch, f.SearchFrom, f.SearchTo)
 	}
 	need := max(f.Offset, 0) + f.Limit
 	g := f
 	g.Offset, g.Limit = 0, need
-	us, err := s.listSearch(ctx, tenantID, g, windowFrom+denseSearch, p.bound, f.SearchFrom, f.SearchTo)
+	us, err := s.listWhere(ctx, tenantID, g, windowFrom+denseSearch, p.bound, f.SearchFrom, f.SearchTo)
 	if err != nil {
 		return nil, err
 	}
 	if len(us) < need {
 		g.Before, g.Limit = "", need-len(us)
-		older, err := s.listSearch(ctx, tenantID, g, sparseBelow, tenantID, f.SearchFrom, f.SearchTo, p.bound)
+		older, err := s.listWhere(ctx, tenantID, g, sparseBelow, tenantID, f.SearchFrom, f.SearchTo, p.bound)
 		if err != nil {
 			return nil, err
 		}
@@ -129,9 +129,9 @@ func (s *Store) searchUsers(ctx context.Context, tenantID string, f directory.Us
 	return us[max(f.Offset, 0):], nil
 }
 
-// listSearch lists the users f selects that also meet the condition cond,
-// which takes the arguments condArgs.
-func (s *Store) listSearch(ctx context.Context, tenantID string, f directory.UserFilter, cond string, condArgs ...any) ([]*directory.User, error) {
+// listWhere lists the users f selects that also meet the condition cond
+// ("": none), which takes the arguments condArgs.
+func (s *Store) listWhere(ctx context.Context, tenantID string, f directory.UserFilter, cond string, condArgs ...any) ([]*directory.User, error) {
 	q, args, err := userQuery(`SELECT `+userColumns+` FROM users WHERE tenant_id = ?`, tenantID, f, true)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
@@ -144,7 +144,7 @@ func (s *Store) listSearch(ctx context.Context, tenantID string, f directory.Use
 	}
 	q += order + ` LIMIT ? OFFSET ?`
 	args = append(args, limit(f.Limit), max(f.Offset, 0))
-	if searchQueried != nil {
+	if searchQueried != nil && cond != "" {
 		searchQueried(q, args)
 	}
 	rows, err := s.read.QueryContext(ctx, q, args...)

@@ -233,34 +233,7 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f directory.User
 	if f.SearchFrom != "" {
 		return s.searchUsers(ctx, tenantID, f) // search.go
 	}
-	q, args, err := userQuery(`SELECT `+userColumns+` FROM users WHERE tenant_id = ?`, tenantID, f, true)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list users: %w", err)
-	}
-	order, err := userOrder(f)
-	if err != nil {
-		return nil, err
-	}
-	q += order + ` LIMIT ? OFFSET ?`
-	args = append(args, limit(f.Limit), max(f.Offset, 0))
-
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrapErr("list users", err)
-	}
-	defer rows.Close()
-	var us []*directory.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, wrapErr("list users", err)
-		}
-		us = append(us, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapErr("list users", err)
-	}
-	return us, nil
+	return s.listWhere(ctx, tenantID, f, "")
 }
 
 // GetUser returns the user as this transaction sees it, or an error wrapping
