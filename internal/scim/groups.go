@@ -61,6 +61,16 @@ func groupVersion(t *directory.Tenant, role string, members []*directory.User) s
 	return `W/"` + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
 }
 
+// matchedHolders reads the holders of role before a write of its group,
+// and applies the request's If-Match to the group they make.
+func (a *API) matchedHolders(r *http.Request, t *directory.Tenant, role string) ([]*directory.User, error) {
+	cur, err := a.holders(r.Context(), t.ID, role)
+	if err != nil {
+		return nil, err
+	}
+	return cur, checkGroupMatch(r, t, role, cur)
+}
+
 // checkGroupMatch applies a group write's If-Match to the group as read
 // just before the write (members): 412 unless it is * or names the group's
 // version. A change committed between that read and the write goes
@@ -292,11 +302,8 @@ func (a *API) GroupReplace() http.Handler {
 		if err != nil {
 			return err
 		}
-		cur, err := a.holders(r.Context(), t.ID, role)
+		cur, err := a.matchedHolders(r, t, role)
 		if err != nil {
-			return err
-		}
-		if err := checkGroupMatch(r, t, role, cur); err != nil {
 			return err
 		}
 		c.Grant = want
@@ -332,11 +339,8 @@ func (a *API) GroupPatch() http.Handler {
 		if err != nil {
 			return err
 		}
-		cur, err := a.holders(r.Context(), t.ID, role)
+		cur, err := a.matchedHolders(r, t, role)
 		if err != nil {
-			return err
-		}
-		if err := checkGroupMatch(r, t, role, cur); err != nil {
 			return err
 		}
 		held := make([]string, len(cur))
@@ -454,11 +458,8 @@ func (a *API) GroupDelete() http.Handler {
 		if err != nil {
 			return err
 		}
-		cur, err := a.holders(r.Context(), t.ID, role)
+		cur, err := a.matchedHolders(r, t, role)
 		if err != nil {
-			return err
-		}
-		if err := checkGroupMatch(r, t, role, cur); err != nil {
 			return err
 		}
 		ids := make([]string, len(cur))
