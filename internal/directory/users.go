@@ -27,21 +27,20 @@ func (s *Service) GetUser(ctx context.Context, tenantID, id string) (*User, erro
 	return u, nil
 }
 
-// storedUser returns the user as stored, bypassing a store's memory of it
-// (UserCache).
-func (s *Service) storedUser(ctx context.Context, tenantID, id string) (*User, error) {
-	var u *User
-	var err error
-	if c, ok := s.store.(UserCache); ok {
-		u, err = c.StoredUser(ctx, tenantID, id)
-	} else {
-		u, err = s.store.GetUser(ctx, tenantID, id)
+// storedUser returns the user as stored when the store may answer GetUser
+// from memory (UserCache); false when it does not, whose GetUser already
+// read the stored user, or when the read fails.
+func (s *Service) storedUser(ctx context.Context, tenantID, id string) (*User, bool) {
+	c, ok := s.store.(UserCache)
+	if !ok {
+		return nil, false
 	}
+	u, err := c.StoredUser(ctx, tenantID, id)
 	if err != nil {
-		return nil, err
+		return nil, false
 	}
 	s.present(u)
-	return u, nil
+	return u, true
 }
 
 // after returns the time of a new write of cur: now, but never before cur's

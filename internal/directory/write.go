@@ -185,7 +185,7 @@ func (p *pipeline) run(ctx context.Context, t *Tenant) (*Written, error) {
 			// cur may come from memory, a moment behind another node's
 			// write: a refusal (If-Match, a deletion, a rule) is decided
 			// on the user as stored.
-			if stored, serr := p.s.storedUser(ctx, t.ID, p.tg.id); serr == nil && stored.Version != cur.Version {
+			if stored, ok := p.s.storedUser(ctx, t.ID, p.tg.id); ok && stored.Version != cur.Version {
 				cur = stored
 				w, err = p.decideOn(t, cur)
 			}

@@ -107,7 +107,7 @@ func New(store directory.Store, watcher directory.UserWatcher, opts Options) *St
 // fails; report is told of each failure.
 func (s *Store) Run(ctx context.Context, report func(error)) {
 	for {
-		err := s.watcher.WatchUsers(ctx, s.interval, s.forgetAll, s.markSynced)
+		err := s.watcher.WatchUsers(ctx, s.interval, s.forget, s.markSynced)
 		s.clear() // changes may have been missed from here on
 		if ctx.Err() != nil {
 			return
@@ -187,14 +187,12 @@ func (s *Store) StoredUser(ctx context.Context, tenantID, id string) (*directory
 }
 
 // forget drops users from the cache.
-func (s *Store) forget(refs ...directory.UserRef) {
+func (s *Store) forget(refs []directory.UserRef) {
 	for _, r := range refs {
 		k := key(r.TenantID, r.ID)
 		s.shard(k).forget(k)
 	}
 }
-
-func (s *Store) forgetAll(refs []directory.UserRef) { s.forget(refs...) }
 
 // clear drops every user, and serves none until the watcher reports again.
 func (s *Store) clear() {
@@ -208,7 +206,7 @@ func (s *Store) clear() {
 // forgets them when the transaction is over, committed or not.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 	tx := &noting{}
-	defer func() { s.forget(tx.users...) }()
+	defer func() { s.forget(tx.users) }()
 	return s.Store.InTx(ctx, func(inner directory.Tx) error {
 		tx.Tx = inner
 		return fn(tx)
@@ -218,7 +216,7 @@ func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
 // InCountedTx is InTx for a counted write.
 func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
 	tx := &noting{}
-	defer func() { s.forget(tx.users...) }()
+	defer func() { s.forget(tx.users) }()
 	return s.Store.InCountedTx(ctx, func(inner directory.Tx) (*directory.WriteCount, error) {
 		tx.Tx = inner
 		return fn(tx)
@@ -230,7 +228,7 @@ func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directo
 // kept, which only forgets a user more.
 type noting struct {
 	directory.Tx
-	mu    sync.Mutex // a group commit may share nothing, but fn could use goroutines
+	mu    sync.Mutex // fn may write from several goroutines
 	users []directory.UserRef
 }
 
