@@ -226,6 +226,13 @@ type ClaimedDelivery struct {
 // UserRef names a user.
 type UserRef struct{ TenantID, ID string }
 
+// UserChange says that a user was changed: its version after the change,
+// or at least as new, and 0 when that is unknown or the user is gone.
+type UserChange struct {
+	TenantID, ID string
+	Version      int64
+}
+
 // Tenant is an organization whose users Roster keeps.
 type Tenant struct {
 	ID       string

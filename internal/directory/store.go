@@ -190,11 +190,12 @@ type Store interface {
 type UserWatcher interface {
 	// WatchUsers reports, every interval until ctx ends, the users whose
 	// rows transactions committed since the watch began, by any node or
-	// process, this one's included: it calls changed with each batch, then
-	// synced(at), which says that every change committed before at has been
-	// reported. It returns ctx's error when ctx ends, or an error when it
-	// cannot go on, after which changes may have been missed.
-	WatchUsers(ctx context.Context, interval time.Duration, changed func([]UserRef), synced func(at time.Time)) error
+	// process, this one's included, with their versions when it knows them:
+	// it calls changed with each batch, then synced(at), which says that
+	// every change committed before at has been reported. It returns ctx's
+	// error when ctx ends, or an error when it cannot go on, after which
+	// changes may have been missed.
+	WatchUsers(ctx context.Context, interval time.Duration, changed func([]UserChange), synced func(at time.Time)) error
 }
 
 // UserCache is a Store whose GetUser may answer from memory, up to a bound

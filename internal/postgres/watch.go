@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,8 +14,8 @@ import (
 
 var _ directory.UserWatcher = (*Store)(nil)
 
-// userChannel is the channel the users table's trigger notifies (migration
-// 0014).
+// userChannel is the channel the users table's trigger notifies (migrations
+// 0014, 0015).
 const userChannel = "roster_users"
 
 // WatchUsers listens on a connection of its own for the notifications the
@@ -22,19 +23,19 @@ const userChannel = "roster_users"
 // makes a round trip on that connection: by the time the answer arrives,
 // the server has sent the notifications of the transactions that committed
 // before the query, which the ones received on the way are.
-func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed func([]directory.UserRef), synced func(at time.Time)) error {
+func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed func([]directory.UserChange), synced func(at time.Time)) error {
 	cfg := s.pool.Config().ConnConfig.Config.Copy()
 	var (
 		mu    sync.Mutex
-		batch []directory.UserRef
+		batch []directory.UserChange
 	)
 	cfg.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) {
-		tenantID, id, ok := strings.Cut(n.Payload, " ")
+		c, ok := parseChange(n.Payload)
 		if n.Channel != userChannel || !ok {
 			return
 		}
 		mu.Lock()
-		batch = append(batch, directory.UserRef{TenantID: tenantID, ID: id})
+		batch = append(batch, c)
 		mu.Unlock()
 	}
 	conn, err := pgconn.ConnectConfig(ctx, cfg)
@@ -69,4 +70,22 @@ func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed 
 		case <-tick.C:
 		}
 	}
+}
+
+// parseChange reads a notification's payload, "tenant_id id version", or
+// "tenant_id id" for a deletion (migrations 0014, 0015).
+func parseChange(payload string) (directory.UserChange, bool) {
+	tenantID, rest, ok := strings.Cut(payload, " ")
+	if !ok {
+		return directory.UserChange{}, false
+	}
+	c := directory.UserChange{TenantID: tenantID, ID: rest}
+	if id, version, ok := strings.Cut(rest, " "); ok {
+		v, err := strconv.ParseInt(version, 10, 64)
+		if err != nil {
+			return directory.UserChange{}, false
+		}
+		c.ID, c.Version = id, v
+	}
+	return c, true
 }

@@ -66,7 +66,7 @@ type profile struct {
 	Metadata      map[string]any `json:"metadata"`
 	ConsentedAt   *int64         `json:"consented_at,omitempty"` // unix milliseconds
 	ConsentMethod string         `json:"consent_method,omitempty"`
-	SCIM          map[string]any `json:"scim_attributes,omitempty"`
+	SCIM          map[string]any `json:"scim_attributes"` // null and {} kept apart, as the user was written
 }
 
 type location struct {

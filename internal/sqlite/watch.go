@@ -17,8 +17,9 @@ const watchBatch = 1000
 // a seq in commit order (migration 0010), so the events after the last seq
 // seen are the users changed since, by this process or another one on the
 // same file. Each poll is one indexed read (outbox_seq), of nothing when
-// nothing changed.
-func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed func([]directory.UserRef), synced func(at time.Time)) error {
+// nothing changed; each change comes with the user's version as of the
+// read, which is at least the event's (0 once the user is gone).
+func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed func([]directory.UserChange), synced func(at time.Time)) error {
 	var last int64
 	if err := s.read.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM outbox`).Scan(&last); err != nil {
 		return wrapErr("watch users", err)
@@ -49,18 +50,21 @@ func (s *Store) WatchUsers(ctx context.Context, interval time.Duration, changed 
 	}
 }
 
-// changedSince returns the users of up to watchBatch events after seq, and
-// the seq of the last one (seq itself when there is none).
-func (s *Store) changedSince(ctx context.Context, seq int64) ([]directory.UserRef, int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT seq, tenant_id, user_id FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, seq, watchBatch)
+// changedSince returns the users of up to watchBatch events after seq, with
+// their current versions, and the seq of the last one (seq itself when
+// there is none).
+func (s *Store) changedSince(ctx context.Context, seq int64) ([]directory.UserChange, int64, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT o.seq, o.tenant_id, o.user_id, coalesce(u.version, 0)
+		FROM outbox o LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.id = o.user_id
+		WHERE o.seq > ? ORDER BY o.seq LIMIT ?`, seq, watchBatch)
 	if err != nil {
 		return nil, seq, wrapErr("watch users", err)
 	}
 	defer rows.Close()
-	var refs []directory.UserRef
+	var refs []directory.UserChange
 	for rows.Next() {
-		var r directory.UserRef
-		if err := rows.Scan(&seq, &r.TenantID, &r.ID); err != nil {
+		var r directory.UserChange
+		if err := rows.Scan(&seq, &r.TenantID, &r.ID, &r.Version); err != nil {
 			return nil, seq, wrapErr("watch users", err)
 		}
 		refs = append(refs, r)

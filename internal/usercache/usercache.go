@@ -4,19 +4,26 @@
 // It is a directory.Store that wraps another and serves its GetUser from a
 // cache bounded in bytes. What the cache returns is never older than what
 // this node has committed, and never older than another node's or process's
-// commit by more than Options.Bound:
-//   - A transaction of this node that writes a user (Tx.UpdateUser,
-//     PurgeUser, a suspension) forgets the user as it returns, before the
-//     write is answered.
-//   - The store's UserWatcher reports every user committed anywhere, and the
-//     cache forgets each; entries are served only while the watcher has
-//     reported within the bound (it polls every Options.Interval, a tenth of
-//     the bound by default). When it stops, or fails, nothing is served from
-//     memory until it has caught up again, and then only what was read after.
-//   - A read that raced with a forgetting (it began before, it would store
-//     what it read after) does not store what it read: each shard counts its
-//     forgettings, and a read stores its user only if the count has not
-//     moved since it began.
+// commit by more than Options.Bound. A user's version names its stored
+// state (every change of the user, its suspensions and picture included,
+// writes a new version), and the cache keeps a user only while nothing
+// newer is known:
+//   - A transaction of this node that writes a user whole (CreateUser,
+//     UpdateUser) keeps the user as written when it commits, before the
+//     write is answered; one that changes a user otherwise (a suspension,
+//     a picture, a purge), or fails, drops it. TestKeptAsStored checks,
+//     over every kind of write, that what is kept equals what the store
+//     returns.
+//   - The store's UserWatcher reports every user committed anywhere, with
+//     its version when it knows it, and the cache drops what it holds of
+//     each if older: this node's own writes, reported back, cost nothing.
+//     Entries are served only while the watcher has reported within the
+//     bound (it polls every Options.Interval, a tenth of the bound by
+//     default). When it stops, or fails, nothing is served from memory
+//     until it has caught up again, and then only what was read after.
+//   - A read from the store, or a write, in flight while a change is
+//     reported keeps nothing older than that change: each user being read
+//     or written has a flight whose floor every reported change raises.
 //
 // Transactions read users through Tx.GetUser, which locks the row and is
 // never cached; writes decided on a cached user carry its version, which the
@@ -107,7 +114,7 @@ func New(store directory.Store, watcher directory.UserWatcher, opts Options) *St
 // fails; report is told of each failure.
 func (s *Store) Run(ctx context.Context, report func(error)) {
 	for {
-		err := s.watcher.WatchUsers(ctx, s.interval, s.forget, s.markSynced)
+		err := s.watcher.WatchUsers(ctx, s.interval, s.changed, s.markSynced)
 		s.clear() // changes may have been missed from here on
 		if ctx.Err() != nil {
 			return
@@ -156,17 +163,23 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.Us
 	}
 	k := key(tenantID, id)
 	sh := s.shard(k)
-	u, epoch := sh.get(k)
+	u, f := sh.get(k)
 	if u != nil {
 		s.hits.Add(1)
 		return cloneUser(u), nil
 	}
 	s.misses.Add(1)
+	return s.read(ctx, sh, k, f, tenantID, id)
+}
+
+// read reads the user from the store and keeps it, as of the flight f.
+func (s *Store) read(ctx context.Context, sh *shard, k string, f *flight, tenantID, id string) (*directory.User, error) {
 	u, err := s.Store.GetUser(ctx, tenantID, id)
 	if err != nil {
+		sh.drop(k, f)
 		return nil, err
 	}
-	sh.put(k, cloneUser(u), epoch)
+	sh.put(k, cloneUser(u), f, false)
 	return u, nil
 }
 
@@ -174,23 +187,23 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (*directory.Us
 func (s *Store) StoredUser(ctx context.Context, tenantID, id string) (*directory.User, error) {
 	k := key(tenantID, id)
 	sh := s.shard(k)
-	sh.forget(k) // what it holds is older than what the store returns
-	_, epoch := sh.get(k)
-	u, err := s.Store.GetUser(ctx, tenantID, id)
-	if err != nil {
-		return nil, err
+	sh.changed(k, gone) // what it holds may be older than what the store returns
+	if !s.live() {
+		return s.Store.GetUser(ctx, tenantID, id)
 	}
-	if s.live() {
-		sh.put(k, cloneUser(u), epoch)
-	}
-	return u, nil
+	return s.read(ctx, sh, k, sh.board(k), tenantID, id)
 }
 
-// forget drops users from the cache.
-func (s *Store) forget(refs []directory.UserRef) {
-	for _, r := range refs {
-		k := key(r.TenantID, r.ID)
-		s.shard(k).forget(k)
+// changed takes in changes of users: what is kept of each, if older, is
+// dropped.
+func (s *Store) changed(changes []directory.UserChange) {
+	for _, c := range changes {
+		version := c.Version
+		if version <= 0 {
+			version = gone
+		}
+		k := key(c.TenantID, c.ID)
+		s.shard(k).changed(k, version)
 	}
 }
 
@@ -202,58 +215,138 @@ func (s *Store) clear() {
 	}
 }
 
-// InTx runs fn with a transaction that notes the users it writes, and
-// forgets them when the transaction is over, committed or not.
+// InTx runs fn with a transaction that follows the users it writes: when
+// it commits, the users it wrote whole are kept as written, and the others
+// it changed are dropped; when it fails, all of them are dropped.
 func (s *Store) InTx(ctx context.Context, fn func(directory.Tx) error) error {
-	tx := &noting{}
-	defer func() { s.forget(tx.users) }()
-	return s.Store.InTx(ctx, func(inner directory.Tx) error {
-		tx.Tx = inner
+	tx := &following{s: s}
+	err := s.Store.InTx(ctx, func(inner directory.Tx) error {
+		tx.begin(inner)
 		return fn(tx)
 	})
+	tx.end(err == nil)
+	return err
 }
 
 // InCountedTx is InTx for a counted write.
 func (s *Store) InCountedTx(ctx context.Context, fn func(directory.Tx) (*directory.WriteCount, error)) (directory.Counters, error) {
-	tx := &noting{}
-	defer func() { s.forget(tx.users) }()
-	return s.Store.InCountedTx(ctx, func(inner directory.Tx) (*directory.WriteCount, error) {
-		tx.Tx = inner
+	tx := &following{s: s}
+	c, err := s.Store.InCountedTx(ctx, func(inner directory.Tx) (*directory.WriteCount, error) {
+		tx.begin(inner)
 		return fn(tx)
 	})
+	tx.end(err == nil)
+	return c, err
 }
 
-// noting is a transaction that notes the users whose stored form its writes
-// change. The store may run fn more than once; the notes of every run are
-// kept, which only forgets a user more.
-type noting struct {
+// following is a transaction that follows the users whose stored form its
+// writes change. The store may run fn more than once, and only the last
+// run commits: each run begins again what it keeps, but every user any run
+// wrote stays boarded until the end, which only drops a user more.
+type following struct {
 	directory.Tx
-	mu    sync.Mutex // fn may write from several goroutines
-	users []directory.UserRef
+	s  *Store
+	mu sync.Mutex // fn may write from several goroutines
+	// users are the users any run wrote, with their flights.
+	users map[string]*written
 }
 
-func (t *noting) note(tenantID, id string) {
+type written struct {
+	sh *shard
+	f  *flight
+	// live says the cache was serving when the user was first written: a
+	// user written otherwise is never kept, since the watcher may since
+	// have missed a later change.
+	live bool
+	// user is the user as the last run wrote it whole (CreateUser,
+	// UpdateUser), and version its version; partial says the run also
+	// changed it otherwise (a suspension, its picture, its purge), so that
+	// user is not all of what is stored.
+	user    *directory.User
+	version int64
+	partial bool
+}
+
+// begin starts a run of fn on inner.
+func (t *following) begin(inner directory.Tx) {
 	t.mu.Lock()
-	t.users = append(t.users, directory.UserRef{TenantID: tenantID, ID: id})
-	t.mu.Unlock()
+	defer t.mu.Unlock()
+	t.Tx = inner
+	for _, w := range t.users {
+		w.user, w.version, w.partial = nil, 0, false
+	}
 }
 
-func (t *noting) UpdateUser(ctx context.Context, u *directory.User, prevVersion int64) error {
-	t.note(u.TenantID, u.ID)
+// wrote notes that the run wrote the user: whole as u, or otherwise when u
+// is nil.
+func (t *following) wrote(tenantID, id string, u *directory.User) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := key(tenantID, id)
+	w := t.users[k]
+	if w == nil {
+		if t.users == nil {
+			t.users = map[string]*written{}
+		}
+		sh := t.s.shard(k)
+		w = &written{sh: sh, f: sh.board(k), live: t.s.live()}
+		t.users[k] = w
+	}
+	if u == nil {
+		w.partial = true
+		return
+	}
+	w.user, w.version = cloneUser(u), u.Version
+}
+
+// end keeps or drops what the transaction wrote, once it committed or
+// failed.
+func (t *following) end(committed bool) {
+	for k, w := range t.users {
+		switch {
+		case committed && w.user != nil && !w.partial && w.live && t.s.live():
+			w.sh.put(k, w.user, w.f, true)
+		case committed && w.version > 0:
+			w.sh.changed(k, w.version)
+			w.sh.drop(k, w.f)
+		default:
+			w.sh.changed(k, gone)
+			w.sh.drop(k, w.f)
+		}
+	}
+}
+
+func (t *following) CreateUser(ctx context.Context, u *directory.User) error {
+	t.wrote(u.TenantID, u.ID, u)
+	return t.Tx.CreateUser(ctx, u)
+}
+
+func (t *following) UpdateUser(ctx context.Context, u *directory.User, prevVersion int64) error {
+	t.wrote(u.TenantID, u.ID, u)
 	return t.Tx.UpdateUser(ctx, u, prevVersion)
 }
 
-func (t *noting) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
-	t.note(tenantID, userID)
+func (t *following) PurgeUser(ctx context.Context, tenantID, userID string, scrubbed func(e *directory.Event) []byte) error {
+	t.wrote(tenantID, userID, nil)
 	return t.Tx.PurgeUser(ctx, tenantID, userID, scrubbed)
 }
 
-func (t *noting) InsertSuspension(ctx context.Context, tenantID, userID string, sus *directory.Suspension) error {
-	t.note(tenantID, userID)
+func (t *following) InsertSuspension(ctx context.Context, tenantID, userID string, sus *directory.Suspension) error {
+	t.wrote(tenantID, userID, nil)
 	return t.Tx.InsertSuspension(ctx, tenantID, userID, sus)
 }
 
-func (t *noting) LiftSuspension(ctx context.Context, tenantID, userID, id string, at time.Time) error {
-	t.note(tenantID, userID)
+func (t *following) LiftSuspension(ctx context.Context, tenantID, userID, id string, at time.Time) error {
+	t.wrote(tenantID, userID, nil)
 	return t.Tx.LiftSuspension(ctx, tenantID, userID, id, at)
+}
+
+func (t *following) PutPicture(ctx context.Context, tenantID, userID string, p *directory.Picture) error {
+	t.wrote(tenantID, userID, nil)
+	return t.Tx.PutPicture(ctx, tenantID, userID, p)
+}
+
+func (t *following) DeletePicture(ctx context.Context, tenantID, userID string) error {
+	t.wrote(tenantID, userID, nil)
+	return t.Tx.DeletePicture(ctx, tenantID, userID)
 }
