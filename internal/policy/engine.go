@@ -103,7 +103,11 @@ func (e *Engine) Authorize(_ context.Context, r directory.AuthzRequest) error {
 	if err != nil {
 		return err
 	}
+	return e.decide(set, &r, action)
+}
 
+// decide evaluates r with Cedar against set.
+func (e *Engine) decide(set *policySet, r *directory.AuthzRequest, action cedar.EntityUID) error {
 	now := e.now()
 	ents := pair{resource: userEntity(r.Resource, now)}
 	switch {
@@ -118,12 +122,16 @@ func (e *Engine) Authorize(_ context.Context, r directory.AuthzRequest) error {
 		Principal: ents.principal.UID,
 		Action:    action,
 		Resource:  ents.resource.UID,
-		Context:   requestContext(&r),
+		Context:   requestContext(r),
 	})
-	notices := set.notices(decision, diag)
-	if notices == nil {
-		return nil
+	if notices := set.notices(decision, diag); notices != nil {
+		return forbidden(notices)
 	}
+	return nil
+}
+
+// forbidden is the error of a deny with its notices.
+func forbidden(notices []string) error {
 	return &directory.Error{
 		Code:    directory.ECodeForbidden,
 		Message: "The tenant's policies do not allow this action.",
