@@ -35,9 +35,16 @@ const (
 // most recently used tenants, at most DefaultCacheSize of them and
 // DefaultCacheBytes of text in all; a text longer than that alone is parsed
 // for each decision, never kept.
+//
+// The default set is decided natively, without Cedar (decideDefault), while
+// DefaultPolicies is the text that code was written for;
+// TestDefaultFastPathMatchesCedar proves both paths decide alike.
 type Engine struct {
 	defaults *policySet
-	now      func() time.Time
+	// forbids lets decideDefault decide the default set; when nil, Cedar
+	// does.
+	forbids []nativeForbid
+	now     func() time.Time
 
 	mu       sync.Mutex
 	max      int                      // entries
@@ -55,8 +62,9 @@ type cacheEntry struct {
 }
 
 var (
-	defaultsOnce sync.Once
-	defaultSet   *policySet
+	defaultsOnce  sync.Once
+	defaultSet    *policySet
+	defaultNative []nativeForbid // nil unless DefaultPolicies is the text they implement
 )
 
 // New returns an Engine with an empty cache.
@@ -67,9 +75,11 @@ func New() *Engine {
 			panic(fmt.Sprintf("policy: the default policies do not parse: %v", err))
 		}
 		defaultSet = s
+		defaultNative = nativeDefaults(DefaultPolicies, s)
 	})
 	return &Engine{
 		defaults: defaultSet,
+		forbids:  defaultNative,
 		now:      time.Now,
 		max:      DefaultCacheSize,
 		maxBytes: DefaultCacheBytes,
@@ -99,11 +109,18 @@ func (e *Engine) Authorize(_ context.Context, r directory.AuthzRequest) error {
 	if r.Key == nil || r.Resource == nil {
 		return errors.New("authorize: the request has no key or no resource")
 	}
+	if e.forbids != nil && (r.Tenant == nil || r.Tenant.Policies == "") {
+		return e.decideDefault(&r)
+	}
 	set, err := e.policies(r.Tenant)
 	if err != nil {
 		return err
 	}
+	return e.decide(set, &r, action)
+}
 
+// decide evaluates r with Cedar against set.
+func (e *Engine) decide(set *policySet, r *directory.AuthzRequest, action cedar.EntityUID) error {
 	now := e.now()
 	ents := pair{resource: userEntity(r.Resource, now)}
 	switch {
@@ -118,12 +135,16 @@ func (e *Engine) Authorize(_ context.Context, r directory.AuthzRequest) error {
 		Principal: ents.principal.UID,
 		Action:    action,
 		Resource:  ents.resource.UID,
-		Context:   requestContext(&r),
+		Context:   requestContext(r),
 	})
-	notices := set.notices(decision, diag)
-	if notices == nil {
-		return nil
+	if notices := set.notices(decision, diag); notices != nil {
+		return forbidden(notices)
 	}
+	return nil
+}
+
+// forbidden is the error of a deny with its notices.
+func forbidden(notices []string) error {
 	return &directory.Error{
 		Code:    directory.ECodeForbidden,
 		Message: "The tenant's policies do not allow this action.",

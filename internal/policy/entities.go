@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -56,21 +57,13 @@ func keyEntity(k *directory.Key) cedar.Entity {
 	}
 }
 
-// userEntity is the User entity of u at now: suspended is true when one of
-// its suspensions is in force at now.
+// userEntity is the User entity of u at now.
 func userEntity(u *directory.User, now time.Time) cedar.Entity {
-	suspended := false
-	for _, s := range u.Suspensions {
-		if s.Active(now) {
-			suspended = true
-			break
-		}
-	}
 	attrs := cedar.RecordMap{
 		"roles":           stringSet(u.Roles),
 		"is_owner":        cedar.Boolean(u.IsOwner),
 		"status":          cedar.String(u.Status),
-		"suspended":       cedar.Boolean(suspended),
+		"suspended":       cedar.Boolean(suspended(u, now)),
 		"email_verified":  cedar.Boolean(u.EmailVerified),
 		"metadata":        record(u.Metadata),
 		"secure_metadata": record(u.SecureMetadata),
@@ -85,6 +78,12 @@ func userEntity(u *directory.User, now time.Time) cedar.Entity {
 		UID:        cedar.NewEntityUID(typeUser, cedar.String(u.ID)),
 		Attributes: cedar.NewRecord(attrs),
 	}
+}
+
+// suspended is the attribute suspended of u at now: whether one of its
+// suspensions is in force.
+func suspended(u *directory.User, now time.Time) bool {
+	return slices.ContainsFunc(u.Suspensions, func(s directory.Suspension) bool { return s.Active(now) })
 }
 
 func stringSet(ss []string) cedar.Set {
