@@ -543,7 +543,7 @@ func newRecord(u *User, action EventType, changes map[string]Change, actor Actor
 		},
 		event: &Event{
 			ID: evID, TenantID: u.TenantID, UserID: u.ID, Type: action, CreatedAt: now,
-			Payload: marshal(map[string]any{"id": evID, "type": action, "timestamp": FormatTime(now), "data": data}),
+			Payload: marshal(eventPayload{Data: data, ID: evID, Timestamp: FormatTime(now), Type: action}),
 		},
 	}
 	for _, ep := range endpoints {
@@ -555,6 +555,15 @@ func newRecord(u *User, action EventType, changes map[string]Change, actor Actor
 		}
 	}
 	return r
+}
+
+// eventPayload is the JSON an event delivers, its members in the order of
+// their names, as encoding/json writes a map's.
+type eventPayload struct {
+	Data      map[string]any `json:"data"`
+	ID        string         `json:"id"`
+	Timestamp string         `json:"timestamp"`
+	Type      EventType      `json:"type"`
 }
 
 // write inserts the record's rows in tx.

@@ -72,7 +72,7 @@ func gate(svc *directory.Service, limiter, ipLimiter ratelimit.Limiter, anon dir
 		}
 		d, err := lim.Allow(r.Context(), bucket, plan.RateLimitRPS, plan.RateLimitBurst)
 		if err != nil {
-			info.logger.Warn("rate limiter failed", slog.String("error", err.Error()))
+			info.log().Warn("rate limiter failed", slog.String("error", err.Error()))
 		} else {
 			setRateHeaders(w.Header(), d)
 			if !d.Allowed {

@@ -104,7 +104,7 @@ func idempotent(svc *directory.Service, sealer Sealer, stale time.Duration, next
 				ctx, cancel := afterRequest(r)
 				defer cancel()
 				if err := svc.ReleaseIdempotency(ctx, tenantID, key, e.Claim); err != nil {
-					requestInfoFrom(r.Context()).logger.Warn("idempotency key not released", slog.String("error", err.Error()))
+					requestInfoFrom(r.Context()).log().Warn("idempotency key not released", slog.String("error", err.Error()))
 				}
 			}
 		}()
@@ -120,7 +120,7 @@ func idempotent(svc *directory.Service, sealer Sealer, stale time.Duration, next
 		ctx, cancel := afterRequest(r)
 		defer cancel()
 		if err := svc.CompleteIdempotency(ctx, e); err != nil {
-			requestInfoFrom(r.Context()).logger.Warn("idempotency key answer not stored", slog.String("error", err.Error()))
+			requestInfoFrom(r.Context()).log().Warn("idempotency key answer not stored", slog.String("error", err.Error()))
 		}
 	})
 }

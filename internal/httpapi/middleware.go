@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -18,13 +19,17 @@ import (
 // requestInfo travels with a request: the outer middleware creates it and the
 // inner layers fill it in, so the log line at the end can say who called.
 type requestInfo struct {
-	id       string
-	logger   *slog.Logger
-	key      *directory.Key
-	tenant   *directory.Tenant // the key's tenant, read once by gate
-	tenantID string
-	query    queryValues // the query parameters, as withQuery parsed them
-	problem  string      // the code of the problem answered, if one was
+	id string
+	// base is the node's logger; logger, made from it on first use by
+	// log, adds the request ID to each line.
+	base       *slog.Logger
+	loggerOnce sync.Once
+	logger     *slog.Logger
+	key        *directory.Key
+	tenant     *directory.Tenant // the key's tenant, read once by gate
+	tenantID   string
+	query      queryValues // the query parameters, as withQuery parsed them
+	problem    string      // the code of the problem answered, if one was
 }
 
 type ctxKey struct{}
@@ -33,7 +38,15 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 	if info, ok := ctx.Value(ctxKey{}).(*requestInfo); ok {
 		return info
 	}
-	return &requestInfo{logger: slog.Default()}
+	return &requestInfo{base: slog.Default()}
+}
+
+// log returns the request's logger. Most requests log only their request
+// line, which observe writes without it: a logger With an attribute costs
+// a copy of the handler per request.
+func (info *requestInfo) log() *slog.Logger {
+	info.loggerOnce.Do(func() { info.logger = info.base.With(slog.String("requestId", info.id)) })
+	return info.logger
 }
 
 // statusRecorder remembers the status written through it.
@@ -90,7 +103,7 @@ func observe(log *slog.Logger, m *metrics, timeout time.Duration, next http.Hand
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := ulid.Make().String()
-		info := &requestInfo{id: id, logger: log.With(slog.String("requestId", id))}
+		info := &requestInfo{id: id, base: log}
 		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), ctxKey{}, info), timeout)
 		defer cancel()
 		if r.ContentLength != 0 {
@@ -111,7 +124,7 @@ func observe(log *slog.Logger, m *metrics, timeout time.Duration, next http.Hand
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				info.logger.Error("panic", slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+				info.log().Error("panic", slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 				if rec.status == 0 {
 					writeProblem(rec, r, fmt.Errorf("panic: %v", v))
 				}
@@ -123,8 +136,10 @@ func observe(log *slog.Logger, m *metrics, timeout time.Duration, next http.Hand
 			d := time.Since(start)
 			m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
 			m.latency.WithLabelValues(r.Method, route).Observe(d.Seconds())
+			// The line reads as info.log()'s would: a handler writes the
+			// attributes of With before those of the line.
 			attrs := []slog.Attr{
-				slog.String("method", r.Method), slog.String("route", route),
+				slog.String("requestId", id), slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Float64("durationMs", float64(d.Microseconds())/1000),
 			}
 			if info.tenantID != "" {
@@ -133,7 +148,7 @@ func observe(log *slog.Logger, m *metrics, timeout time.Duration, next http.Hand
 			if info.key != nil {
 				attrs = append(attrs, slog.String("keyId", info.key.ID))
 			}
-			info.logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -39,3 +39,31 @@ func TestPanicsBecomeProblems(t *testing.T) {
 		t.Errorf("the panic was not logged with its request id:\n%s", logs.String())
 	}
 }
+
+// TestRequestLinesNameTheRequestFirst: the request line and a line a
+// handler logs both carry the request ID, right after the message, before
+// the line's own attributes, under a logger's own group.
+func TestRequestLinesNameTheRequestFirst(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil)).With(slog.String("node", "n1")).WithGroup("http")
+	h := observe(log, newMetrics(prometheus.NewRegistry()), DefaultRequestTimeout,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requestInfoFrom(r.Context()).log().Warn("handler line", slog.String("detail", "x"))
+			w.WriteHeader(http.StatusTeapot)
+		}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/tea", nil))
+	id := w.Header().Get("X-Request-Id")
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines:\n%s", len(lines), logs.String())
+	}
+	for i, want := range []string{
+		`"msg":"handler line","node":"n1","http":{"requestId":"` + id + `","detail":"x"}}`,
+		`"msg":"request","node":"n1","http":{"requestId":"` + id + `","method":"GET","route":"unmatched","status":418,"durationMs":`,
+	} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d:\n%s\nlacks\n%s", i, lines[i], want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ func handleReady(svc *directory.Service) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := svc.Ping(ctx); err != nil {
-			requestInfoFrom(r.Context()).logger.Warn("not ready", "error", err.Error())
+			requestInfoFrom(r.Context()).log().Warn("not ready", "error", err.Error())
 			writeProblem(w, r, directory.Errorf(directory.ECodeUnavailable, "The database is not reachable."))
 			return
 		}

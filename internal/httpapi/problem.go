@@ -113,7 +113,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	info := requestInfoFrom(r.Context())
 	info.problem = e.Code
 	if st.status >= 500 {
-		info.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
+		info.log().LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		if st.status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "1")
 		}

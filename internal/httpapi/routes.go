@@ -150,7 +150,7 @@ func New(cfg Config) http.Handler {
 		Tenant: func(r *http.Request) *directory.Tenant { return tenantFrom(r.Context()) },
 		Actor:  actorOf,
 		Log: func(r *http.Request, err error) {
-			requestInfoFrom(r.Context()).logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
+			requestInfoFrom(r.Context()).log().LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("error", err.Error()))
 		},
 		Origin: func(r *http.Request) string { return origin(r, cfg.TrustedProxies) },
 		Quota:  func(w http.ResponseWriter, r *http.Request, res *directory.Written) { setQuota(svc, w, r, res) },

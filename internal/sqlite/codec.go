@@ -53,6 +53,52 @@ func decodeJSON(s string, v any) error {
 	return dec.Decode(v)
 }
 
+// decodeStrings decodes a JSON column of an array of strings, as
+// decodeJSON would. The array json.Marshal writes of plain ASCII strings
+// (no escape, no space), as a key's scopes are, is split without the
+// reflection of encoding/json: it is read on every request; any other
+// text goes to decodeJSON.
+func decodeStrings(s string) ([]string, error) {
+	if s == "[]" {
+		return []string{}, nil
+	}
+	if len(s) < 4 || s[0] != '[' || s[len(s)-1] != ']' {
+		return decodeStringsJSON(s)
+	}
+	out := make([]string, 0, strings.Count(s, ",")+1)
+	rest := s[1 : len(s)-1]
+	for {
+		if len(rest) < 2 || rest[0] != '"' {
+			return decodeStringsJSON(s)
+		}
+		end := 1
+		for end < len(rest) && rest[end] != '"' {
+			if c := rest[end]; c < 0x20 || c == '\\' || c >= 0x80 {
+				return decodeStringsJSON(s)
+			}
+			end++
+		}
+		if end == len(rest) {
+			return decodeStringsJSON(s)
+		}
+		out = append(out, rest[1:end])
+		rest = rest[end+1:]
+		if rest == "" {
+			return out, nil
+		}
+		if rest[0] != ',' {
+			return decodeStringsJSON(s)
+		}
+		rest = rest[1:]
+	}
+}
+
+func decodeStringsJSON(s string) ([]string, error) {
+	var out []string
+	err := decodeJSON(s, &out)
+	return out, err
+}
+
 // limit returns the LIMIT for n: SQLite's -1 (no limit) when n <= 0.
 func limit(n int) int {
 	if n <= 0 {

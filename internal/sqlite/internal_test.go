@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -138,6 +139,24 @@ func TestUniqueField(t *testing.T) {
 	} {
 		if got := uniqueField(c.msg); got != c.want {
 			t.Errorf("uniqueField(%q): got %q, want %q", c.msg, got, c.want)
+		}
+	}
+}
+
+// TestDecodeStringsAsDecodeJSON: decodeStrings answers what decodeJSON
+// does, on the arrays its fast path splits and on those it leaves to
+// encoding/json.
+func TestDecodeStringsAsDecodeJSON(t *testing.T) {
+	for _, s := range []string{
+		`[]`, `null`, `["admin"]`, `["users:read","users:write"]`, `[""]`, `["a","","b"]`,
+		`[ "a" ]`, `["a", "b"]`, `["a\"b"]`, `["\u00e9"]`, `["é"]`, `["a",]`, `[,]`, `["a"`, `["a""b"]`,
+		`[1]`, `["a",1]`, `{}`, ``, `[null]`,
+	} {
+		got, gotErr := decodeStrings(s)
+		var want []string
+		wantErr := decodeJSON(s, &want)
+		if (gotErr != nil) != (wantErr != nil) || !reflect.DeepEqual(got, want) || (got == nil) != (want == nil) {
+			t.Errorf("decodeStrings(%#q) = %#v, %v; decodeJSON: %#v, %v", s, got, gotErr, want, wantErr)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func scanKey(sc scanner) (*directory.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeJSON(scopes, &k.Scopes); err != nil {
+	if k.Scopes, err = decodeStrings(scopes); err != nil {
 		return nil, fmt.Errorf("key %s: scopes: %w", k.ID, err)
 	}
 	k.TenantID, k.Created = tenant.String, fromMillis(created)
