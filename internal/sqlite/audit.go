@@ -85,6 +85,9 @@ func (t *tx) InsertEvent(ctx context.Context, e *directory.Event, deliveries []*
 	if err != nil {
 		return wrapErr("insert event", err)
 	}
+	if t.b != nil {
+		t.b.eventsRunning++
+	}
 	if len(deliveries) == 0 {
 		return nil
 	}

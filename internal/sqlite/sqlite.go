@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	sqlitedriver "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -62,6 +63,12 @@ type Store struct {
 	stmts   statements
 	group   committer // runs InTx's transactions
 	erase   eraser    // of ErasePurged
+
+	// ownMu is held across each COMMIT of the committer and the count of
+	// the events it committed, ownEvents, so that WatchUsers can tell
+	// whether anyone else wrote (watch.go).
+	ownMu     sync.Mutex
+	ownEvents int64
 }
 
 var _ directory.Store = (*Store)(nil)

@@ -325,7 +325,11 @@ func (s *Store) runBatch(batch []*txRequest) (rest []*txRequest) {
 		err = c(sqlTx)
 	}
 	if err == nil {
-		err = sqlTx.Commit()
+		s.ownMu.Lock()
+		if err = sqlTx.Commit(); err == nil {
+			s.ownEvents += b.events
+		}
+		s.ownMu.Unlock()
 	}
 	if err != nil {
 		// A failed COMMIT may leave the transaction open on the connection;
@@ -385,6 +389,10 @@ type batch struct {
 	counters map[usageKey]directory.Counters
 	kept     map[usageKey]int64 // counted by functions that succeeded, not yet stored
 	running  map[usageKey]int64 // counted by the function running
+
+	// events counts the outbox rows of the functions that succeeded, and
+	// eventsRunning those of the function running.
+	events, eventsRunning int64
 }
 
 // usageKey is a tenant's billing period.
@@ -417,12 +425,15 @@ func (b *batch) keepWrites() {
 		b.kept[k] += n
 	}
 	clear(b.running)
+	b.events += b.eventsRunning
+	b.eventsRunning = 0
 }
 
 // dropWrites forgets the function that just failed: its writes, and the
 // counters it may have read with its own, rolled back, changes in them.
 func (b *batch) dropWrites() {
 	clear(b.running)
+	b.eventsRunning = 0
 	b.forgetCounters()
 }
 
