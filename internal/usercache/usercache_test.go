@@ -444,6 +444,19 @@ func (s *slowStore) GetUser(ctx context.Context, tenantID, id string) (*director
 	return u, err
 }
 
+// quietNode is a node over a cache of store whose watcher reports once and
+// then once an hour: the cache learns only of this node's own writes.
+func quietNode(t *testing.T, store rawStore) *node {
+	t.Helper()
+	c := usercache.New(store, store, usercache.Options{Bound: time.Hour, Interval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx, func(error) {}) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitServing(t, c)
+	return &node{cache: c, svc: directory.NewService(c, directory.Options{Wire: wire.Encoding{}})}
+}
+
 // TestAReadRacingAWriteKeepsNothing: a read that got the user before a write
 // committed, and returns after, does not leave the old user in memory,
 // whether the write keeps the user it wrote (a rename) or cannot (a
@@ -468,13 +481,7 @@ func TestAReadRacingAWriteKeepsNothing(t *testing.T) {
 		t.Run(w.name, func(t *testing.T) {
 			onEachStore(t, func(t *testing.T, open database) {
 				slow := &slowStore{rawStore: open(t), reading: make(chan struct{}), release: make(chan struct{})}
-				c := usercache.New(slow, slow, usercache.Options{Bound: time.Hour, Interval: time.Hour})
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan struct{})
-				go func() { defer close(done); c.Run(ctx, func(error) {}) }()
-				t.Cleanup(func() { cancel(); <-done })
-				waitServing(t, c)
-				n := &node{cache: c, svc: directory.NewService(c, directory.Options{Wire: wire.Encoding{}})}
+				n := quietNode(t, slow)
 				ten := n.tenant(t)
 				// Created around the cache, so that the first read is the store's.
 				around := &node{svc: directory.NewService(slow.rawStore, directory.Options{Wire: wire.Encoding{}})}
@@ -511,13 +518,8 @@ func TestAReadRacingAWriteKeepsNothing(t *testing.T) {
 func TestKeptAsStored(t *testing.T) {
 	onEachStore(t, func(t *testing.T, open database) {
 		raw := open(t)
-		c := usercache.New(raw, raw, usercache.Options{Bound: time.Hour, Interval: time.Hour})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); c.Run(ctx, func(error) {}) }()
-		t.Cleanup(func() { cancel(); <-done })
-		waitServing(t, c)
-		n := &node{cache: c, svc: directory.NewService(c, directory.Options{Wire: wire.Encoding{}})}
+		n := quietNode(t, raw)
+		c, ctx := n.cache, context.Background()
 		ten := n.tenant(t)
 		ten, err := n.svc.SetRoles(ctx, ten, []string{"admin", "member", "viewer"})
 		if err != nil {
