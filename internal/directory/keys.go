@@ -142,14 +142,15 @@ func keyAudit(action string, k *Key, actor Actor, now time.Time, details map[str
 // key_expired for the token of a key past its expiry (or its rotation's
 // grace period): only its holder can tell that apart from an unknown one.
 //
-// Keys are read from the database on every request, never from a cache, so
-// a revocation on one node holds on every node at its next request.
+// A node keeps the keys it has read (keyCache), but uses one only while no
+// key has changed since, on any node: a revocation holds everywhere at the
+// next request. The key returned is shared: callers must not change it.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) {
 	if token == "" {
 		return nil, Errorf(ECodeUnauthenticated, "An API key is required: send Authorization: Bearer <token>.")
 	}
 	hash := HashToken(token)
-	k, err := s.store.KeyByHash(ctx, hash)
+	k, err := s.keys.key(ctx, s.store, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(ECodeUnauthenticated, "The API key is not valid.")
 	}
@@ -171,17 +172,21 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Key, error) 
 
 // noteUse records, in the background, that k was used at now, to the
 // minute: a key used again within the minute costs no write, and no
-// request waits for one.
+// request waits for one. A note that fails is not tried again within the
+// minute: the last use is then a minute stale.
 func (s *Service) noteUse(k *Key, now time.Time) {
 	at := now.Truncate(lastUseResolution)
 	if k.LastUsedAt != nil && !k.LastUsedAt.Before(at) {
 		return
 	}
-	if _, busy := s.touching.LoadOrStore(k.ID, true); busy {
+	s.notedMu.Lock()
+	if s.noted[k.ID] >= at.Unix() {
+		s.notedMu.Unlock()
 		return
 	}
+	s.noted[k.ID] = at.Unix()
+	s.notedMu.Unlock()
 	s.background.Go(func() {
-		defer s.touching.Delete(k.ID)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.store.TouchKey(ctx, k.ID, at) // best effort: a lost note is a minute stale

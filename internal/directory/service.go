@@ -24,9 +24,11 @@ type Service struct {
 	onCommit func()
 	feed     feedSignal
 	cache    *configCache
-	// touching holds the IDs of keys whose use is being noted, background
-	// the goroutines that note it.
-	touching   sync.Map
+	keys     *keyCache
+	// noted holds, by key ID, the minute (Unix seconds) of the key's last
+	// use this node noted; background, the goroutines that note it.
+	notedMu    sync.Mutex
+	noted      map[string]int64
 	background sync.WaitGroup
 }
 
@@ -61,6 +63,7 @@ func NewService(store Store, opts Options) *Service {
 		panic("directory: NewService without Options.Wire")
 	}
 	s := &Service{store: store, authz: opts.Authorizer, hook: opts.Hook, wire: opts.Wire, now: opts.Now, onCommit: opts.OnCommit, checkURL: opts.CheckURL}
+	s.keys, s.noted = newKeyCache(store), map[string]int64{}
 	ttl := opts.ConfigTTL
 	if ttl == 0 {
 		ttl = DefaultConfigTTL

@@ -58,6 +58,9 @@ type Store interface {
 
 	// KeyByHash returns the key whose token hashes to hash, or ErrNotFound.
 	KeyByHash(ctx context.Context, hash []byte) (*Key, error)
+	// KeysVersion returns the version of all keys, which every change of a
+	// key but its last use (TouchKey) raises, in the change's transaction.
+	KeysVersion(ctx context.Context) (int64, error)
 	// GetKey returns a key of the tenant (tenantID "": a platform key), or
 	// ErrNotFound.
 	GetKey(ctx context.Context, tenantID, id string) (*Key, error)

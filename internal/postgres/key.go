@@ -61,6 +61,14 @@ func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*directory.Key, err
 	return k, wrapErr("key by hash", err)
 }
 
+// KeysVersion returns the version of all keys, which the trigger of
+// migration 0016 raises with every change of a key but its last use.
+func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.pool.QueryRow(ctx, `SELECT version FROM key_version`).Scan(&v)
+	return v, wrapErr("keys version", err)
+}
+
 // GetKey returns a key of the tenant ("": a platform key), or an error
 // wrapping directory.ErrNotFound.
 func (s *Store) GetKey(ctx context.Context, tenantID, id string) (*directory.Key, error) {

@@ -46,7 +46,7 @@ func TestOpenMigrates(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "roster.db")
 	s := openPath(t, path)
-	if got, want := s.Applied(), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}; !slices.Equal(got, want) {
+	if got, want := s.Applied(), []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}; !slices.Equal(got, want) {
 		t.Errorf("Applied after the first Open: got %v, want %v", got, want)
 	}
 	if err := s.Close(); err != nil {
@@ -79,7 +79,7 @@ func TestOpenMigrates(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}; !slices.Equal(versions, want) {
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}; !slices.Equal(versions, want) {
 		t.Errorf("schema_migrations: got versions %v, want %v", versions, want)
 	}
 }

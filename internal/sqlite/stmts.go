@@ -12,8 +12,9 @@ import (
 // event's deliveries, the usage counter). The others are
 // prepared per call, which costs little next to their own work.
 type statements struct {
-	readGetUser   *sql.Stmt
-	readKeyByHash *sql.Stmt
+	readGetUser     *sql.Stmt
+	readKeyByHash   *sql.Stmt
+	readKeysVersion *sql.Stmt
 
 	getUser    *sql.Stmt
 	createUser *sql.Stmt
@@ -52,6 +53,7 @@ func (st *statements) specs(write, read *sql.DB) []stmtSpec {
 	return []stmtSpec{
 		{&st.readGetUser, read, getUserSQL},
 		{&st.readKeyByHash, read, keyByHashSQL},
+		{&st.readKeysVersion, read, keysVersionSQL},
 		{&st.getUser, write, getUserSQL},
 		{&st.createUser, write, createUserSQL},
 		{&st.updateUser, write, updateUserSQL},

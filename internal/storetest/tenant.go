@@ -23,6 +23,7 @@ var keyTests = []test{
 	{"Platform", testKeyPlatform},
 	{"UnknownHash", testKeyUnknownHash},
 	{"ByID", testKeyByID},
+	{"Version", testKeysVersion},
 }
 
 func testTenantCreateGet(t *testing.T, s directory.Store) {
@@ -242,6 +243,52 @@ func testKeyPlatform(t *testing.T, s directory.Store) {
 	checkEqual(t, "KeyByHash", got, k)
 	if !got.Platform() {
 		t.Errorf("KeyByHash: got TenantID %q, want a platform key", got.TenantID)
+	}
+}
+
+// testKeysVersion: the keys' version rises with a revocation and with an
+// expiry, set by any transaction, and with nothing else: not a new key (no
+// node can hold it), not a note of a key's use.
+func testKeysVersion(t *testing.T, s directory.Store) {
+	tn := createTenant(t, s, "Acme")
+	version := func() int64 {
+		t.Helper()
+		v, err := s.KeysVersion(t.Context())
+		if err != nil {
+			t.Fatalf("KeysVersion: %v", err)
+		}
+		return v
+	}
+	at := now()
+	k := &directory.Key{ID: directory.NewID(directory.PrefixKey, at), TenantID: tn.ID, Name: "k",
+		Scopes: []string{directory.ScopeAdmin}, Hash: hash("versioned"), Created: at}
+	v0 := version()
+	inTx(t, s, func(tx directory.Tx) error { return tx.CreateKey(t.Context(), k) })
+	if err := s.TouchKey(t.Context(), k.ID, at.Truncate(time.Minute)); err != nil {
+		t.Fatalf("TouchKey: %v", err)
+	}
+	if v := version(); v != v0 {
+		t.Fatalf("version %d after a new key and a note of its use, want %d as before", v, v0)
+	}
+	for _, change := range []struct {
+		name string
+		set  func(k *directory.Key)
+	}{
+		{"an expiry", func(k *directory.Key) { e := at.Add(time.Hour); k.ExpiresAt = &e }},
+		{"a revocation", func(k *directory.Key) { k.RevokedAt = &at }},
+	} {
+		before := version()
+		inTx(t, s, func(tx directory.Tx) error {
+			got, err := tx.GetKey(t.Context(), tn.ID, k.ID)
+			if err != nil {
+				return err
+			}
+			change.set(got)
+			return tx.UpdateKey(t.Context(), got)
+		})
+		if v := version(); v <= before {
+			t.Errorf("version %d after %s, want more than %d", v, change.name, before)
+		}
 	}
 }
 

@@ -403,8 +403,9 @@ func recycle(name string) error {
 
 // describe returns a digest of the schema of the database conn is on
 // (tables, columns, indexes, constraints; not the rows of schema_migrations,
-// which are kept) and its tables other than schema_migrations, each after
-// the tables whose rows reference its rows.
+// which are kept) and its tables other than schema_migrations and
+// key_version, whose one row migration 0016 made, each after the tables
+// whose rows reference its rows.
 func describe(ctx context.Context, conn *pgx.Conn) (string, []string, error) {
 	var digest string
 	err := conn.QueryRow(ctx, `SELECT md5(coalesce(string_agg(d, ';' ORDER BY d), '')) FROM (
@@ -424,7 +425,7 @@ func describe(ctx context.Context, conn *pgx.Conn) (string, []string, error) {
 		FROM pg_class c
 		LEFT JOIN pg_constraint f ON f.confrelid = c.oid AND f.contype = 'f'
 		LEFT JOIN pg_class r ON r.oid = f.conrelid
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname <> 'schema_migrations'
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND c.relname NOT IN ('schema_migrations', 'key_version')
 		GROUP BY c.relname ORDER BY c.relname`)
 	if err != nil {
 		return "", nil, err
