@@ -79,18 +79,20 @@ const versionReadTimeout = 5 * time.Second
 // read when none runs; otherwise it waits for the next one, which starts
 // when the running one ends and answers every caller that came while it
 // ran. Under load, one read answers many requests; a lone caller pays for
-// one read.
+// one read. An error carries no stale version, so the running read's error
+// answers its waiters too: a store that stalls fails them after one read's
+// timeout, not two.
 type freshRead struct {
 	read func(context.Context) (int64, error)
 
 	mu      sync.Mutex
-	running bool
+	running *readRound // nil when no read runs
 	next    *readRound // the callers waiting for the read after the running one
 }
 
 // readRound is one read and what it answered.
 type readRound struct {
-	done    chan struct{} // closed when the read has answered; nil if no one waits
+	done    chan struct{} // closed when the read has answered; made by its first waiter
 	version int64
 	err     error
 }
@@ -98,23 +100,35 @@ type readRound struct {
 // get returns the result of a read that began after it was called.
 func (f *freshRead) get(ctx context.Context) (int64, error) {
 	f.mu.Lock()
-	if !f.running {
-		f.running = true
+	if f.running == nil {
+		r := &readRound{}
+		f.running = r
 		f.mu.Unlock()
-		var r readRound // no one else waits for it
-		f.run(&r)
+		f.run(r)
 		return r.version, r.err
+	}
+	running := f.running
+	if running.done == nil {
+		running.done = make(chan struct{})
 	}
 	if f.next == nil {
 		f.next = &readRound{done: make(chan struct{})}
 	}
 	r := f.next
 	f.mu.Unlock()
-	select {
-	case <-r.done:
-		return r.version, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	ran := running.done
+	for {
+		select {
+		case <-r.done:
+			return r.version, r.err
+		case <-ran:
+			if running.err != nil {
+				return 0, running.err
+			}
+			ran = nil // its version is too old: wait for r
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
 }
 
@@ -124,12 +138,12 @@ func (f *freshRead) run(r *readRound) {
 	ctx, cancel := context.WithTimeout(context.Background(), versionReadTimeout)
 	r.version, r.err = f.read(ctx)
 	cancel()
+	f.mu.Lock()
 	if r.done != nil {
 		close(r.done)
 	}
-	f.mu.Lock()
 	next := f.next
-	f.next, f.running = nil, next != nil
+	f.next, f.running = nil, next
 	f.mu.Unlock()
 	if next != nil {
 		go f.run(next)

@@ -190,3 +190,44 @@ func TestFreshReadWaiterLeavesWithItsContext(t *testing.T) {
 		t.Errorf("a waiter whose context ended: %v, want context.Canceled", err)
 	}
 }
+
+// TestFreshReadWaitersShareAnError: the callers waiting while a read fails
+// get its error at once, not after a read of their own: a stalled store
+// answers them within one read's timeout.
+func TestFreshReadWaitersShareAnError(t *testing.T) {
+	fail := errors.New("the store stalled")
+	first, release, never := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	defer close(never)
+	var reads atomic.Int64
+	f := freshRead{read: func(context.Context) (int64, error) {
+		if reads.Add(1) == 1 {
+			close(first)
+			<-release
+			return 0, fail
+		}
+		<-never // the next read stalls too
+		return 0, nil
+	}}
+	go f.get(context.Background())
+	<-first
+	got := make(chan error, 1)
+	go func() {
+		_, err := f.get(t.Context())
+		got <- err
+	}()
+	for waiting := false; !waiting; {
+		f.mu.Lock()
+		waiting = f.next != nil
+		f.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	select {
+	case err := <-got:
+		if !errors.Is(err, fail) {
+			t.Errorf("the waiter got %v, want the failed read's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter waited for a read of its own after the running one failed")
+	}
+}

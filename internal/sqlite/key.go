@@ -12,10 +12,7 @@ import (
 // keyColumns are what scanKey reads.
 const keyColumns = `id, tenant_id, name, scopes, token_hash, prefix, created_at, expires_at, revoked_at, last_used_at, created_by`
 
-const (
-	keyByHashSQL   = `SELECT ` + keyColumns + ` FROM api_keys WHERE token_hash = ?`
-	keysVersionSQL = `SELECT version FROM key_version WHERE id = 1`
-)
+const keyByHashSQL = `SELECT ` + keyColumns + ` FROM api_keys WHERE token_hash = ?`
 
 func scanKey(sc scanner) (*directory.Key, error) {
 	var (
@@ -42,14 +39,6 @@ func scanKey(sc scanner) (*directory.Key, error) {
 func (s *Store) KeyByHash(ctx context.Context, hash []byte) (*directory.Key, error) {
 	k, err := scanKey(s.stmts.readKeyByHash.QueryRowContext(ctx, hash))
 	return k, wrapErr("key by hash", err)
-}
-
-// KeysVersion returns the version of all keys, which the triggers of
-// migration 0014 raise with every change of a key but its last use.
-func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.stmts.readKeysVersion.QueryRowContext(ctx).Scan(&v)
-	return v, wrapErr("keys version", err)
 }
 
 // tenantIs is the predicate of a row's tenant: "" (NULL) is none, as of a

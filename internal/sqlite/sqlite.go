@@ -57,6 +57,7 @@ var pragmas = []string{
 
 // Store is a directory.Store on a SQLite file. It is safe for concurrent use.
 type Store struct {
+	path    string  // absolute
 	write   *sql.DB // exactly one connection; BEGIN IMMEDIATE
 	read    *sql.DB // query-only connections
 	applied []int
@@ -69,6 +70,8 @@ type Store struct {
 	// whether anyone else wrote (watch.go).
 	ownMu     sync.Mutex
 	ownEvents int64
+
+	keys keysSeen // of KeysVersion
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -90,7 +93,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 
-	s := &Store{}
+	s := &Store{path: abs}
 	// The write pool comes first: it creates the file, switches it to WAL and
 	// migrates it before any reader looks at it.
 	s.write, err = sql.Open("sqlite", dsn(abs, "_txlock=immediate"))
@@ -171,7 +174,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // first; InTx then fails. Other transactions in progress are rolled back.
 func (s *Store) Close() error {
 	s.group.close()
-	err := s.stmts.close()
+	err := errors.Join(s.stmts.close(), s.keys.close())
 	if s.read != nil {
 		err = errors.Join(err, s.read.Close())
 	}

@@ -284,3 +284,15 @@ func updateTx(ctx context.Context, s *sqlite.Store, tenantID, userID string) err
 		return tx.InsertEvent(ctx, e, nil)
 	})
 }
+
+// BenchmarkKeysVersion measures the read every authenticated request makes
+// of the keys' version (directory.keyCache), one at a time.
+func BenchmarkKeysVersion(b *testing.B) {
+	s := open(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.KeysVersion(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
