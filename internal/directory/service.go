@@ -51,9 +51,9 @@ type Options struct {
 	OnCommit func()
 	// Now is the clock; nil is the real one.
 	Now func() time.Time
-	// ConfigTTL is how long API keys and tenants' configurations are kept
-	// in memory (see configCache); 0 is DefaultConfigTTL, negative keeps
-	// nothing.
+	// ConfigTTL is how long tenants' configurations are kept in memory
+	// (see configCache); 0 is DefaultConfigTTL, negative keeps nothing.
+	// API keys are kept by another rule (keyCache).
 	ConfigTTL time.Duration
 }
 

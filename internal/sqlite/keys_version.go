@@ -49,6 +49,9 @@ type keysSeen struct {
 // unchanged later, means no commit is visible that the version did not
 // see. Reading those 96 bytes of the -shm file is a pread; a read of the
 // version is a statement, a read transaction and its locks, ten times more.
+// The file opened once stays the file SQLite uses while the Store is open:
+// SQLite deletes it only when the last connection to the database closes,
+// and the Store's write connection is never closed before Close.
 func (s *Store) KeysVersion(ctx context.Context) (int64, error) {
 	k := &s.keys
 	k.mu.Lock()
